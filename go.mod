@@ -1,0 +1,3 @@
+module github.com/syscov/syscov
+
+go 1.26.8

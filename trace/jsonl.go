@@ -1,0 +1,257 @@
+package trace
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
+// jsonEvent is the on-disk form of an Event in a syscov trace file. Field
+// names are part of the file format (README, "The syscov trace file").
+type jsonEvent struct {
+	Kind       string  `json:"kind"`
+	PID        int     `json:"pid,omitempty"`
+	TID        int     `json:"tid,omitempty"`
+	Time       *int64  `json:"t,omitempty"`
+	Comm       string  `json:"comm,omitempty"`
+	Name       string  `json:"name,omitempty"`
+	Nr         *int    `json:"nr,omitempty"`
+	Args       string  `json:"args,omitempty"`
+	Ret        string  `json:"ret,omitempty"`
+	RetVal     int64   `json:"retval,omitempty"`
+	Errno      string  `json:"errno,omitempty"`
+	Status     string  `json:"status,omitempty"`
+	Duration   *int64  `json:"dur,omitempty"`
+	Injected   bool    `json:"injected,omitempty"`
+	Stack      []Frame `json:"stack,omitempty"`
+	Signal     string  `json:"signal,omitempty"`
+	ExitCode   int     `json:"code,omitempty"`
+	CoreDumped bool    `json:"core,omitempty"`
+	Level      string  `json:"level,omitempty"`
+	Library    string  `json:"lib,omitempty"`
+	SrcFile    string  `json:"src_file,omitempty"`
+	SrcLine    int     `json:"src_line,omitempty"`
+	Text       string  `json:"text,omitempty"`
+	Origin     string  `json:"origin,omitempty"`
+	Src        string  `json:"src,omitempty"` // where the event was first read, file:line
+}
+
+// Writer writes a syscov trace file: JSON Lines, a header line then one
+// event a line. Each Write ends with a whole line, so a trace cut short by
+// a crash is readable up to its last complete event; call Flush to push
+// buffered lines to the file.
+type Writer struct {
+	w   *bufio.Writer
+	enc *json.Encoder
+	hdr Header
+	err error
+	// KeepSource records each event's input position in the "src" field.
+	KeepSource bool
+}
+
+// NewWriter writes hdr at once. Version is set to FormatVersion.
+func NewWriter(w io.Writer, hdr Header) (*Writer, error) {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	tw := &Writer{w: bw, enc: json.NewEncoder(bw), hdr: hdr}
+	tw.enc.SetEscapeHTML(false)
+	hdr.Version = FormatVersion
+	if err := tw.enc.Encode(hdr); err != nil {
+		return nil, err
+	}
+	return tw, nil
+}
+
+// Write appends one event.
+func (w *Writer) Write(ev *Event) error {
+	if w.err != nil {
+		return w.err
+	}
+	je := jsonEvent{
+		Kind: ev.Kind.String(), PID: ev.PID, Comm: ev.Comm, Name: ev.Name, Args: ev.Args,
+		Ret: ev.Ret, RetVal: ev.RetVal, Errno: ev.Errno, Injected: ev.Injected, Stack: ev.Stack,
+		Signal: ev.Signal, ExitCode: ev.ExitCode, CoreDumped: ev.CoreDumped, Level: ev.Level,
+		Library: ev.Library, SrcFile: ev.SrcFile, SrcLine: ev.SrcLine, Text: ev.Text,
+	}
+	if ev.TID != ev.PID {
+		je.TID = ev.TID
+	}
+	if ev.Time != NoTime {
+		t := ev.Time
+		je.Time = &t
+	}
+	if ev.Kind == KindSyscall {
+		nr := ev.Nr
+		je.Nr = &nr
+		je.Status = ev.Status.String()
+		if ev.Duration >= 0 {
+			d := int64(ev.Duration)
+			je.Duration = &d
+		}
+	}
+	if ev.Origin.String() != w.hdr.Origin && ev.Origin != 0 {
+		je.Origin = ev.Origin.String()
+	}
+	if w.KeepSource && ev.Pos.File != "" {
+		je.Src = ev.Pos.String()
+	}
+	if err := w.enc.Encode(&je); err != nil {
+		w.err = err
+	}
+	return w.err
+}
+
+// Flush writes buffered lines to the underlying writer.
+func (w *Writer) Flush() error {
+	if w.err != nil {
+		return w.err
+	}
+	w.err = w.w.Flush()
+	return w.err
+}
+
+type jsonlReader struct {
+	lr     *lineReader
+	opts   Options
+	hdr    Header
+	origin Origin
+	tab    *SyscallTable
+	ev     Event
+	stats  Stats
+	err    error
+}
+
+func newJSONLReader(lr *lineReader, opts Options) (Reader, error) {
+	r := &jsonlReader{lr: lr, opts: opts}
+	line, _, ok := lr.next()
+	if !ok {
+		if err := lr.ioErr(); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%s: empty trace file", lr.name)
+	}
+	r.stats.Lines++
+	if err := json.Unmarshal(line, &r.hdr); err != nil {
+		return nil, fmt.Errorf("%s:1: malformed trace header: %v", lr.name, err)
+	}
+	if r.hdr.Version < 1 || r.hdr.Version > FormatVersion {
+		return nil, fmt.Errorf("%s:1: trace format version %d, this syscov reads up to %d", lr.name, r.hdr.Version, FormatVersion)
+	}
+	r.origin = ParseOrigin(r.hdr.Origin)
+	if r.origin == 0 {
+		r.origin = opts.Origin
+	}
+	if r.hdr.Arch == "" {
+		r.hdr.Arch = opts.Arch
+	}
+	r.tab = Table(r.hdr.Arch)
+	r.hdr.Source = lr.name
+	return r, nil
+}
+
+func (r *jsonlReader) Header() Header { return r.hdr }
+func (r *jsonlReader) Stats() Stats   { return r.stats }
+func (r *jsonlReader) Err() error     { return r.err }
+func (r *jsonlReader) Event() *Event  { return &r.ev }
+func (r *jsonlReader) Close() error   { return r.lr.close() }
+
+func (r *jsonlReader) Scan() bool {
+	for r.err == nil {
+		line, tooLong, ok := r.lr.next()
+		if !ok {
+			r.err = r.lr.ioErr()
+			return false
+		}
+		r.stats.Lines++
+		if tooLong {
+			r.warn("line longer than 16 MiB")
+			continue
+		}
+		if len(trimSpace(line)) == 0 {
+			continue
+		}
+		if err := r.decode(line); err != nil {
+			r.warn(err.Error())
+			continue
+		}
+		r.stats.Events++
+		return true
+	}
+	return false
+}
+
+func (r *jsonlReader) warn(msg string) {
+	r.stats.Skipped++
+	se := &SyntaxError{Pos: Pos{r.lr.name, r.lr.lineNo}, Msg: msg}
+	if r.opts.Strict {
+		r.err = se
+		return
+	}
+	if r.opts.Warn != nil {
+		r.opts.Warn(se)
+	}
+}
+
+func (r *jsonlReader) decode(line []byte) error {
+	var je jsonEvent
+	if err := json.Unmarshal(line, &je); err != nil {
+		return fmt.Errorf("malformed event: %v", err)
+	}
+	kind, ok := ParseKind(je.Kind)
+	if !ok {
+		return fmt.Errorf("unknown event kind %q", je.Kind)
+	}
+	ev := Event{
+		Kind: kind, Origin: r.origin, PID: je.PID, TID: je.TID, Time: NoTime, Comm: je.Comm,
+		Name: je.Name, Nr: -1, Args: je.Args, Ret: je.Ret, RetVal: je.RetVal, Errno: je.Errno,
+		Duration: -1, Injected: je.Injected, Stack: je.Stack, Signal: je.Signal,
+		ExitCode: je.ExitCode, CoreDumped: je.CoreDumped, Level: je.Level, Library: je.Library,
+		SrcFile: je.SrcFile, SrcLine: je.SrcLine, Text: je.Text,
+		Pos: Pos{r.lr.name, r.lr.lineNo},
+	}
+	if ev.TID == 0 {
+		ev.TID = ev.PID
+	}
+	if je.Origin != "" {
+		if o := ParseOrigin(je.Origin); o != 0 {
+			ev.Origin = o
+		}
+	}
+	if je.Time != nil {
+		ev.Time = *je.Time
+	}
+	if je.Duration != nil {
+		ev.Duration = time.Duration(*je.Duration)
+	}
+	if kind == KindSyscall {
+		if je.Name == "" && je.Nr == nil {
+			return fmt.Errorf("syscall event without name or nr")
+		}
+		if je.Nr != nil {
+			ev.Nr = *je.Nr
+		} else {
+			ev.Nr = r.tab.Number(je.Name)
+		}
+		if ev.Name == "" {
+			ev.Name, _ = r.tab.Name(ev.Nr)
+			if ev.Name == "" {
+				ev.Name = "syscall_" + strconv.Itoa(ev.Nr)
+			}
+		}
+		st, ok := ParseStatus(je.Status)
+		if !ok {
+			if je.Status != "" {
+				return fmt.Errorf("unknown status %q", je.Status)
+			}
+			st = StatusOK
+			if ev.Errno != "" {
+				st = StatusError
+			}
+		}
+		ev.Status = st
+	}
+	r.ev = ev
+	return nil
+}

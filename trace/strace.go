@@ -1,0 +1,819 @@
+package trace
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+)
+
+// straceReader reads the text strace prints, in every variant syscov knows:
+// -f with a "PID  " prefix (-o FILE) or a "[pid N] " prefix (stderr), -Y
+// command names ("PID<comm>"), -t/-tt/-ttt/-r timestamps, -n syscall numbers,
+// -T durations, -y/-yy decorations, -X, -k stack frames, unfinished/resumed
+// pairs, signals, exits and the -C summary table at the end.
+type straceReader struct {
+	lr   *lineReader
+	opts Options
+	tab  *SyscallTable
+	pid  int // pid of lines without one (-ff files, no -f)
+
+	ev      Event  // the event Scan returned
+	held    *Event // a completed syscall or signal that -k frames may still follow
+	heldBuf Event  // storage of held
+	// afterHeld are exits of held's process: strace -k prints the stack of
+	// a process's last syscall after its "+++ exited" line.
+	afterHeld []Event
+	// noReturn holds a call that printed "= ?" (exit, exit_group, a call
+	// cut short by them) until its process's "+++" line, after which strace
+	// -k prints that call's stack.
+	noReturn map[int]Event
+	ready    []Event // events completed by one line, in order
+	readyAt  int
+	pending  map[int]*pendingCall // unfinished syscalls by pid
+	// pendingOrder keeps the order unfinished calls started in, to flush
+	// them in input order at the end.
+	pendingSeq int
+
+	relTime  int64 // -r: running sum of deltas
+	inTable  bool  // inside a -C/-c summary table
+	partial  []byte
+	stats    Stats
+	err      error
+	done     bool
+	names    map[string]string
+	hdr      Header
+	sawExecv bool
+}
+
+type pendingCall struct {
+	ev    Event
+	depth int // brackets left open by the unfinished part
+	seq   int
+}
+
+func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
+	return &straceReader{
+		lr:       lr,
+		opts:     opts,
+		tab:      Table(opts.Arch),
+		pid:      pid,
+		pending:  map[int]*pendingCall{},
+		noReturn: map[int]Event{},
+		names:    map[string]string{},
+		hdr:      Header{Origin: opts.Origin.String(), Arch: opts.Arch, Tool: "strace", Source: lr.name},
+	}
+}
+
+func (r *straceReader) Header() Header { return r.hdr }
+func (r *straceReader) Stats() Stats   { return r.stats }
+func (r *straceReader) Err() error     { return r.err }
+func (r *straceReader) Event() *Event  { return &r.ev }
+func (r *straceReader) Close() error   { return r.lr.close() }
+
+func (r *straceReader) Scan() bool {
+	for {
+		if r.readyAt < len(r.ready) {
+			r.ev = r.ready[r.readyAt]
+			r.ready[r.readyAt] = Event{}
+			r.readyAt++
+			r.stats.Events++
+			return true
+		}
+		r.ready, r.readyAt = r.ready[:0], 0
+		if r.done || r.err != nil {
+			return false
+		}
+		line, tooLong, ok := r.lr.next()
+		if !ok {
+			r.done = true
+			if err := r.lr.ioErr(); err != nil {
+				r.err = err
+			}
+			if len(r.partial) > 0 {
+				r.parseLine(r.partial)
+				r.partial = r.partial[:0]
+			}
+			r.flushHeld()
+			r.flushNoReturn()
+			r.flushPending()
+			continue
+		}
+		r.stats.Lines++
+		if tooLong {
+			r.warn(r.lr.lineNo, "line longer than 16 MiB")
+			continue
+		}
+		r.feed(line)
+	}
+}
+
+// feed handles one input line, joining the pieces of a line that strace's
+// "Process N attached" note (stderr output) cut in two.
+func (r *straceReader) feed(line []byte) {
+	if len(r.partial) > 0 {
+		r.partial = append(r.partial, line...)
+		line, r.partial = r.partial, r.partial[:0]
+		defer func() { r.partial = line[:0] }()
+	}
+	if i := bytes.Index(line, []byte("strace: Process ")); i > 0 {
+		// "clone3({...}strace: Process 4312 attached" then " <unfinished ...>"
+		r.partial = append(r.partial[:0], line[:i]...)
+		return
+	}
+	r.parseLine(line)
+}
+
+func (r *straceReader) warn(line int, msg string) {
+	r.stats.Skipped++
+	se := &SyntaxError{Pos: Pos{r.lr.name, line}, Msg: msg}
+	if r.opts.Strict {
+		if r.err == nil {
+			r.err = se
+		}
+		return
+	}
+	if r.opts.Warn != nil {
+		r.opts.Warn(se)
+	}
+}
+
+func (r *straceReader) emit(ev Event) { r.ready = append(r.ready, ev) }
+
+func (r *straceReader) flushHeld() {
+	if r.held != nil {
+		r.emit(*r.held)
+		r.held = nil
+	}
+	for _, ev := range r.afterHeld {
+		r.emit(ev)
+	}
+	r.afterHeld = r.afterHeld[:0]
+}
+
+func (r *straceReader) hold(ev Event) {
+	r.flushHeld()
+	r.heldBuf = ev
+	r.held = &r.heldBuf
+}
+
+func (r *straceReader) flushNoReturn() {
+	for len(r.noReturn) > 0 {
+		first := -1
+		for pid, ev := range r.noReturn {
+			if first < 0 || ev.Pos.Line < r.noReturn[first].Pos.Line {
+				first = pid
+			}
+		}
+		r.emit(r.noReturn[first])
+		delete(r.noReturn, first)
+	}
+}
+
+func (r *straceReader) flushPending() {
+	for len(r.pending) > 0 {
+		var first *pendingCall
+		pid := 0
+		for p, pc := range r.pending {
+			if first == nil || pc.seq < first.seq {
+				first, pid = pc, p
+			}
+		}
+		delete(r.pending, pid)
+		first.ev.Status = StatusUnfinished
+		r.emit(first.ev)
+	}
+}
+
+func (r *straceReader) flushPendingOf(pid int) {
+	if pc, ok := r.pending[pid]; ok {
+		delete(r.pending, pid)
+		pc.ev.Status = StatusUnfinished
+		r.emit(pc.ev)
+	}
+}
+
+func (r *straceReader) intern(b []byte) string {
+	if s, ok := r.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(r.names) < 4096 {
+		r.names[s] = s
+	}
+	return s
+}
+
+// parseLine parses one logical line.
+func (r *straceReader) parseLine(line []byte) {
+	lineNo := r.lr.lineNo
+	if len(line) == 0 {
+		return
+	}
+	// -k stack frame: " > /lib/libc.so.6(func+0x1f) [0x1234]".
+	if bytes.HasPrefix(line, []byte(" > ")) {
+		r.parseFrame(line[3:], lineNo)
+		return
+	}
+	if r.inTable || isSummaryLine(line) {
+		r.inTable = true
+		return
+	}
+	s := line
+	ev := Event{Kind: KindSyscall, Origin: r.opts.Origin, Nr: -1, Time: NoTime, Duration: -1, Pos: Pos{r.lr.name, lineNo}}
+	pid := r.pid
+
+	// Prefix: "[pid N] ", "N ", "N<comm> ", then a timestamp, then "[NR] ".
+	s = trimLeftSpace(s)
+	if bytes.HasPrefix(s, []byte("[pid ")) {
+		s = trimLeftSpace(s[5:])
+		n, rest, ok := parseUint(s)
+		if !ok {
+			r.warn(lineNo, "malformed [pid N] prefix")
+			return
+		}
+		pid, s = int(n), rest
+		if len(s) > 0 && s[0] == '<' {
+			comm, rest, ok := cutBracket(s, '<', '>')
+			if ok {
+				ev.Comm, s = r.intern(comm), rest
+			}
+		}
+		if len(s) == 0 || s[0] != ']' {
+			r.warn(lineNo, "malformed [pid N] prefix")
+			return
+		}
+		s = trimLeftSpace(s[1:])
+	}
+	if len(s) > 0 && isDigit(s[0]) {
+		n, rest, _ := parseUint(s)
+		switch {
+		case len(rest) > 0 && (rest[0] == '.' || rest[0] == ':'):
+			// A timestamp without a pid prefix.
+		case len(rest) > 0 && rest[0] == '<':
+			comm, rest2, ok := cutBracket(rest, '<', '>')
+			if !ok {
+				r.warn(lineNo, "malformed PID<comm> prefix")
+				return
+			}
+			pid, ev.Comm, s = int(n), r.intern(comm), trimLeftSpace(rest2)
+		case len(rest) > 0 && rest[0] == ' ':
+			pid, s = int(n), trimLeftSpace(rest)
+		default:
+			r.warn(lineNo, "expected a pid, timestamp or syscall")
+			return
+		}
+	}
+	if len(s) > 0 && isDigit(s[0]) {
+		t, rest, ok := r.parseTime(s)
+		if !ok {
+			r.warn(lineNo, "malformed timestamp")
+			return
+		}
+		ev.Time, s = t, trimLeftSpace(rest)
+	}
+	if len(s) > 1 && s[0] == '[' && (s[1] == ' ' || isDigit(s[1])) {
+		end := bytes.IndexByte(s, ']')
+		if end < 0 {
+			r.warn(lineNo, "malformed [NR] prefix")
+			return
+		}
+		n, err := strconv.Atoi(string(bytes.TrimSpace(s[1:end])))
+		if err != nil {
+			r.warn(lineNo, "malformed [NR] prefix")
+			return
+		}
+		ev.Nr, s = n, trimLeftSpace(s[end+1:])
+	}
+	ev.PID, ev.TID = pid, pid
+
+	switch {
+	case len(s) == 0:
+		r.warn(lineNo, "a prefix without a syscall")
+	case bytes.HasPrefix(s, []byte("--- ")):
+		r.parseSignal(ev, s)
+	case bytes.HasPrefix(s, []byte("+++ ")):
+		r.parseExit(ev, s)
+	case bytes.HasPrefix(s, []byte("<... ")):
+		r.parseResumed(ev, s)
+	case bytes.HasPrefix(s, []byte("strace: ")):
+		r.flushHeld()
+		ev.Kind, ev.Level, ev.Library, ev.Text = KindMessage, "info", "strace", string(s[8:])
+		r.emit(ev)
+	default:
+		r.parseCall(ev, s)
+	}
+}
+
+// isSummaryLine recognises the table strace -c/-C prints.
+func isSummaryLine(line []byte) bool {
+	return bytes.HasPrefix(line, []byte("% time ")) || bytes.HasPrefix(line, []byte("------ ")) ||
+		bytes.HasPrefix(line, []byte("System call usage summary"))
+}
+
+func (r *straceReader) parseTime(s []byte) (int64, []byte, bool) {
+	n, rest, ok := parseUint(s)
+	if !ok {
+		return 0, s, false
+	}
+	if len(rest) > 0 && rest[0] == ':' { // -t / -tt: HH:MM:SS[.frac]
+		m, rest2, ok1 := parseUint(rest[1:])
+		if !ok1 || len(rest2) == 0 || rest2[0] != ':' {
+			return 0, s, false
+		}
+		sec, rest3, ok2 := parseUint(rest2[1:])
+		if !ok2 {
+			return 0, s, false
+		}
+		t := int64(n)*3600e9 + int64(m)*60e9 + int64(sec)*1e9
+		frac, rest4 := parseFrac(rest3)
+		return t + frac, rest4, true
+	}
+	frac, rest2 := parseFrac(rest)
+	t := int64(n)*1e9 + frac
+	if n < 1e8 { // -r: a delta to the previous line
+		r.relTime += t
+		return r.relTime, rest2, true
+	}
+	return t, rest2, true
+}
+
+// parseFrac reads ".123456" into nanoseconds.
+func parseFrac(s []byte) (int64, []byte) {
+	if len(s) == 0 || s[0] != '.' {
+		return 0, s
+	}
+	var ns int64
+	digits := 0
+	i := 1
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		if digits < 9 {
+			ns = ns*10 + int64(s[i]-'0')
+			digits++
+		}
+	}
+	for ; digits < 9; digits++ {
+		ns *= 10
+	}
+	return ns, s[i:]
+}
+
+func (r *straceReader) parseFrame(s []byte, lineNo int) {
+	if r.held == nil {
+		r.warn(lineNo, "stack frame without a preceding syscall")
+		return
+	}
+	r.held.Stack = append(r.held.Stack, parseFrame(s))
+}
+
+// parseFrame reads "/path/obj(func+0x7b) [0x1234]", "/path/obj() [0x1234]",
+// "/path/obj(+0x1234) [0x1234]" and "unexpected_backtracing_error [0x1234]".
+func parseFrame(s []byte) Frame {
+	var f Frame
+	if i := bytes.LastIndex(s, []byte(" [0x")); i >= 0 && bytes.HasSuffix(s, []byte("]")) {
+		f.Addr, _ = strconv.ParseUint(string(s[i+4:len(s)-1]), 16, 64)
+		s = s[:i]
+	}
+	open := bytes.IndexByte(s, '(')
+	if open < 0 || !bytes.HasSuffix(s, []byte(")")) {
+		f.Object = string(s)
+		return f
+	}
+	f.Object = string(s[:open])
+	sym := s[open+1 : len(s)-1]
+	if plus := bytes.LastIndexByte(sym, '+'); plus >= 0 {
+		off := sym[plus+1:]
+		off = bytes.TrimPrefix(off, []byte("0x"))
+		f.Offset, _ = strconv.ParseUint(string(off), 16, 64)
+		sym = sym[:plus]
+	}
+	f.Func = string(sym)
+	return f
+}
+
+func (r *straceReader) parseSignal(ev Event, s []byte) {
+	r.flushHeld()
+	body := bytes.TrimPrefix(s, []byte("--- "))
+	body = bytes.TrimSuffix(body, []byte(" ---"))
+	ev.Kind = KindSignal
+	// "SIGCHLD {si_signo=...}" or "stopped by SIGSTOP"
+	if bytes.HasPrefix(body, []byte("stopped by ")) {
+		ev.Signal, ev.Text = r.intern(body[11:]), string(body)
+	} else {
+		name := body
+		if sp := bytes.IndexByte(body, ' '); sp >= 0 {
+			name = body[:sp]
+			ev.Text = string(bytes.TrimSpace(body[sp+1:]))
+		}
+		ev.Signal = r.intern(name)
+	}
+	r.hold(ev)
+}
+
+func (r *straceReader) parseExit(ev Event, s []byte) {
+	if r.held == nil || r.held.PID != ev.PID || len(r.afterHeld) > 0 {
+		r.flushHeld()
+	}
+	body := bytes.TrimSuffix(bytes.TrimPrefix(s, []byte("+++ ")), []byte(" +++"))
+	ev.Kind = KindExit
+	ev.Text = string(body)
+	switch {
+	case bytes.HasPrefix(body, []byte("exited with ")):
+		n, err := strconv.Atoi(string(body[12:]))
+		if err != nil {
+			r.warn(ev.Pos.Line, "malformed exit status")
+			return
+		}
+		ev.ExitCode = n
+	case bytes.HasPrefix(body, []byte("killed by ")):
+		sig := body[10:]
+		if bytes.HasSuffix(sig, []byte(" (core dumped)")) {
+			sig, ev.CoreDumped = sig[:len(sig)-14], true
+		}
+		ev.Signal = r.intern(sig)
+		ev.ExitCode = 128 + signalNumber(ev.Signal)
+	case bytes.HasPrefix(body, []byte("superseded by execve")):
+		// A thread other than the leader ran execve; the leader's pid
+		// continues with the new program.
+	default:
+		r.warn(ev.Pos.Line, "unknown +++ line")
+		return
+	}
+	r.flushPendingOf(ev.PID)
+	if last, ok := r.noReturn[ev.PID]; ok {
+		delete(r.noReturn, ev.PID)
+		r.hold(last)
+	}
+	if r.held != nil && r.held.PID == ev.PID {
+		r.afterHeld = append(r.afterHeld, ev)
+		return
+	}
+	r.emit(ev)
+}
+
+// parseCall reads "name(args) = ret", "name(args <unfinished ...>" and
+// "name(args <detached ...>".
+func (r *straceReader) parseCall(ev Event, s []byte) {
+	open := 0
+	for open < len(s) && isNameByte(s[open]) {
+		open++
+	}
+	if open == 0 || open >= len(s) || s[open] != '(' {
+		r.warn(ev.Pos.Line, "expected a syscall name and '('")
+		return
+	}
+	ev.Name = r.intern(s[:open])
+	if ev.Nr < 0 {
+		ev.Nr = r.tab.Number(ev.Name)
+	}
+	if ev.Name == "execve" || ev.Name == "execveat" {
+		r.sawExecv = true
+	}
+	r.finishCall(ev, s[open+1:], 1, nil)
+}
+
+// finishCall scans args from s with depth brackets open, then the result.
+// prefix is argument text carried over from an unfinished line.
+func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) {
+	end, depth, state := scanArgs(s, depth)
+	switch state {
+	case argsClosed:
+		ev.Args = joinArgs(prefix, s[:end])
+		if !r.parseResult(&ev, s[end+1:]) {
+			return
+		}
+		if ev.Status == StatusUnknown && ev.Errno == "" {
+			if old, ok := r.noReturn[ev.PID]; ok {
+				r.emit(old)
+			}
+			r.noReturn[ev.PID] = ev
+			return
+		}
+		r.hold(ev)
+	case argsUnfinished, argsDetached:
+		cut := bytes.LastIndex(s, []byte(" <unfinished ...>"))
+		if state == argsDetached {
+			cut = bytes.LastIndex(s, []byte(" <detached ...>"))
+		}
+		args := bytes.TrimRight(s[:cut], " ")
+		if state == argsDetached {
+			r.flushHeld()
+			ev.Args = joinArgs(prefix, args)
+			ev.Status = StatusUnfinished
+			r.emit(ev)
+			return
+		}
+		r.flushPendingOf(ev.PID)
+		pc := &pendingCall{ev: ev, depth: depth, seq: r.pendingSeq}
+		r.pendingSeq++
+		pc.ev.Args = joinArgs(prefix, args)
+		r.pending[ev.PID] = pc
+	default:
+		r.warn(ev.Pos.Line, "unterminated argument list")
+	}
+}
+
+// parseResumed reads "<... name resumed>rest) = ret".
+func (r *straceReader) parseResumed(ev Event, s []byte) {
+	s = s[5:]
+	sp := bytes.Index(s, []byte(" resumed>"))
+	if sp <= 0 {
+		r.warn(ev.Pos.Line, "malformed <... resumed> line")
+		return
+	}
+	name := s[:sp]
+	rest := s[sp+9:]
+	pc, ok := r.pending[ev.PID]
+	if ok && pc.ev.Name == string(name) {
+		delete(r.pending, ev.PID)
+		start := pc.ev
+		// The call keeps its start; the resumed line adds the result and
+		// may add the duration (-T) and the time it ended.
+		r.finishResumed(start, ev, rest, pc.depth)
+		return
+	}
+	if ok {
+		r.flushPendingOf(ev.PID)
+	}
+	// The start was not seen (attached late, or lost): keep what there is.
+	ev.Name = r.intern(name)
+	if ev.Nr < 0 {
+		ev.Nr = r.tab.Number(ev.Name)
+	}
+	r.finishCall(ev, rest, 1, nil)
+}
+
+func (r *straceReader) finishResumed(start, resumed Event, rest []byte, depth int) {
+	if start.Time == NoTime {
+		start.Time = resumed.Time
+	}
+	prefix := []byte(start.Args)
+	r.finishCall(start, rest, depth, prefix)
+}
+
+func joinArgs(prefix, s []byte) string {
+	if len(prefix) == 0 {
+		return string(s)
+	}
+	p := bytes.TrimRight(prefix, " ")
+	if len(s) > 0 && s[0] != ' ' && len(p) > 0 && p[len(p)-1] == ',' {
+		return string(p) + " " + string(s)
+	}
+	return string(p) + string(s)
+}
+
+type argsState int
+
+const (
+	argsOpen argsState = iota
+	argsClosed
+	argsUnfinished
+	argsDetached
+)
+
+// scanArgs finds the ')' that closes the argument list, skipping quoted
+// strings (with escapes) and nested (), [] and {}. It returns the index of
+// that ')', the depth left open, and how the list ended.
+func scanArgs(s []byte, depth int) (int, int, argsState) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			i++
+			for i < len(s) && s[i] != '"' {
+				if s[i] == '\\' {
+					i++
+				}
+				i++
+			}
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+			if depth == 0 && c == ')' {
+				return i, 0, argsClosed
+			}
+			if depth < 1 {
+				depth = 1
+			}
+		case '<':
+			rest := s[i:]
+			if i > 0 && isDigit(s[i-1]) {
+				// -y/-yy decoration "3</etc/passwd>": skip it whole, its
+				// path may hold brackets.
+				if end := bytes.IndexByte(rest, '>'); end > 0 {
+					i += end
+					continue
+				}
+			}
+			if bytes.HasPrefix(rest, []byte("<unfinished ...>")) {
+				return i, depth, argsUnfinished
+			}
+			if bytes.HasPrefix(rest, []byte("<detached ...>")) {
+				return i, depth, argsDetached
+			}
+		}
+	}
+	return len(s), depth, argsOpen
+}
+
+// parseResult reads what follows the closing ')': " = ret[ (text)][ (INJECTED)][ <dur>]".
+func (r *straceReader) parseResult(ev *Event, s []byte) bool {
+	s = trimLeftSpace(s)
+	if len(s) < 1 || s[0] != '=' {
+		r.warn(ev.Pos.Line, "expected '=' and a result after the arguments")
+		return false
+	}
+	s = trimSpace(s[1:])
+	// -T: " <0.000012>" at the end.
+	if n := len(s); n > 2 && s[n-1] == '>' {
+		if lt := bytes.LastIndex(s, []byte(" <")); lt >= 0 && isDuration(s[lt+2:n-1]) {
+			ev.Duration = parseDuration(s[lt+2 : n-1])
+			s = trimSpace(s[:lt])
+		} else if lt := bytes.LastIndexByte(s, '<'); lt == 0 && isDuration(s[1:n-1]) {
+			ev.Duration = parseDuration(s[1 : n-1])
+			s = nil
+		}
+	}
+	if bytes.HasSuffix(s, []byte(" (INJECTED)")) {
+		ev.Injected = true
+		s = s[:len(s)-11]
+	}
+	ev.Ret = string(s)
+	if len(s) == 0 {
+		r.warn(ev.Pos.Line, "empty result")
+		return false
+	}
+	if s[0] == '?' {
+		// "= ?": the call never returned (exit, execve in another
+		// thread); "= ? ERESTARTSYS (...)": interrupted, to be restarted.
+		ev.Status = StatusUnknown
+		if rest := trimLeftSpace(s[1:]); len(rest) > 0 && rest[0] == 'E' {
+			ev.Errno = r.intern(errnoToken(rest))
+			ev.Status = StatusError
+		}
+		return true
+	}
+	v, rest, ok := parseInt(s)
+	if !ok {
+		r.warn(ev.Pos.Line, "malformed result "+strconv.Quote(string(s)))
+		return false
+	}
+	ev.RetVal = v
+	ev.Status = StatusOK
+	rest = trimLeftSpace(rest)
+	if v < 0 && len(rest) > 0 && rest[0] == 'E' {
+		ev.Errno = r.intern(errnoToken(rest))
+		ev.Status = StatusError
+		if ev.Errno == "ENOSYS" {
+			ev.Status = StatusUnsupported
+		}
+	} else if v == -1 && bytes.HasPrefix(rest, []byte("(errno ")) { // -e raw / unknown errno
+		n, _, _ := parseUint(rest[7:])
+		ev.Errno = ErrnoName(int(n))
+		ev.Status = StatusError
+	}
+	return true
+}
+
+func errnoToken(s []byte) []byte {
+	i := 0
+	for i < len(s) && (s[i] == '_' || isDigit(s[i]) || (s[i] >= 'A' && s[i] <= 'Z')) {
+		i++
+	}
+	return s[:i]
+}
+
+func isDuration(s []byte) bool {
+	dot := false
+	if len(s) == 0 {
+		return false
+	}
+	for _, c := range s {
+		switch {
+		case c == '.' && !dot:
+			dot = true
+		case !isDigit(c):
+			return false
+		}
+	}
+	return dot
+}
+
+func parseDuration(s []byte) time.Duration {
+	sec, rest, _ := parseUint(s)
+	frac, _ := parseFrac(rest)
+	return time.Duration(int64(sec)*1e9 + frac)
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || isDigit(c) || c == '_' || c >= 'A' && c <= 'Z' || c == '?'
+}
+
+func trimLeftSpace(s []byte) []byte {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	return s
+}
+
+func trimSpace(s []byte) []byte {
+	s = trimLeftSpace(s)
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
+}
+
+// parseUint reads decimal digits.
+func parseUint(s []byte) (uint64, []byte, bool) {
+	var n uint64
+	i := 0
+	for ; i < len(s) && isDigit(s[i]); i++ {
+		if n > (1<<63)/10 {
+			return 0, s, false
+		}
+		n = n*10 + uint64(s[i]-'0')
+	}
+	return n, s[i:], i > 0
+}
+
+// parseInt reads a decimal (optionally negative) or 0x hex number.
+func parseInt(s []byte) (int64, []byte, bool) {
+	neg := false
+	if len(s) > 0 && s[0] == '-' {
+		neg, s = true, s[1:]
+	}
+	if len(s) > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		var n uint64
+		i := 2
+		for ; i < len(s) && i < 18; i++ {
+			c := s[i]
+			switch {
+			case isDigit(c):
+				n = n<<4 | uint64(c-'0')
+			case c >= 'a' && c <= 'f':
+				n = n<<4 | uint64(c-'a'+10)
+			case c >= 'A' && c <= 'F':
+				n = n<<4 | uint64(c-'A'+10)
+			default:
+				goto done
+			}
+		}
+	done:
+		if i == 2 {
+			return 0, s, false
+		}
+		v := int64(n)
+		if neg {
+			v = -v
+		}
+		return v, s[i:], true
+	}
+	n, rest, ok := parseUint(s)
+	if !ok {
+		return 0, s, false
+	}
+	v := int64(n)
+	if neg {
+		v = -v
+	}
+	return v, rest, true
+}
+
+// cutBracket splits "<inner>rest" into inner and rest.
+func cutBracket(s []byte, open, close byte) ([]byte, []byte, bool) {
+	if len(s) == 0 || s[0] != open {
+		return nil, s, false
+	}
+	end := bytes.IndexByte(s, close)
+	if end < 0 {
+		return nil, s, false
+	}
+	return s[1:end], s[end+1:], true
+}
+
+var signalNumbers = map[string]int{
+	"SIGHUP": 1, "SIGINT": 2, "SIGQUIT": 3, "SIGILL": 4, "SIGTRAP": 5, "SIGABRT": 6, "SIGBUS": 7,
+	"SIGFPE": 8, "SIGKILL": 9, "SIGUSR1": 10, "SIGSEGV": 11, "SIGUSR2": 12, "SIGPIPE": 13,
+	"SIGALRM": 14, "SIGTERM": 15, "SIGSTKFLT": 16, "SIGCHLD": 17, "SIGCONT": 18, "SIGSTOP": 19,
+	"SIGTSTP": 20, "SIGTTIN": 21, "SIGTTOU": 22, "SIGURG": 23, "SIGXCPU": 24, "SIGXFSZ": 25,
+	"SIGVTALRM": 26, "SIGPROF": 27, "SIGWINCH": 28, "SIGIO": 29, "SIGPWR": 30, "SIGSYS": 31,
+}
+
+// signalNumber returns the Linux number of a signal name (0 when unknown).
+func signalNumber(name string) int { return signalNumbers[name] }
+
+// SignalNumber returns the Linux x86_64/aarch64 number of a signal name, 0
+// when unknown.
+func SignalNumber(name string) int { return signalNumber(name) }
+
+// SignalName returns the name of a Linux signal number, "" when unknown.
+func SignalName(n int) string {
+	for name, v := range signalNumbers {
+		if v == n {
+			return name
+		}
+	}
+	return ""
+}
