@@ -297,7 +297,7 @@ func (r *straceReader) parseLine(line []byte) {
 		r.parseResumed(ev, s)
 	case bytes.HasPrefix(s, []byte("strace: ")):
 		r.flushHeld()
-		ev.Kind, ev.Level, ev.Library, ev.Text = KindMessage, "info", "strace", string(s[8:])
+		ev.Kind, ev.Nr, ev.Level, ev.Library, ev.Text = KindMessage, -1, "info", "strace", string(s[8:])
 		r.emit(ev)
 	default:
 		r.parseCall(ev, s)
@@ -394,7 +394,7 @@ func (r *straceReader) parseSignal(ev Event, s []byte) {
 	r.flushHeld()
 	body := bytes.TrimPrefix(s, []byte("--- "))
 	body = bytes.TrimSuffix(body, []byte(" ---"))
-	ev.Kind = KindSignal
+	ev.Kind, ev.Nr = KindSignal, -1
 	// "SIGCHLD {si_signo=...}" or "stopped by SIGSTOP"
 	if bytes.HasPrefix(body, []byte("stopped by ")) {
 		ev.Signal, ev.Text = r.intern(body[11:]), string(body)
@@ -414,7 +414,7 @@ func (r *straceReader) parseExit(ev Event, s []byte) {
 		r.flushHeld()
 	}
 	body := bytes.TrimSuffix(bytes.TrimPrefix(s, []byte("+++ ")), []byte(" +++"))
-	ev.Kind = KindExit
+	ev.Kind, ev.Nr = KindExit, -1
 	ev.Text = string(body)
 	switch {
 	case bytes.HasPrefix(body, []byte("exited with ")):
@@ -490,11 +490,7 @@ func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) 
 		}
 		r.hold(ev)
 	case argsUnfinished, argsDetached:
-		cut := bytes.LastIndex(s, []byte(" <unfinished ...>"))
-		if state == argsDetached {
-			cut = bytes.LastIndex(s, []byte(" <detached ...>"))
-		}
-		args := bytes.TrimRight(s[:cut], " ")
+		args := bytes.TrimRight(s[:end], " ")
 		if state == argsDetached {
 			r.flushHeld()
 			ev.Args = joinArgs(prefix, args)
@@ -523,6 +519,18 @@ func (r *straceReader) parseResumed(ev Event, s []byte) {
 	name := s[:sp]
 	rest := s[sp+9:]
 	pc, ok := r.pending[ev.PID]
+	if !ok && r.pid == 0 && ev.PID != 0 {
+		// strace on stderr prints no "[pid N]" while it traces one
+		// process: a call started unprefixed and resumed as [pid N] tells
+		// N, which later unprefixed lines belong to as well.
+		if pc0, ok0 := r.pending[0]; ok0 && pc0.ev.Name == string(name) {
+			delete(r.pending, 0)
+			pc0.ev.PID, pc0.ev.TID = ev.PID, ev.PID
+			r.pending[ev.PID] = pc0
+			r.pid = ev.PID
+			pc, ok = pc0, true
+		}
+	}
 	if ok && pc.ev.Name == string(name) {
 		delete(r.pending, ev.PID)
 		start := pc.ev
@@ -596,9 +604,9 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 			}
 		case '<':
 			rest := s[i:]
-			if i > 0 && isDigit(s[i-1]) {
-				// -y/-yy decoration "3</etc/passwd>": skip it whole, its
-				// path may hold brackets.
+			if i > 0 && (isDigit(s[i-1]) || s[i-1] >= 'A' && s[i-1] <= 'Z') && i+1 < len(s) && s[i+1] != ' ' {
+				// -y/-yy decoration "3</etc/passwd>", "AT_FDCWD</tmp>":
+				// skip it whole, its path may hold brackets.
 				if end := bytes.IndexByte(rest, '>'); end > 0 {
 					i += end
 					continue

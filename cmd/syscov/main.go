@@ -1,0 +1,161 @@
+// Command syscov finds the syscalls an application needs that a unikernel
+// lacks. It is the front of the pipeline trace → analyze → report: it parses
+// flags, opens files, and maps results to exit codes; everything else lives
+// in the trace, analyze and report packages.
+//
+// Exit codes: 0 success, 1 failure, 2 usage error.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	flag "github.com/spf13/pflag"
+)
+
+// version is syscov's version, printed by `syscov version` and written into
+// trace headers.
+const version = "0.1.0"
+
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// env is what a command may touch of the outside world.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(e *env, args []string) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"summary", "per-syscall calls, errors and time of traces (like strace -c)", runSummary},
+		{"version", "print syscov's version", func(e *env, _ []string) error {
+			fmt.Fprintf(e.stdout, "syscov %s\n", version)
+			return nil
+		}},
+	}
+}
+
+// usageError is an error in how syscov was called: exit code 2.
+type usageError struct{ msg string }
+
+func (u *usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// exitError carries a specific exit code (a traced program's status).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (x *exitError) Error() string {
+	if x.err == nil {
+		return fmt.Sprintf("exit status %d", x.code)
+	}
+	return x.err.Error()
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		if len(args) > 1 {
+			args = []string{args[1], "--help"}
+		} else {
+			printUsage(stdout)
+			if len(args) == 0 {
+				return exitUsage
+			}
+			return exitOK
+		}
+	}
+	if args[0] == "--version" {
+		args[0] = "version"
+	}
+	for _, c := range commands {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(e, args[1:])
+		return exitCode(e, c.name, err)
+	}
+	fmt.Fprintf(stderr, "syscov: unknown command %q\n", args[0])
+	printUsage(stderr)
+	return exitUsage
+}
+
+func exitCode(e *env, name string, err error) int {
+	var ue *usageError
+	var xe *exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "syscov %s: %s\n", name, ue.msg)
+		fmt.Fprintf(e.stderr, "Run 'syscov %s --help' for usage.\n", name)
+		return exitUsage
+	case errors.As(err, &xe):
+		if xe.err != nil {
+			fmt.Fprintf(e.stderr, "syscov %s: %v\n", name, xe.err)
+		}
+		return xe.code
+	default:
+		fmt.Fprintf(e.stderr, "syscov %s: %v\n", name, err)
+		return exitFail
+	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: syscov COMMAND [FLAGS] [ARGS]")
+	fmt.Fprintln(w, "\nsyscov finds the syscalls an app needs that a unikernel lacks.\n\nCommands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nRun 'syscov COMMAND --help' for a command's flags.")
+}
+
+// newFlagSet makes the FlagSet of a command: errors are returned, not
+// fatal. Commands that run a program call SetInterspersed(false), so that
+// `syscov trace -- ls -l` passes -l to ls; the others take flags anywhere.
+func newFlagSet(e *env, name, usage string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: syscov %s\n\nFlags:\n", usage)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; a bad flag is a usage error.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &usageError{strings.TrimSpace(err.Error())}
+	}
+	return nil
+}

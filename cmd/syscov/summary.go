@@ -1,0 +1,46 @@
+package main
+
+import (
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/report"
+	"github.com/syscov/syscov/trace"
+)
+
+func runSummary(e *env, args []string) error {
+	fs := newFlagSet(e, "summary", "summary [--per-process] [--format table|markdown|json] INPUT...")
+	var in inputFlags
+	in.register(fs)
+	perProcess := fs.Bool("per-process", false, "also summarise each process (pid) on its own")
+	format := fs.String("format", "table", "output format: table, markdown or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("no input: name one or more traces (strace output, syscov trace files, '-' for stdin)")
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	opts, err := in.options(e)
+	if err != nil {
+		return err
+	}
+	var out []report.SummaryInput
+	err = eachTrace(fs.Args(), opts, func(name string, r trace.Reader) error {
+		b := analyze.NewSummaryBuilder(*perProcess)
+		for r.Scan() {
+			b.Add(r.Event())
+		}
+		if err := r.Err(); err != nil {
+			return err
+		}
+		st := r.Stats()
+		out = append(out, report.SummaryInput{Summary: b.Summary(name), Skipped: st.Skipped, Lines: st.Lines})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return report.Summaries(e.stdout, f, out)
+}

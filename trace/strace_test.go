@@ -1,0 +1,423 @@
+package trace
+
+import (
+	"bufio"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// readAll parses text as strace output and returns copies of all events and
+// the syntax errors.
+func readAll(t testing.TB, text string, opts Options) ([]Event, []*SyntaxError) {
+	t.Helper()
+	var warns []*SyntaxError
+	opts.Warn = func(se *SyntaxError) { warns = append(warns, se) }
+	if opts.Format == "" {
+		opts.Format = FormatStrace
+	}
+	opts.Arch = ArchX86_64
+	r, err := NewReader(strings.NewReader(text), "in", 0, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var evs []Event
+	for r.Scan() {
+		evs = append(evs, r.Event().Clone())
+	}
+	if err := r.Err(); err != nil && !opts.Strict {
+		t.Fatalf("Err: %v", err)
+	}
+	return evs, warns
+}
+
+// brief renders the fields a line-form test checks.
+func brief(ev Event) string {
+	var b strings.Builder
+	b.WriteString(ev.Kind.String())
+	b.WriteString(" pid=" + strconv.Itoa(ev.PID))
+	switch ev.Kind {
+	case KindSyscall:
+		b.WriteString(" " + ev.Name + "(" + ev.Args + ")")
+		b.WriteString(" ret=" + ev.Ret + " status=" + ev.Status.String())
+		if ev.Errno != "" {
+			b.WriteString(" errno=" + ev.Errno)
+		}
+		if ev.Nr >= 0 {
+			b.WriteString(" nr=" + strconv.Itoa(ev.Nr))
+		}
+	case KindSignal:
+		b.WriteString(" " + ev.Signal)
+	case KindExit:
+		b.WriteString(" code=" + strconv.Itoa(ev.ExitCode))
+		if ev.Signal != "" {
+			b.WriteString(" sig=" + ev.Signal)
+		}
+		if ev.CoreDumped {
+			b.WriteString(" core")
+		}
+	case KindMessage:
+		b.WriteString(" " + ev.Text)
+	}
+	if ev.Time != NoTime {
+		b.WriteString(" t=" + strconv.FormatInt(ev.Time, 10))
+	}
+	if ev.Duration >= 0 {
+		b.WriteString(" dur=" + ev.Duration.String())
+	}
+	if ev.Injected {
+		b.WriteString(" injected")
+	}
+	if ev.Comm != "" {
+		b.WriteString(" comm=" + ev.Comm)
+	}
+	if len(ev.Stack) > 0 {
+		b.WriteString(" stack=" + strconv.Itoa(len(ev.Stack)))
+	}
+	b.WriteString(" @" + strconv.Itoa(ev.Pos.Line))
+	return b.String()
+}
+
+func TestStraceLineForms(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want []string
+	}{
+		{"plain call", `getpid() = 42`,
+			[]string{"syscall pid=0 getpid() ret=42 status=ok nr=39 @1"}},
+		{"-o -f pid prefix and padding", `1234  close(3)                          = 0`,
+			[]string{"syscall pid=1234 close(3) ret=0 status=ok nr=3 @1"}},
+		{"stderr [pid N] prefix", `[pid  5685] getppid() = 5684`,
+			[]string{"syscall pid=5685 getppid() ret=5684 status=ok nr=110 @1"}},
+		{"error with errno text", `openat(AT_FDCWD, "/x", O_RDONLY) = -1 ENOENT (No such file or directory)`,
+			[]string{`syscall pid=0 openat(AT_FDCWD, "/x", O_RDONLY) ret=-1 ENOENT (No such file or directory) status=error errno=ENOENT nr=257 @1`}},
+		{"errno text in another locale keyed on the name", `open("/x", O_RDONLY) = -1 ENOENT (Datei oder Verzeichnis nicht gefunden)`,
+			[]string{`syscall pid=0 open("/x", O_RDONLY) ret=-1 ENOENT (Datei oder Verzeichnis nicht gefunden) status=error errno=ENOENT nr=2 @1`}},
+		{"ENOSYS is unsupported", `io_uring_setup(1, 0x7ffd) = -1 ENOSYS (Function not implemented)`,
+			[]string{"syscall pid=0 io_uring_setup(1, 0x7ffd) ret=-1 ENOSYS (Function not implemented) status=unsupported errno=ENOSYS nr=425 @1"}},
+		{"-tt and -T", `20:26:04.739003 read(3, "abc", 3) = 3 <0.000045>`,
+			[]string{`syscall pid=0 read(3, "abc", 3) ret=3 status=ok nr=0 t=73564739003000 dur=45µs @1`}},
+		{"-t seconds only", `20:26:04 getpid() = 1`,
+			[]string{"syscall pid=0 getpid() ret=1 status=ok nr=39 t=73564000000000 @1"}},
+		{"-ttt epoch", `1764188764.123456 getpid() = 1`,
+			[]string{"syscall pid=0 getpid() ret=1 status=ok nr=39 t=1764188764123456000 @1"}},
+		{"-r relative deltas add up", "     0.000100 getpid() = 1\n     0.000200 getpid() = 1",
+			[]string{"syscall pid=0 getpid() ret=1 status=ok nr=39 t=100000 @1", "syscall pid=0 getpid() ret=1 status=ok nr=39 t=300000 @2"}},
+		{"-n syscall number and -Y comm", `4303<sysmix>      0.000431 [  12] brk(NULL) = 0x5622193dd000`,
+			[]string{"syscall pid=4303 brk(NULL) ret=0x5622193dd000 status=ok nr=12 t=431000 comm=sysmix @1"}},
+		{"-y decorations in args and result", `5 openat(AT_FDCWD</tmp/a(b>, "x", O_RDONLY) = 3</tmp/a(b/x>`,
+			[]string{`syscall pid=5 openat(AT_FDCWD</tmp/a(b>, "x", O_RDONLY) ret=3</tmp/a(b/x> status=ok nr=257 @1`}},
+		{"-yy socket decoration", `7 accept4(6<TCP:[127.0.0.1:6391]>, NULL, NULL, SOCK_CLOEXEC) = 8<TCP:[127.0.0.1:6391->127.0.0.1:40000]>`,
+			[]string{`syscall pid=7 accept4(6<TCP:[127.0.0.1:6391]>, NULL, NULL, SOCK_CLOEXEC) ret=8<TCP:[127.0.0.1:6391->127.0.0.1:40000]> status=ok nr=288 @1`}},
+		{"-X verbose comments", `open("x", O_RDONLY /* 0 */) = 3`,
+			[]string{`syscall pid=0 open("x", O_RDONLY /* 0 */) ret=3 status=ok nr=2 @1`}},
+		{"string with ) = inside and escapes", `write(1, "a) = 5 \"q\" (x\n"..., 100) = 100`,
+			[]string{`syscall pid=0 write(1, "a) = 5 \"q\" (x\n"..., 100) ret=100 status=ok nr=1 @1`}},
+		{"nested structs and arrays", `poll([{fd=3, events=POLLIN}], 1, 0) = 1 ([{fd=3, revents=POLLIN}])`,
+			[]string{`syscall pid=0 poll([{fd=3, events=POLLIN}], 1, 0) ret=1 ([{fd=3, revents=POLLIN}]) status=ok nr=7 @1`}},
+		{"unfinished then resumed across pids",
+			"10 wait4(11,  <unfinished ...>\n11 getpid() = 11\n12 getpid() = 12\n10 <... wait4 resumed>[{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 11",
+			[]string{"syscall pid=11 getpid() ret=11 status=ok nr=39 @2", "syscall pid=12 getpid() ret=12 status=ok nr=39 @3",
+				"syscall pid=10 wait4(11, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) ret=11 status=ok nr=61 @1"}},
+		{"unfinished inside a struct resumes with its depth",
+			"3 clone3({flags=CLONE_VM, exit_signal=0} <unfinished ...>\n3 <... clone3 resumed> => {parent_tid=[4]}, 88) = 4",
+			[]string{"syscall pid=3 clone3({flags=CLONE_VM, exit_signal=0} => {parent_tid=[4]}, 88) ret=4 status=ok nr=435 @1"}},
+		{"= ? with ERESTARTSYS", `9 read(0,  <unfinished ...>` + "\n" + `9 <... read resumed>0x7ffc, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)`,
+			[]string{"syscall pid=9 read(0, 0x7ffc, 10) ret=? ERESTARTSYS (To be restarted if SA_RESTART is set) status=error errno=ERESTARTSYS nr=0 @1"}},
+		{"exit_group = ? then exited", "4 exit_group(0) = ?\n4 +++ exited with 3 +++",
+			[]string{"syscall pid=4 exit_group(0) ret=? status=unknown nr=231 @1", "exit pid=4 code=3 @2"}},
+		{"killed by signal with core", `4 +++ killed by SIGSEGV (core dumped) +++`,
+			[]string{"exit pid=4 code=139 sig=SIGSEGV core @1"}},
+		{"superseded by execve", `6 +++ superseded by execve in pid 5 +++`,
+			[]string{"exit pid=6 code=0 @1"}},
+		{"signal", `5 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=6} ---`,
+			[]string{"signal pid=5 SIGCHLD @1"}},
+		{"stopped by signal", `5 --- stopped by SIGSTOP ---`,
+			[]string{"signal pid=5 SIGSTOP @1"}},
+		{"injected result", `getppid() = -1 ENOSYS (Function not implemented) (INJECTED) <0.000045>`,
+			[]string{"syscall pid=0 getppid() ret=-1 ENOSYS (Function not implemented) status=unsupported errno=ENOSYS nr=110 dur=45µs injected @1"}},
+		{"detached", `8 futex(0x7f, FUTEX_WAIT, 0, NULL <detached ...>`,
+			[]string{"syscall pid=8 futex(0x7f, FUTEX_WAIT, 0, NULL) ret= status=unfinished nr=202 @1"}},
+		{"unfinished never resumed at end of input", `8 pause( <unfinished ...>`,
+			[]string{"syscall pid=8 pause() ret= status=unfinished nr=34 @1"}},
+		{"-k stack frames", "5 getpid() = 5\n > /lib/libc.so.6(getpid+0x7) [0xd4353]\n > /bin/app() [0x1151]",
+			[]string{"syscall pid=5 getpid() ret=5 status=ok nr=39 stack=2 @1"}},
+		{"-k frames after exited go to the exit call", "5 exit_group(0) = ?\n6 getpid() = 6\n5 +++ exited with 0 +++\n > /lib/libc.so.6(_exit+0x29) [0xd4409]",
+			[]string{"syscall pid=6 getpid() ret=6 status=ok nr=39 @2", "syscall pid=5 exit_group(0) ret=? status=unknown nr=231 stack=1 @1", "exit pid=5 code=0 @3"}},
+		{"strace attach note cuts a line (stderr)", "clone(child_stack=NULL, flags=SIGCHLDstrace: Process 7 attached\n <unfinished ...>\n[pid 6] <... clone resumed>, child_tidptr=0x1) = 7\ngetpid() = 6",
+			[]string{"syscall pid=6 clone(child_stack=NULL, flags=SIGCHLD, child_tidptr=0x1) ret=7 status=ok nr=56 @2", "syscall pid=6 getpid() ret=6 status=ok nr=39 @4"}},
+		{"strace message", `strace: Process 7 attached`,
+			[]string{"message pid=0 Process 7 attached @1"}},
+		{"-C summary table is skipped", "getpid() = 1\n% time     seconds  usecs/call     calls    errors syscall\n------ ----------- ----------- --------- --------- ----------------\n100.00    0.000001           1         1           getpid",
+			[]string{"syscall pid=0 getpid() ret=1 status=ok nr=39 @1"}},
+		{"unknown syscall name", `syscall_0x1ff(0x1, 0x2) = -1 ENOSYS (Function not implemented)`,
+			[]string{"syscall pid=0 syscall_0x1ff(0x1, 0x2) ret=-1 ENOSYS (Function not implemented) status=unsupported errno=ENOSYS @1"}},
+		{"CRLF line ends", "getpid() = 1\r\ngetppid() = 0\r\n",
+			[]string{"syscall pid=0 getpid() ret=1 status=ok nr=39 @1", "syscall pid=0 getppid() ret=0 status=ok nr=110 @2"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, warns := readAll(t, tt.in, Options{})
+			for _, w := range warns {
+				t.Errorf("warning: %v", w)
+			}
+			var got []string
+			for _, ev := range evs {
+				got = append(got, brief(ev))
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(tt.want, "\n\t"))
+			}
+		})
+	}
+}
+
+func TestStraceMalformedLinesKeepNeighbours(t *testing.T) {
+	in := "1 getpid() = 1\n1 this is not strace\n1 read(3, \"x\", 1\n1 close(3) = banana\n1 getppid() = 0\n"
+	evs, warns := readAll(t, in, Options{})
+	if len(evs) != 2 || evs[0].Name != "getpid" || evs[1].Name != "getppid" {
+		t.Fatalf("events around bad lines lost: %v", evs)
+	}
+	var got []string
+	for _, w := range warns {
+		got = append(got, w.Error())
+	}
+	want := []string{
+		"in:2: expected a syscall name and '('",
+		"in:3: unterminated argument list",
+		`in:4: malformed result "banana"`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings\n%q\nwant\n%q", got, want)
+	}
+}
+
+func TestStraceStrict(t *testing.T) {
+	r, err := NewReader(strings.NewReader("getpid() = 1\nnonsense\ngetpid() = 1\n"), "in", 0, Options{Format: FormatStrace, Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r.Scan() {
+		n++
+	}
+	if r.Err() == nil || r.Err().Error() != "in:2: expected a syscall name and '('" {
+		t.Fatalf("Err = %v", r.Err())
+	}
+	if n > 1 {
+		t.Errorf("strict read went on past the error: %d events", n)
+	}
+}
+
+// stracecTable reads the table strace -C printed for a fixture: name →
+// calls, errors.
+func stracecTable(t *testing.T, path string) map[string][2]int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	out := map[string][2]int{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 || fields[0] == "%" || strings.HasPrefix(fields[0], "---") {
+			continue
+		}
+		name := fields[len(fields)-1]
+		calls, _ := strconv.Atoi(fields[3])
+		errs := 0
+		if len(fields) == 6 {
+			errs, _ = strconv.Atoi(fields[4])
+		}
+		out[name] = [2]int{calls, errs}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no table", path)
+	}
+	return out
+}
+
+// TestFixturesMatchStraceC checks every recorded fixture: the calls and
+// errors per syscall that syscov reads equal the -c table strace printed
+// for the same run. strace -c leaves out calls that never returned.
+func TestFixturesMatchStraceC(t *testing.T) {
+	tables, _ := filepath.Glob("../fixtures/strace/*.strace-c")
+	if len(tables) < 5 {
+		t.Fatalf("only %d recorded tables", len(tables))
+	}
+	for _, table := range tables {
+		t.Run(filepath.Base(table), func(t *testing.T) {
+			want := stracecTable(t, table)
+			r, err := Open(strings.TrimSuffix(table, "-c"), Options{Arch: ArchX86_64, Strict: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			got := map[string][2]int{}
+			for r.Scan() {
+				ev := r.Event()
+				if ev.Kind != KindSyscall || ev.Status == StatusUnfinished || (ev.Status == StatusUnknown && ev.Errno == "") {
+					continue
+				}
+				c := got[ev.Name]
+				c[0]++
+				if ev.Errno != "" {
+					c[1]++
+				}
+				got[ev.Name] = c
+			}
+			if err := r.Err(); err != nil {
+				t.Fatal(err)
+			}
+			want["total"] = [2]int{}
+			delete(want, "total")
+			if !reflect.DeepEqual(got, want) {
+				for name, w := range want {
+					if got[name] != w {
+						t.Errorf("%s: got calls,errors %v, strace -c says %v", name, got[name], w)
+					}
+				}
+				for name, g := range got {
+					if _, ok := want[name]; !ok {
+						t.Errorf("%s: got %v, not in strace -c", name, g)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestFFSetEqualsSingleFile(t *testing.T) {
+	count := func(path string) (map[int]int, int) {
+		r, err := Open(path, Options{Arch: ArchX86_64, Strict: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		perPID := map[int]int{}
+		n := 0
+		last := int64(-1)
+		for r.Scan() {
+			ev := r.Event()
+			if ev.Time < last {
+				t.Errorf("%s: time goes back at %v", path, ev.Pos)
+			}
+			last = ev.Time
+			if ev.Kind == KindSyscall {
+				perPID[ev.PID]++
+				n++
+			}
+		}
+		if r.Err() != nil {
+			t.Fatal(r.Err())
+		}
+		return perPID, n
+	}
+	for _, in := range []string{"../fixtures/strace/sysmix-ff", "../fixtures/strace/sysmix-ff/trace"} {
+		perPID, n := count(in)
+		if len(perPID) != 3 {
+			t.Errorf("%s: %d processes, want 3 (main, thread, fork child): %v", in, len(perPID), perPID)
+		}
+		if n < 80 {
+			t.Errorf("%s: only %d syscalls", in, n)
+		}
+	}
+	files, _ := filepath.Glob("../fixtures/strace/sysmix-ff/trace.*")
+	r, err := OpenSet(files, Options{Arch: ArchX86_64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for r.Scan() {
+		n++
+	}
+	if n < 80 {
+		t.Errorf("OpenSet of %d files: %d events", len(files), n)
+	}
+}
+
+func TestRedisBgsaveFixture(t *testing.T) {
+	evs, warns := readFile(t, "../fixtures/strace/redis-bgsave.strace")
+	if len(warns) > 0 {
+		t.Fatalf("warnings: %v", warns)
+	}
+	var forkChild int
+	for _, ev := range evs {
+		if ev.Name == "clone" && strings.Contains(ev.Args, "SIGCHLD") && !strings.Contains(ev.Args, "CLONE_VM") {
+			forkChild = int(ev.RetVal)
+		}
+	}
+	if forkChild == 0 {
+		t.Fatal("no fork-like clone (BGSAVE) in the redis fixture")
+	}
+	renamed := false
+	for _, ev := range evs {
+		if ev.PID == forkChild && ev.Name == "rename" && strings.Contains(ev.Args, "dump.rdb") {
+			renamed = true
+		}
+	}
+	if !renamed {
+		t.Errorf("the BGSAVE child %d does not rename the RDB file", forkChild)
+	}
+}
+
+func TestStackFixture(t *testing.T) {
+	evs, warns := readFile(t, "../fixtures/strace/sysmix-k.strace")
+	if len(warns) > 0 {
+		t.Fatalf("warnings: %v", warns)
+	}
+	for _, ev := range evs {
+		if ev.Name == "clone" {
+			if len(ev.Stack) < 3 {
+				t.Fatalf("clone has %d frames", len(ev.Stack))
+			}
+			if f := ev.Stack[0]; f.Func != "_Fork" || !strings.HasSuffix(f.Object, "libc.so.6") || f.Offset == 0 || f.Addr == 0 {
+				t.Errorf("innermost frame %+v", f)
+			}
+			found := false
+			for _, f := range ev.Stack {
+				found = found || (f.Func == "main" && strings.HasSuffix(f.Object, "sysmix"))
+			}
+			if !found {
+				t.Errorf("no sysmix main frame in %v", ev.Stack)
+			}
+			return
+		}
+	}
+	t.Fatal("no clone")
+}
+
+func readFile(t *testing.T, path string) ([]Event, []*SyntaxError) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return readAll(t, string(data), Options{})
+}
+
+func TestParseFrame(t *testing.T) {
+	tests := []struct {
+		in   string
+		want Frame
+	}{
+		{"/usr/lib/libc.so.6(_Fork+0x23) [0xd4353]", Frame{Object: "/usr/lib/libc.so.6", Func: "_Fork", Offset: 0x23, Addr: 0xd4353}},
+		{"/usr/bin/true(+0x0) [0x23f1]", Frame{Object: "/usr/bin/true", Addr: 0x23f1}},
+		{"/usr/bin/app() [0x1151]", Frame{Object: "/usr/bin/app", Addr: 0x1151}},
+		{"unexpected_backtracing_error [0x7f00]", Frame{Object: "unexpected_backtracing_error", Addr: 0x7f00}},
+	}
+	for _, tt := range tests {
+		if got := parseFrame([]byte(tt.in)); got != tt.want {
+			t.Errorf("parseFrame(%q) = %+v, want %+v", tt.in, got, tt.want)
+		}
+	}
+}
+
+var _ = time.Second
