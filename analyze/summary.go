@@ -9,8 +9,8 @@ import (
 
 // SyscallStat aggregates the calls of one syscall.
 type SyscallStat struct {
-	Name   string
-	Nr     int
+	Name string
+	Nr   int
 	// Calls counts the calls that returned, like strace -c.
 	Calls  int
 	Errors int

@@ -40,7 +40,8 @@ type straceReader struct {
 	stats    Stats
 	err      error
 	done     bool
-	names    map[string]string
+	names    map[string]nameInfo
+	arena    stringArena
 	hdr      Header
 	sawExecv bool
 }
@@ -59,7 +60,7 @@ func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
 		pid:      pid,
 		pending:  map[int]*pendingCall{},
 		noReturn: map[int]Event{},
-		names:    map[string]string{},
+		names:    map[string]nameInfo{},
 		hdr:      Header{Origin: opts.Origin.String(), Arch: opts.Arch, Tool: "strace", Source: lr.name},
 	}
 }
@@ -112,8 +113,19 @@ func (r *straceReader) Scan() bool {
 func (r *straceReader) feed(line []byte) {
 	if len(r.partial) > 0 {
 		r.partial = append(r.partial, line...)
+		if bytes.HasSuffix(r.partial, []byte(" attached")) {
+			// Another note cut the same line again: keep joining.
+			if i := bytes.LastIndex(r.partial, []byte("strace: Process ")); i > 0 {
+				r.partial = r.partial[:i]
+				return
+			}
+		}
 		line, r.partial = r.partial, r.partial[:0]
 		defer func() { r.partial = line[:0] }()
+	}
+	if !bytes.HasSuffix(line, []byte(" attached")) {
+		r.parseLine(line)
+		return
 	}
 	if i := bytes.Index(line, []byte("strace: Process ")); i > 0 {
 		// "clone3({...}strace: Process 4312 attached" then " <unfinished ...>"
@@ -192,16 +204,25 @@ func (r *straceReader) flushPendingOf(pid int) {
 	}
 }
 
-func (r *straceReader) intern(b []byte) string {
-	if s, ok := r.names[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if len(r.names) < 4096 {
-		r.names[s] = s
-	}
-	return s
+// nameInfo is an interned name and, for syscall names, the number.
+type nameInfo struct {
+	s  string
+	nr int
 }
+
+// lookup interns b and returns its syscall number in the reader's table.
+func (r *straceReader) lookup(b []byte) nameInfo {
+	if ni, ok := r.names[string(b)]; ok {
+		return ni
+	}
+	ni := nameInfo{string(b), r.tab.Number(string(b))}
+	if len(r.names) < 4096 {
+		r.names[ni.s] = ni
+	}
+	return ni
+}
+
+func (r *straceReader) intern(b []byte) string { return r.lookup(b).s }
 
 // parseLine parses one logical line.
 func (r *straceReader) parseLine(line []byte) {
@@ -210,11 +231,11 @@ func (r *straceReader) parseLine(line []byte) {
 		return
 	}
 	// -k stack frame: " > /lib/libc.so.6(func+0x1f) [0x1234]".
-	if bytes.HasPrefix(line, []byte(" > ")) {
+	if line[0] == ' ' && bytes.HasPrefix(line, []byte(" > ")) {
 		r.parseFrame(line[3:], lineNo)
 		return
 	}
-	if r.inTable || isSummaryLine(line) {
+	if r.inTable || (line[0] == '%' || line[0] == '-' || line[0] == 'S') && isSummaryLine(line) {
 		r.inTable = true
 		return
 	}
@@ -224,7 +245,7 @@ func (r *straceReader) parseLine(line []byte) {
 
 	// Prefix: "[pid N] ", "N ", "N<comm> ", then a timestamp, then "[NR] ".
 	s = trimLeftSpace(s)
-	if bytes.HasPrefix(s, []byte("[pid ")) {
+	if len(s) > 0 && s[0] == '[' && bytes.HasPrefix(s, []byte("[pid ")) {
 		s = trimLeftSpace(s[5:])
 		n, rest, ok := parseUint(s)
 		if !ok {
@@ -289,6 +310,8 @@ func (r *straceReader) parseLine(line []byte) {
 	switch {
 	case len(s) == 0:
 		r.warn(lineNo, "a prefix without a syscall")
+	case isNameByte(s[0]) && s[0] != 's':
+		r.parseCall(ev, s)
 	case bytes.HasPrefix(s, []byte("--- ")):
 		r.parseSignal(ev, s)
 	case bytes.HasPrefix(s, []byte("+++ ")):
@@ -461,9 +484,10 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 		r.warn(ev.Pos.Line, "expected a syscall name and '('")
 		return
 	}
-	ev.Name = r.intern(s[:open])
+	ni := r.lookup(s[:open])
+	ev.Name = ni.s
 	if ev.Nr < 0 {
-		ev.Nr = r.tab.Number(ev.Name)
+		ev.Nr = ni.nr
 	}
 	if ev.Name == "execve" || ev.Name == "execveat" {
 		r.sawExecv = true
@@ -477,7 +501,7 @@ func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) 
 	end, depth, state := scanArgs(s, depth)
 	switch state {
 	case argsClosed:
-		ev.Args = joinArgs(prefix, s[:end])
+		ev.Args = r.joinArgs(prefix, s[:end])
 		if !r.parseResult(&ev, s[end+1:]) {
 			return
 		}
@@ -493,7 +517,7 @@ func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) 
 		args := bytes.TrimRight(s[:end], " ")
 		if state == argsDetached {
 			r.flushHeld()
-			ev.Args = joinArgs(prefix, args)
+			ev.Args = r.joinArgs(prefix, args)
 			ev.Status = StatusUnfinished
 			r.emit(ev)
 			return
@@ -501,7 +525,7 @@ func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) 
 		r.flushPendingOf(ev.PID)
 		pc := &pendingCall{ev: ev, depth: depth, seq: r.pendingSeq}
 		r.pendingSeq++
-		pc.ev.Args = joinArgs(prefix, args)
+		pc.ev.Args = r.joinArgs(prefix, args)
 		r.pending[ev.PID] = pc
 	default:
 		r.warn(ev.Pos.Line, "unterminated argument list")
@@ -543,9 +567,10 @@ func (r *straceReader) parseResumed(ev Event, s []byte) {
 		r.flushPendingOf(ev.PID)
 	}
 	// The start was not seen (attached late, or lost): keep what there is.
-	ev.Name = r.intern(name)
+	ni := r.lookup(name)
+	ev.Name = ni.s
 	if ev.Nr < 0 {
-		ev.Nr = r.tab.Number(ev.Name)
+		ev.Nr = ni.nr
 	}
 	r.finishCall(ev, rest, 1, nil)
 }
@@ -558,9 +583,9 @@ func (r *straceReader) finishResumed(start, resumed Event, rest []byte, depth in
 	r.finishCall(start, rest, depth, prefix)
 }
 
-func joinArgs(prefix, s []byte) string {
+func (r *straceReader) joinArgs(prefix, s []byte) string {
 	if len(prefix) == 0 {
-		return string(s)
+		return r.arena.str(s)
 	}
 	p := bytes.TrimRight(prefix, " ")
 	if len(s) > 0 && s[0] != ' ' && len(p) > 0 && p[len(p)-1] == ',' {
@@ -583,7 +608,11 @@ const (
 // that ')', the depth left open, and how the list ended.
 func scanArgs(s []byte, depth int) (int, int, argsState) {
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
+		c := s[i]
+		if !argSpecial[c] {
+			continue
+		}
+		switch c {
 		case '"':
 			i++
 			for i < len(s) && s[i] != '"' {
@@ -623,6 +652,14 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 	return len(s), depth, argsOpen
 }
 
+// argSpecial marks the bytes scanArgs stops at.
+var argSpecial = func() (t [256]bool) {
+	for _, c := range []byte("\"()[]{}<") {
+		t[c] = true
+	}
+	return
+}()
+
 // parseResult reads what follows the closing ')': " = ret[ (text)][ (INJECTED)][ <dur>]".
 func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 	s = trimLeftSpace(s)
@@ -645,7 +682,7 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 		ev.Injected = true
 		s = s[:len(s)-11]
 	}
-	ev.Ret = string(s)
+	ev.Ret = r.arena.str(s)
 	if len(s) == 0 {
 		r.warn(ev.Pos.Line, "empty result")
 		return false

@@ -1,0 +1,37 @@
+package trace
+
+import (
+	"bytes"
+	"os"
+	"testing"
+)
+
+// BenchmarkReader measures the strace reader on the real Redis recording
+// (-f, unfinished/resumed pairs, signals, exits), repeated to 8 MiB.
+func BenchmarkReader(b *testing.B) {
+	for _, fixture := range []string{"redis-bgsave", "redis-bgsave-ttt-T-yy", "sysmix-k"} {
+		b.Run(fixture, func(b *testing.B) {
+			data, err := os.ReadFile("../fixtures/strace/" + fixture + ".strace")
+			if err != nil {
+				b.Fatal(err)
+			}
+			input := bytes.Repeat(data, (8<<20)/len(data)+1)
+			b.SetBytes(int64(len(input)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r, err := NewReader(bytes.NewReader(input), "bench", 0, Options{Format: FormatStrace, Arch: ArchX86_64})
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for r.Scan() {
+					n++
+				}
+				if r.Err() != nil || n == 0 {
+					b.Fatal(r.Err(), n)
+				}
+			}
+		})
+	}
+}
