@@ -141,6 +141,16 @@ func ErrnoNumber(name string) int { return errnoByName[name] }
 // ErrnoName returns the name of Linux errno nr (positive), "" when unknown.
 func ErrnoName(nr int) string { return errnoByNr[nr] }
 
+// ErrnoDescription is the C library's text for an errno name, e.g. "No
+// such file or directory" for ENOENT; "" when unknown.
+func ErrnoDescription(name string) string {
+	d := errnoDesc[name]
+	if d == "" {
+		return ""
+	}
+	return strings.ToUpper(d[:1]) + d[1:]
+}
+
 // IsRestart reports whether errno is one of the kernel's restart codes,
 // which strace shows for an interrupted call that the kernel restarts.
 func IsRestart(errno string) bool {

@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	flag "github.com/spf13/pflag"
+
+	"github.com/syscov/syscov/trace/ptrace"
 )
 
 // version is syscov's version, printed by `syscov version` and written into
@@ -27,6 +29,7 @@ const (
 )
 
 func main() {
+	ptrace.RunHelperIfRequested()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -46,6 +49,7 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"trace", "record an app natively: every syscall of every process and thread", runTrace},
 		{"summary", "per-syscall calls, errors and time of traces (like strace -c)", runSummary},
 		{"version", "print syscov's version", func(e *env, _ []string) error {
 			fmt.Fprintf(e.stdout, "syscov %s\n", version)

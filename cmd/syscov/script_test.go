@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/syscov/syscov/trace/ptrace"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected output in testdata/script/*.txtar")
@@ -14,6 +16,7 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 // TestMain makes this test binary also the syscov command, so the scripts
 // under testdata/script run the real main.
 func TestMain(m *testing.M) {
+	ptrace.RunHelperIfRequested()
 	testscript.Main(m, map[string]func(){
 		"syscov": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },
 	})

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/native"
+)
+
+// Exit codes of `syscov trace` besides 0/1/2: the app's own exit status
+// (128+N when signal N killed it) when it runs to its end; these when
+// syscov ended the run.
+const (
+	exitTimeout   = 124 // --timeout passed
+	exitInterrupt = 130 // Ctrl-C (SIGINT) or SIGTERM to syscov
+)
+
+func runTrace(e *env, args []string) error {
+	fs := newFlagSet(e, "trace", "trace [FLAGS] -- CMD [ARGS]")
+	fs.SetInterspersed(false)
+	backend := fs.String("backend", "ptrace", "tracer: ptrace (built in) or strace (the real strace binary)")
+	stacks := fs.Bool("stacks", false, "record the user-space call stack of every syscall")
+	out := fs.StringP("output", "o", "", "trace file to write (JSON Lines); '-' for stdout (default: NAME.trace after the command)")
+	workload := fs.String("workload", "", "shell command to run against the app once it is ready; the app is stopped after it")
+	ready := fs.String("ready", "", "the app is ready when tcp:PORT (or tcp:HOST:PORT) accepts connections")
+	readyDelay := fs.Duration("ready-delay", 0, "the app is ready after this delay")
+	readyTimeout := fs.Duration("ready-timeout", 30*time.Second, "give up when the app is not ready after this")
+	stopSignal := fs.String("stop-signal", "SIGTERM", "signal that stops the app after the workload")
+	stopGrace := fs.Duration("stop-grace", 5*time.Second, "SIGKILL the app this long after the stop signal")
+	timeout := fs.Duration("timeout", 0, "end the whole run after this long (exit 124)")
+	filter := fs.String("filter", "", "trace only these syscalls: NAME,NAME,%class (a seccomp-bpf filter; others never stop the app)")
+	dir := fs.String("dir", "", "working directory of the app and the workload")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		return usagef("no command: syscov trace [FLAGS] -- CMD [ARGS]")
+	}
+	cfg := native.Config{
+		Backend: native.Backend(*backend), Argv: argv, Dir: *dir, Stacks: *stacks,
+		Ready: *ready, ReadyDelay: *readyDelay, ReadyTimeout: *readyTimeout,
+		Workload: *workload, StopGrace: *stopGrace,
+	}
+	if cfg.Backend != native.BackendPtrace && cfg.Backend != native.BackendStrace {
+		return usagef("--backend %q: want ptrace or strace", *backend)
+	}
+	sig, err := parseSignal(*stopSignal)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	cfg.StopSignal = sig
+	if *ready != "" {
+		if _, err := native.ReadyAddr(*ready); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+	if *filter != "" {
+		names, err := trace.ExpandSyscallSet(*filter, trace.HostArch())
+		if err != nil {
+			return &usageError{"--filter: " + err.Error()}
+		}
+		cfg.Trace = names
+	}
+	path := *out
+	if path == "" {
+		path = baseName(argv[0]) + ".trace"
+	}
+
+	// The app's output goes to syscov's stderr, so that a trace written to
+	// stdout stays clean.
+	cfg.Stdout, cfg.Stderr = os.Stderr, os.Stderr
+
+	var w io.Writer = e.stdout
+	var file *os.File
+	if path != "-" {
+		file, err = os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		w = file
+	}
+	tw, err := trace.NewWriter(w, native.Header(cfg, "syscov "+version))
+	if err != nil {
+		return err
+	}
+	lastFlush := time.Now()
+	var writeErr error
+	cfg.OnEvent = func(ev *trace.Event) {
+		if err := tw.Write(ev); err != nil && writeErr == nil {
+			writeErr = err
+		}
+		// Flush often enough that a crash loses little: the file is
+		// readable up to its last complete line.
+		if time.Since(lastFlush) > 100*time.Millisecond {
+			tw.Flush()
+			lastFlush = time.Now()
+		}
+	}
+
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	if *timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
+	res, err := native.Run(ctx, cfg)
+	if ferr := tw.Flush(); writeErr == nil {
+		writeErr = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if writeErr != nil {
+		return fmt.Errorf("%s: %w", path, writeErr)
+	}
+	if path != "-" {
+		fmt.Fprintf(e.stderr, "syscov: wrote %d events to %s\n", res.Events, path)
+	}
+	switch {
+	case res.Canceled && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &exitError{exitTimeout, fmt.Errorf("timed out after %v; the traced processes were killed", *timeout)}
+	case res.Canceled:
+		return &exitError{exitInterrupt, errors.New("interrupted; the traced processes were killed")}
+	case res.WorkloadErr != nil:
+		return res.WorkloadErr
+	case cfg.Workload != "":
+		return nil // syscov stopped the app: its status is in the trace
+	case res.Signal != "":
+		return &exitError{res.ExitCode, fmt.Errorf("the app was killed by %s", res.Signal)}
+	case res.ExitCode != 0:
+		return &exitError{res.ExitCode, nil}
+	}
+	return nil
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		p = p[i+1:]
+	}
+	if p == "" {
+		return "syscov"
+	}
+	return p
+}
+
+func parseSignal(s string) (syscall.Signal, error) {
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if n := trace.SignalNumber(name); n > 0 {
+		return syscall.Signal(n), nil
+	}
+	return 0, fmt.Errorf("unknown signal %q", s)
+}

@@ -1,0 +1,263 @@
+// Package native records an application natively: it starts the app under
+// a tracer backend (syscov's built-in ptrace tracer or the real strace),
+// waits until the app is ready, runs a workload against it, stops it, and
+// hands every event to the caller. It is part of the trace stage of the
+// pipeline (trace → analyze → report).
+package native
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// Backend names a tracer.
+type Backend string
+
+const (
+	BackendPtrace Backend = "ptrace"
+	BackendStrace Backend = "strace"
+)
+
+// Config describes one recorded run.
+type Config struct {
+	Backend Backend
+	Argv    []string
+	Dir     string
+	Env     []string // nil: syscov's environment
+	// Trace limits tracing to these syscalls (a seccomp-bpf filter).
+	Trace  []string
+	Stacks bool
+	// Ready is "tcp:PORT" (or "tcp:HOST:PORT"): the app is ready when the
+	// port accepts a connection. ReadyDelay waits a fixed time instead.
+	Ready        string
+	ReadyDelay   time.Duration
+	ReadyTimeout time.Duration // default 30s
+	// Workload is a shell command run (untraced) once the app is ready;
+	// the app is stopped when it ends. Empty: the app runs to its end.
+	Workload string
+	// StopSignal stops the app after the workload (default SIGTERM);
+	// SIGKILL follows after StopGrace (default 5s).
+	StopSignal syscall.Signal
+	StopGrace  time.Duration
+	// Stdout and Stderr of the app and the workload (nil: /dev/null).
+	Stdout, Stderr *os.File
+	// OnEvent receives every event; it is never called concurrently.
+	OnEvent func(*trace.Event)
+	// StraceBinary is the strace to run (default "strace" on PATH).
+	StraceBinary string
+}
+
+// Result is how a run ended.
+type Result struct {
+	Header trace.Header
+	// ExitCode and Signal are the app's: its exit status, or the signal
+	// that killed it (ExitCode 128+N).
+	ExitCode int
+	Signal   string
+	// Stopped is true when syscov stopped the app (after the workload).
+	Stopped bool
+	// WorkloadErr is the workload's failure, if any.
+	WorkloadErr error
+	// Canceled is true when the context ended the run (timeout, Ctrl-C).
+	Canceled bool
+	Events   int
+	Elapsed  time.Duration
+}
+
+// app is a running traced app, whichever the backend.
+type app interface {
+	pid() int
+	signal(syscall.Signal) error
+	killAll()
+	wait() (exitCode int, signal string, err error)
+	done() <-chan struct{}
+}
+
+// Header builds the trace header of a native run of cfg.
+func Header(cfg Config, tool string) trace.Header {
+	h := trace.Header{
+		Origin:   trace.OriginNative.String(),
+		Arch:     trace.HostArch(),
+		Command:  cfg.Argv,
+		Workload: cfg.Workload,
+		Tool:     tool,
+		Backend:  string(cfg.Backend),
+		Start:    time.Now().UTC(),
+	}
+	var u unix.Utsname
+	if unix.Uname(&u) == nil {
+		h.HostKernel = unix.ByteSliceToString(u.Release[:])
+	}
+	return h
+}
+
+// Run records one run. The context's end (a timeout, Ctrl-C) kills the
+// whole traced tree; Run returns only when no traced process is left.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	if len(cfg.Argv) == 0 {
+		return nil, errors.New("no command to trace")
+	}
+	if cfg.StopSignal == 0 {
+		cfg.StopSignal = syscall.SIGTERM
+	}
+	if cfg.StopGrace == 0 {
+		cfg.StopGrace = 5 * time.Second
+	}
+	if cfg.ReadyTimeout == 0 {
+		cfg.ReadyTimeout = 30 * time.Second
+	}
+	if cfg.Backend == "" {
+		cfg.Backend = BackendPtrace
+	}
+	res := &Result{}
+	var mu sync.Mutex
+	user := cfg.OnEvent
+	cfg.OnEvent = func(ev *trace.Event) {
+		mu.Lock()
+		res.Events++
+		if user != nil {
+			user(ev)
+		}
+		mu.Unlock()
+	}
+	start := time.Now()
+	var a app
+	var err error
+	switch cfg.Backend {
+	case BackendPtrace:
+		a, err = startPtrace(cfg)
+	case BackendStrace:
+		a, err = startStrace(cfg)
+	default:
+		return nil, fmt.Errorf("unknown backend %q (want ptrace or strace)", cfg.Backend)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer a.killAll() // nothing is left behind, whatever happens below
+
+	stop := func() {
+		res.Stopped = true
+		a.signal(cfg.StopSignal)
+		select {
+		case <-a.done():
+		case <-time.After(cfg.StopGrace):
+			a.killAll()
+		case <-ctx.Done():
+			a.killAll()
+		}
+	}
+	cancelled := func() bool {
+		if ctx.Err() != nil {
+			res.Canceled = true
+			a.killAll()
+			return true
+		}
+		return false
+	}
+
+	if cfg.Workload != "" || cfg.Ready != "" || cfg.ReadyDelay > 0 {
+		if err := waitReady(ctx, cfg, a); err != nil {
+			if !cancelled() {
+				a.killAll()
+				a.wait()
+				return nil, err
+			}
+		}
+	}
+	if cfg.Workload != "" && ctx.Err() == nil {
+		res.WorkloadErr = runWorkload(ctx, cfg)
+		if !cancelled() {
+			stop()
+		}
+	}
+	select {
+	case <-a.done():
+	case <-ctx.Done():
+		cancelled()
+	}
+	code, sig, err := a.wait()
+	res.ExitCode, res.Signal = code, sig
+	res.Elapsed = time.Since(start)
+	return res, err
+}
+
+// waitReady waits for the ready condition, or returns an error when the
+// app ends first or the ready timeout passes.
+func waitReady(ctx context.Context, cfg Config, a app) error {
+	if cfg.ReadyDelay > 0 {
+		select {
+		case <-time.After(cfg.ReadyDelay):
+		case <-a.done():
+			return errors.New("the app ended before --ready-delay passed")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if cfg.Ready == "" {
+		return nil
+	}
+	addr, err := ReadyAddr(cfg.Ready)
+	if err != nil {
+		return err
+	}
+	deadline := time.Now().Add(cfg.ReadyTimeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the app was not ready (%s) within %v", cfg.Ready, cfg.ReadyTimeout)
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-a.done():
+			return fmt.Errorf("the app ended before it was ready (%s)", cfg.Ready)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// ReadyAddr checks a --ready value and returns the address to dial.
+func ReadyAddr(ready string) (string, error) {
+	rest, ok := strings.CutPrefix(ready, "tcp:")
+	if !ok {
+		return "", fmt.Errorf("--ready %q: want tcp:PORT or tcp:HOST:PORT", ready)
+	}
+	host, port := "127.0.0.1", rest
+	if h, p, err := net.SplitHostPort(rest); err == nil {
+		host, port = h, p
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return "", fmt.Errorf("--ready %q: bad port", ready)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+func runWorkload(ctx context.Context, cfg Config) error {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cfg.Workload)
+	cmd.Dir = cfg.Dir
+	cmd.Stdout, cmd.Stderr = cfg.Stdout, cfg.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("workload %q: %w", cfg.Workload, err)
+	}
+	return nil
+}

@@ -1,0 +1,415 @@
+package ptrace
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// argKind says how to print one syscall argument, strace-style.
+type argKind byte
+
+const (
+	aHex    argKind = iota // a pointer or opaque value: NULL or 0x...
+	aInt                   // signed decimal
+	aUint                  // unsigned decimal
+	aFd                    // file descriptor
+	aDirfd                 // AT_FDCWD or an fd
+	aPath                  // NUL-terminated string in the tracee
+	aBuf                   // buffer whose length is the next argument
+	aOpen                  // open(2) flags
+	aMode                  // octal mode
+	aClone                 // clone(2) flags
+	aClone3                // struct clone_args *
+	aSig                   // signal number
+	aDomain                // socket domain
+	aSockT                 // socket type
+	aProt                  // mmap prot
+	aMap                   // mmap flags
+	aArgv                  // execve argv
+	aEnvp                  // execve envp
+	aFcntl                 // fcntl command
+)
+
+// argKinds are the arguments of the syscalls syscov prints in detail; other
+// syscalls print their six registers in hex.
+var argKinds = map[string][]argKind{
+	"read": {aFd, aHex, aUint}, "write": {aFd, aBuf, aUint}, "pread64": {aFd, aHex, aUint, aInt},
+	"pwrite64": {aFd, aBuf, aUint, aInt}, "readv": {aFd, aHex, aInt}, "writev": {aFd, aHex, aInt},
+	"open": {aPath, aOpen, aMode}, "openat": {aDirfd, aPath, aOpen, aMode}, "creat": {aPath, aMode},
+	"close": {aFd}, "stat": {aPath, aHex}, "lstat": {aPath, aHex}, "fstat": {aFd, aHex},
+	"newfstatat": {aDirfd, aPath, aHex, aHex}, "statx": {aDirfd, aPath, aHex, aHex, aHex},
+	"access": {aPath, aInt}, "faccessat": {aDirfd, aPath, aInt}, "faccessat2": {aDirfd, aPath, aInt, aHex},
+	"readlink": {aPath, aHex, aUint}, "readlinkat": {aDirfd, aPath, aHex, aUint},
+	"execve": {aPath, aArgv, aEnvp}, "execveat": {aDirfd, aPath, aArgv, aEnvp, aHex},
+	"clone": {aClone, aHex, aHex, aHex, aHex}, "clone3": {aClone3, aUint}, "fork": {}, "vfork": {},
+	"socket": {aDomain, aSockT, aInt}, "socketpair": {aDomain, aSockT, aInt, aHex},
+	"connect": {aFd, aHex, aUint}, "bind": {aFd, aHex, aUint}, "listen": {aFd, aInt},
+	"accept": {aFd, aHex, aHex}, "accept4": {aFd, aHex, aHex, aHex},
+	"mmap": {aHex, aUint, aProt, aMap, aFd, aHex}, "mprotect": {aHex, aUint, aProt}, "munmap": {aHex, aUint},
+	"brk": {aHex}, "kill": {aInt, aSig}, "tgkill": {aInt, aInt, aSig}, "tkill": {aInt, aSig},
+	"rt_sigaction": {aSig, aHex, aHex, aUint}, "rt_sigprocmask": {aInt, aHex, aHex, aUint},
+	"ioctl": {aFd, aHex, aHex}, "fcntl": {aFd, aFcntl, aHex},
+	"rename": {aPath, aPath}, "renameat": {aDirfd, aPath, aDirfd, aPath}, "renameat2": {aDirfd, aPath, aDirfd, aPath, aHex},
+	"unlink": {aPath}, "unlinkat": {aDirfd, aPath, aHex}, "mkdir": {aPath, aMode}, "mkdirat": {aDirfd, aPath, aMode},
+	"rmdir": {aPath}, "chdir": {aPath}, "fchdir": {aFd}, "getdents64": {aFd, aHex, aUint}, "getdents": {aFd, aHex, aUint},
+	"dup": {aFd}, "dup2": {aFd, aFd}, "dup3": {aFd, aFd, aHex}, "pipe": {aHex}, "pipe2": {aHex, aHex},
+	"wait4": {aInt, aHex, aHex, aHex}, "exit": {aInt}, "exit_group": {aInt}, "lseek": {aFd, aInt, aInt},
+	"fsync": {aFd}, "fdatasync": {aFd}, "ftruncate": {aFd, aInt}, "truncate": {aPath, aInt},
+	"getpid": {}, "getppid": {}, "gettid": {}, "getuid": {}, "geteuid": {}, "getgid": {}, "getegid": {},
+	"sched_yield": {}, "pause": {}, "sync": {}, "setsid": {}, "getpgrp": {}, "rt_sigreturn": {},
+	"epoll_create": {aInt}, "epoll_create1": {aHex}, "epoll_ctl": {aFd, aInt, aFd, aHex},
+	"epoll_wait": {aFd, aHex, aInt, aInt}, "epoll_pwait": {aFd, aHex, aInt, aInt, aHex, aUint},
+	"poll": {aHex, aUint, aInt}, "ppoll": {aHex, aUint, aHex, aHex, aUint},
+	"select": {aInt, aHex, aHex, aHex, aHex}, "pselect6": {aInt, aHex, aHex, aHex, aHex, aHex},
+	"futex": {aHex, aInt, aInt, aHex, aHex, aInt}, "set_tid_address": {aHex}, "set_robust_list": {aHex, aUint},
+	"arch_prctl": {aHex, aHex}, "prctl": {aInt, aHex, aHex, aHex, aHex}, "prlimit64": {aInt, aInt, aHex, aHex},
+	"getrandom": {aHex, aUint, aHex}, "rseq": {aHex, aUint, aHex, aHex}, "madvise": {aHex, aUint, aInt},
+	"sendto": {aFd, aBuf, aUint, aHex, aHex, aUint}, "recvfrom": {aFd, aHex, aUint, aHex, aHex, aHex},
+	"sendmsg": {aFd, aHex, aHex}, "recvmsg": {aFd, aHex, aHex}, "shutdown": {aFd, aInt},
+	"setsockopt": {aFd, aInt, aInt, aHex, aUint}, "getsockopt": {aFd, aInt, aInt, aHex, aHex},
+	"getsockname": {aFd, aHex, aHex}, "getpeername": {aFd, aHex, aHex}, "umask": {aMode},
+	"clock_gettime": {aInt, aHex}, "gettimeofday": {aHex, aHex}, "nanosleep": {aHex, aHex},
+	"clock_nanosleep": {aInt, aInt, aHex, aHex}, "getcwd": {aHex, aUint}, "uname": {aHex}, "sysinfo": {aHex},
+	"eventfd2": {aUint, aHex}, "timerfd_create": {aInt, aHex}, "signalfd4": {aFd, aHex, aUint, aHex},
+	"inotify_init1": {aHex}, "memfd_create": {aPath, aHex}, "sched_getaffinity": {aInt, aUint, aHex},
+	"setitimer": {aInt, aHex, aHex}, "chmod": {aPath, aMode}, "fchmod": {aFd, aMode}, "chown": {aPath, aInt, aInt},
+	"symlink": {aPath, aPath}, "link": {aPath, aPath}, "flock": {aFd, aInt},
+}
+
+// formatArgs prints the arguments of syscall nr the way strace would, as
+// far as syscov decodes them. It also notes clone flags on the task.
+func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
+	name, _ := t.tab.Name(nr)
+	kinds, ok := argKinds[name]
+	if !ok {
+		kinds = []argKind{aHex, aHex, aHex, aHex, aHex, aHex}
+	}
+	var b strings.Builder
+	tk.cloneFlags = 0
+	for i, k := range kinds {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		v := args[i]
+		switch k {
+		case aInt:
+			b.WriteString(strconv.FormatInt(int64(v), 10))
+		case aUint:
+			b.WriteString(strconv.FormatUint(v, 10))
+		case aFd:
+			b.WriteString(strconv.FormatInt(int64(int32(v)), 10))
+		case aDirfd:
+			if int32(v) == unix.AT_FDCWD {
+				b.WriteString("AT_FDCWD")
+			} else {
+				b.WriteString(strconv.FormatInt(int64(int32(v)), 10))
+			}
+		case aPath:
+			b.WriteString(quoteTracee(tk.tid, v, 4096, -1))
+		case aBuf:
+			n := 32
+			if i+1 < len(kinds) && args[i+1] < uint64(n) {
+				n = int(args[i+1])
+			}
+			b.WriteString(quoteTracee(tk.tid, v, n, int(args[i+1])))
+		case aOpen:
+			b.WriteString(openFlags(v))
+		case aMode:
+			b.WriteString("0" + strconv.FormatUint(v, 8))
+		case aClone:
+			tk.cloneFlags = v
+			b.WriteString("flags=" + cloneFlags(v))
+		case aClone3:
+			var ca [5]uint64 // flags, pidfd, child_tid, parent_tid, exit_signal
+			if readTracee(tk.tid, v, unsafe.Slice((*byte)(unsafe.Pointer(&ca[0])), 40)) == nil {
+				tk.cloneFlags = ca[0]
+				fmt.Fprintf(&b, "{flags=%s, exit_signal=%s}", cloneFlags(ca[0]&^0xff), signalOrNumber(int(ca[4])))
+			} else {
+				b.WriteString(hex(v))
+			}
+		case aSig:
+			b.WriteString(signalOrNumber(int(v)))
+		case aDomain:
+			b.WriteString(lookupName(socketDomains, v, "AF_"))
+		case aSockT:
+			b.WriteString(sockType(v))
+		case aProt:
+			b.WriteString(bitNames(v, protNames, "PROT_NONE"))
+		case aMap:
+			b.WriteString(bitNames(v, mapNames, "0"))
+		case aArgv:
+			b.WriteString(traceeArgv(tk.tid, v))
+		case aEnvp:
+			b.WriteString(hex(v))
+		case aFcntl:
+			b.WriteString(lookupName(fcntlCmds, v, ""))
+		default:
+			b.WriteString(hex(v))
+		}
+	}
+	return b.String()
+}
+
+func hex(v uint64) string {
+	if v == 0 {
+		return "NULL"
+	}
+	return "0x" + strconv.FormatUint(v, 16)
+}
+
+// readTracee reads len(buf) bytes at addr of tid.
+func readTracee(tid int, addr uint64, buf []byte) error {
+	if addr == 0 {
+		return unix.EFAULT
+	}
+	local := []unix.Iovec{{Base: &buf[0], Len: uint64(len(buf))}}
+	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(buf)}}
+	n, err := unix.ProcessVMReadv(tid, local, remote, 0)
+	if err != nil {
+		return err
+	}
+	if n != len(buf) {
+		return unix.EFAULT
+	}
+	return nil
+}
+
+// readCString reads a NUL-terminated string of at most max bytes, a page
+// at a time so that the read never crosses into an unmapped page needlessly.
+func readCString(tid int, addr uint64, max int) (string, bool, error) {
+	var out []byte
+	buf := make([]byte, 256)
+	for len(out) < max {
+		chunk := 4096 - int(addr%4096)
+		chunk = min(chunk, len(buf), max-len(out))
+		if err := readTracee(tid, addr, buf[:chunk]); err != nil {
+			if len(out) > 0 {
+				return string(out), false, nil
+			}
+			return "", false, err
+		}
+		for i := 0; i < chunk; i++ {
+			if buf[i] == 0 {
+				return string(append(out, buf[:i]...)), true, nil
+			}
+		}
+		out = append(out, buf[:chunk]...)
+		addr += uint64(chunk)
+	}
+	return string(out), false, nil
+}
+
+// quoteTracee prints a string argument: a C string (size < 0) or the
+// first max bytes of a buffer of size bytes.
+func quoteTracee(tid int, addr uint64, max, size int) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	var s string
+	complete := true
+	if size < 0 {
+		var err error
+		s, complete, err = readCString(tid, addr, max)
+		if err != nil {
+			return hex(addr)
+		}
+	} else {
+		buf := make([]byte, max)
+		if max > 0 && readTracee(tid, addr, buf) != nil {
+			return hex(addr)
+		}
+		s = string(buf)
+		complete = size <= max
+	}
+	q := quoteC(s)
+	if !complete {
+		q += "..."
+	}
+	return q
+}
+
+// quoteC quotes like strace: printable ASCII as is, \n \t \" \\, others
+// as \ooo octal.
+func quoteC(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '\t':
+			b.WriteString(`\t`)
+		case c >= 0x20 && c < 0x7f:
+			b.WriteByte(c)
+		default:
+			fmt.Fprintf(&b, `\%o`, c)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func traceeArgv(tid int, addr uint64) string {
+	if addr == 0 {
+		return "NULL"
+	}
+	var parts []string
+	for i := 0; i < 64; i++ {
+		var p [8]byte
+		if readTracee(tid, addr+uint64(8*i), p[:]) != nil {
+			break
+		}
+		ptr := *(*uint64)(unsafe.Pointer(&p[0]))
+		if ptr == 0 {
+			return "[" + strings.Join(parts, ", ") + "]"
+		}
+		parts = append(parts, quoteTracee(tid, ptr, 256, -1))
+	}
+	return "[" + strings.Join(parts, ", ") + ", ...]"
+}
+
+// formatExecve prints the execve the helper made, which ran untraced.
+func formatExecve(argv []string, nenv int) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		q[i] = quoteC(a)
+	}
+	return fmt.Sprintf("%s, [%s], 0x0 /* %d vars */", quoteC(argv[0]), strings.Join(q, ", "), nenv)
+}
+
+func signalOrNumber(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	if s := trace.SignalName(n); s != "" {
+		return s
+	}
+	return strconv.Itoa(n)
+}
+
+type named struct {
+	v    uint64
+	name string
+}
+
+var cloneNames = []named{
+	{unix.CLONE_VM, "CLONE_VM"}, {unix.CLONE_FS, "CLONE_FS"}, {unix.CLONE_FILES, "CLONE_FILES"},
+	{unix.CLONE_SIGHAND, "CLONE_SIGHAND"}, {unix.CLONE_PIDFD, "CLONE_PIDFD"}, {unix.CLONE_PTRACE, "CLONE_PTRACE"},
+	{unix.CLONE_VFORK, "CLONE_VFORK"}, {unix.CLONE_PARENT, "CLONE_PARENT"}, {unix.CLONE_THREAD, "CLONE_THREAD"},
+	{unix.CLONE_NEWNS, "CLONE_NEWNS"}, {unix.CLONE_SYSVSEM, "CLONE_SYSVSEM"}, {unix.CLONE_SETTLS, "CLONE_SETTLS"},
+	{unix.CLONE_PARENT_SETTID, "CLONE_PARENT_SETTID"}, {unix.CLONE_CHILD_CLEARTID, "CLONE_CHILD_CLEARTID"},
+	{unix.CLONE_DETACHED, "CLONE_DETACHED"}, {unix.CLONE_UNTRACED, "CLONE_UNTRACED"},
+	{unix.CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID"}, {unix.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
+	{unix.CLONE_NEWUTS, "CLONE_NEWUTS"}, {unix.CLONE_NEWIPC, "CLONE_NEWIPC"}, {unix.CLONE_NEWUSER, "CLONE_NEWUSER"},
+	{unix.CLONE_NEWPID, "CLONE_NEWPID"}, {unix.CLONE_NEWNET, "CLONE_NEWNET"}, {unix.CLONE_IO, "CLONE_IO"},
+}
+
+// cloneFlags prints clone flags as strace does: names joined by |, the
+// exit signal (low byte) last.
+func cloneFlags(v uint64) string {
+	s := bitNames(v&^0xff, cloneNames, "")
+	if sig := int(v & 0xff); sig != 0 {
+		if s != "" {
+			s += "|"
+		}
+		s += signalOrNumber(sig)
+	}
+	if s == "" {
+		return "0"
+	}
+	return s
+}
+
+var protNames = []named{{unix.PROT_READ, "PROT_READ"}, {unix.PROT_WRITE, "PROT_WRITE"}, {unix.PROT_EXEC, "PROT_EXEC"}}
+
+var mapNames = []named{
+	{unix.MAP_SHARED, "MAP_SHARED"}, {unix.MAP_PRIVATE, "MAP_PRIVATE"}, {unix.MAP_FIXED, "MAP_FIXED"},
+	{unix.MAP_ANONYMOUS, "MAP_ANONYMOUS"}, {unix.MAP_DENYWRITE, "MAP_DENYWRITE"}, {unix.MAP_NORESERVE, "MAP_NORESERVE"},
+	{unix.MAP_POPULATE, "MAP_POPULATE"}, {unix.MAP_STACK, "MAP_STACK"}, {unix.MAP_GROWSDOWN, "MAP_GROWSDOWN"},
+	{unix.MAP_FIXED_NOREPLACE, "MAP_FIXED_NOREPLACE"},
+}
+
+var openNames = []named{
+	{unix.O_WRONLY, "O_WRONLY"}, {unix.O_RDWR, "O_RDWR"}, {unix.O_CREAT, "O_CREAT"}, {unix.O_EXCL, "O_EXCL"},
+	{unix.O_NOCTTY, "O_NOCTTY"}, {unix.O_TRUNC, "O_TRUNC"}, {unix.O_APPEND, "O_APPEND"}, {unix.O_NONBLOCK, "O_NONBLOCK"},
+	{unix.O_DSYNC, "O_DSYNC"}, {unix.O_DIRECT, "O_DIRECT"}, {unix.O_DIRECTORY, "O_DIRECTORY"},
+	{unix.O_NOFOLLOW, "O_NOFOLLOW"}, {unix.O_NOATIME, "O_NOATIME"}, {unix.O_CLOEXEC, "O_CLOEXEC"},
+	{unix.O_PATH, "O_PATH"}, {0x400000, "O_TMPFILE"}, {unix.O_LARGEFILE, "O_LARGEFILE"}, {0x101000, "O_SYNC"},
+}
+
+func openFlags(v uint64) string {
+	s := bitNames(v&^3, openNames[2:], "")
+	acc := "O_RDONLY"
+	switch v & 3 {
+	case 1:
+		acc = "O_WRONLY"
+	case 2:
+		acc = "O_RDWR"
+	}
+	if s == "" {
+		return acc
+	}
+	return acc + "|" + s
+}
+
+// bitNames prints v as the names of its bits, the rest in hex.
+func bitNames(v uint64, names []named, zero string) string {
+	if v == 0 {
+		return zero
+	}
+	var parts []string
+	for _, n := range names {
+		if n.v != 0 && v&n.v == n.v {
+			parts = append(parts, n.name)
+			v &^= n.v
+		}
+	}
+	if v != 0 {
+		parts = append(parts, "0x"+strconv.FormatUint(v, 16))
+	}
+	return strings.Join(parts, "|")
+}
+
+var socketDomains = []named{
+	{unix.AF_UNIX, "AF_UNIX"}, {unix.AF_INET, "AF_INET"}, {unix.AF_INET6, "AF_INET6"},
+	{unix.AF_NETLINK, "AF_NETLINK"}, {unix.AF_PACKET, "AF_PACKET"}, {unix.AF_UNSPEC, "AF_UNSPEC"},
+	{unix.AF_VSOCK, "AF_VSOCK"}, {unix.AF_ALG, "AF_ALG"},
+}
+
+var fcntlCmds = []named{
+	{unix.F_DUPFD, "F_DUPFD"}, {unix.F_GETFD, "F_GETFD"}, {unix.F_SETFD, "F_SETFD"}, {unix.F_GETFL, "F_GETFL"},
+	{unix.F_SETFL, "F_SETFL"}, {unix.F_GETLK, "F_GETLK"}, {unix.F_SETLK, "F_SETLK"}, {unix.F_SETLKW, "F_SETLKW"},
+	{unix.F_DUPFD_CLOEXEC, "F_DUPFD_CLOEXEC"}, {unix.F_SETPIPE_SZ, "F_SETPIPE_SZ"}, {unix.F_GETPIPE_SZ, "F_GETPIPE_SZ"},
+	{unix.F_ADD_SEALS, "F_ADD_SEALS"}, {unix.F_OFD_SETLK, "F_OFD_SETLK"}, {unix.F_OFD_GETLK, "F_OFD_GETLK"},
+}
+
+func lookupName(names []named, v uint64, prefix string) string {
+	for _, n := range names {
+		if n.v == v {
+			return n.name
+		}
+	}
+	return prefix + "0x" + strconv.FormatUint(v, 16)
+}
+
+func sockType(v uint64) string {
+	base := lookupName([]named{{unix.SOCK_STREAM, "SOCK_STREAM"}, {unix.SOCK_DGRAM, "SOCK_DGRAM"},
+		{unix.SOCK_RAW, "SOCK_RAW"}, {unix.SOCK_SEQPACKET, "SOCK_SEQPACKET"}}, v&0xf, "")
+	if v&unix.SOCK_NONBLOCK != 0 {
+		base += "|SOCK_NONBLOCK"
+	}
+	if v&unix.SOCK_CLOEXEC != 0 {
+		base += "|SOCK_CLOEXEC"
+	}
+	return base
+}

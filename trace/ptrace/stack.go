@@ -1,0 +1,227 @@
+package ptrace
+
+import (
+	"bufio"
+	"debug/elf"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// maxFrames bounds a recorded stack.
+const maxFrames = 32
+
+// stack unwinds the user-space stack of tid at a syscall stop by its frame
+// pointers and symbolises it. Code built without frame pointers (most of
+// Debian's libraries) ends the walk early: each return address must lie in
+// an executable mapping and each frame above the last, or the walk stops.
+// glibc's syscall wrappers are leaf functions, so the word at the stack
+// pointer is tried as the wrapper's return address first.
+func (t *Tracer) stack(tid int, ip, sp uint64) []trace.Frame {
+	maps := t.symbols.maps(tid)
+	pcs := []uint64{ip}
+	var word [2]uint64
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&word[0])), 16)
+	if readTracee(tid, sp, buf[:8]) == nil && maps.executable(word[0]) {
+		pcs = append(pcs, word[0])
+	}
+	var r regs
+	if getRegs(tid, &r) == nil {
+		fp := r.fp()
+		for len(pcs) < maxFrames && fp >= sp && fp-sp < 64<<20 {
+			if readTracee(tid, fp, buf) != nil {
+				break
+			}
+			next, ret := word[0], word[1]
+			if !maps.executable(ret) {
+				break
+			}
+			if ret != pcs[len(pcs)-1] {
+				pcs = append(pcs, ret)
+			}
+			if next <= fp {
+				break
+			}
+			fp = next
+		}
+	}
+	frames := make([]trace.Frame, 0, len(pcs))
+	for _, pc := range pcs {
+		frames = append(frames, t.symbols.frame(maps, pc))
+	}
+	return frames
+}
+
+// symbolizer maps addresses to objects and symbols, caching /proc/PID/maps
+// per process and symbol tables per file.
+type symbolizer struct {
+	byPid map[int]*procMaps
+	files map[string]*elfSyms
+}
+
+func newSymbolizer() *symbolizer {
+	return &symbolizer{byPid: map[int]*procMaps{}, files: map[string]*elfSyms{}}
+}
+
+type mapping struct {
+	start, end, offset uint64
+	exec               bool
+	path               string
+}
+
+type procMaps struct {
+	pid  int
+	list []mapping
+}
+
+func (s *symbolizer) maps(tid int) *procMaps {
+	pid := tgidOf(tid)
+	if m, ok := s.byPid[pid]; ok {
+		return m
+	}
+	m := &procMaps{pid: pid}
+	m.load()
+	s.byPid[pid] = m
+	return m
+}
+
+// forget drops the cached maps of a process (after execve).
+func (s *symbolizer) forget(pid int) { delete(s.byPid, pid) }
+
+func (m *procMaps) load() {
+	m.list = m.list[:0]
+	f, err := os.Open("/proc/" + strconv.Itoa(m.pid) + "/maps")
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// start-end perms offset dev inode path
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		lo, hi, ok := strings.Cut(fields[0], "-")
+		if !ok {
+			continue
+		}
+		var mp mapping
+		mp.start, _ = strconv.ParseUint(lo, 16, 64)
+		mp.end, _ = strconv.ParseUint(hi, 16, 64)
+		mp.offset, _ = strconv.ParseUint(fields[2], 16, 64)
+		mp.exec = strings.Contains(fields[1], "x")
+		if len(fields) >= 6 {
+			mp.path = fields[5]
+		}
+		m.list = append(m.list, mp)
+	}
+}
+
+func (m *procMaps) find(addr uint64) *mapping {
+	for i := range m.list {
+		if addr >= m.list[i].start && addr < m.list[i].end {
+			return &m.list[i]
+		}
+	}
+	return nil
+}
+
+func (m *procMaps) executable(addr uint64) bool {
+	mp := m.find(addr)
+	if mp == nil {
+		// Mapped since the maps were read (dlopen): read them again.
+		m.load()
+		mp = m.find(addr)
+	}
+	return mp != nil && mp.exec
+}
+
+func (s *symbolizer) frame(m *procMaps, pc uint64) trace.Frame {
+	mp := m.find(pc)
+	if mp == nil || mp.path == "" || strings.HasPrefix(mp.path, "[") {
+		f := trace.Frame{Addr: pc}
+		if mp != nil {
+			f.Object = mp.path
+		}
+		return f
+	}
+	fileOff := pc - mp.start + mp.offset
+	syms := s.elf(mp.path)
+	vaddr := syms.vaddr(fileOff)
+	f := trace.Frame{Object: mp.path, Addr: vaddr}
+	if name, off, ok := syms.lookup(vaddr); ok {
+		f.Func, f.Offset = name, off
+	}
+	return f
+}
+
+type elfSym struct {
+	addr, size uint64
+	name       string
+}
+
+type elfSyms struct {
+	loads []elf.ProgHeader
+	syms  []elfSym
+}
+
+func (s *symbolizer) elf(path string) *elfSyms {
+	if e, ok := s.files[path]; ok {
+		return e
+	}
+	e := &elfSyms{}
+	s.files[path] = e
+	f, err := elf.Open(path)
+	if err != nil {
+		return e
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_LOAD {
+			e.loads = append(e.loads, p.ProgHeader)
+		}
+	}
+	seen := map[uint64]bool{}
+	add := func(list []elf.Symbol) {
+		for _, sym := range list {
+			if elf.ST_TYPE(sym.Info) != elf.STT_FUNC || sym.Value == 0 || seen[sym.Value] {
+				continue
+			}
+			seen[sym.Value] = true
+			e.syms = append(e.syms, elfSym{sym.Value, sym.Size, sym.Name})
+		}
+	}
+	if list, err := f.Symbols(); err == nil {
+		add(list)
+	}
+	if list, err := f.DynamicSymbols(); err == nil {
+		add(list)
+	}
+	sort.Slice(e.syms, func(i, j int) bool { return e.syms[i].addr < e.syms[j].addr })
+	return e
+}
+
+// vaddr turns a file offset into the object's virtual address.
+func (e *elfSyms) vaddr(off uint64) uint64 {
+	for _, p := range e.loads {
+		if off >= p.Off && off < p.Off+p.Filesz {
+			return off - p.Off + p.Vaddr
+		}
+	}
+	return off
+}
+
+// lookup finds the function containing vaddr; like strace -k it falls back
+// to the nearest symbol below when sizes are unknown.
+func (e *elfSyms) lookup(vaddr uint64) (string, uint64, bool) {
+	i := sort.Search(len(e.syms), func(i int) bool { return e.syms[i].addr > vaddr }) - 1
+	if i < 0 {
+		return "", 0, false
+	}
+	return e.syms[i].name, vaddr - e.syms[i].addr, true
+}

@@ -1,0 +1,535 @@
+package ptrace
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// Options configure a traced run.
+type Options struct {
+	// Trace names the syscalls to trace; empty traces all. With a subset,
+	// a seccomp-bpf filter stops the tracee only at those calls.
+	Trace []string
+	// Fail makes the named syscalls fail with the given errno without
+	// running (SECCOMP_RET_ERRNO); they are not traced unless in Trace.
+	Fail map[string]int
+	// Stacks records the user-space call stack of every syscall.
+	Stacks bool
+	// Dir, Env: the command's working directory and environment (nil:
+	// syscov's own).
+	Dir string
+	Env []string
+	// Stdin, Stdout, Stderr of the command; nil is /dev/null.
+	Stdin, Stdout, Stderr *os.File
+	// OnEvent receives every event, on the tracer's thread; the event is
+	// valid during the call.
+	OnEvent func(*trace.Event)
+}
+
+// Result is how a traced run ended.
+type Result struct {
+	// ExitCode of the traced command, 128+N when signal N killed it.
+	ExitCode   int
+	Signal     string // the signal that killed it, if any
+	CoreDumped bool
+	Events     int
+}
+
+// Tracer is one traced command.
+type Tracer struct {
+	opts    Options
+	tab     *trace.SyscallTable
+	pid     int
+	done    chan struct{}
+	res     Result
+	err     error
+	mu      sync.Mutex
+	alive   map[int]bool
+	killed  bool
+	actions map[int]Action
+	full    bool
+	symbols *symbolizer
+}
+
+// Start starts argv under the tracer and returns once the command runs (its
+// execve succeeded) or failed to start.
+func Start(argv []string, opts Options) (*Tracer, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("no command")
+	}
+	if runtime.GOARCH != "amd64" {
+		return nil, errArchUnsupported
+	}
+	t := &Tracer{opts: opts, tab: trace.Table(trace.ArchX86_64), done: make(chan struct{}), alive: map[int]bool{}, actions: map[int]Action{}}
+	t.full = len(opts.Trace) == 0
+	for _, name := range opts.Trace {
+		nr := t.tab.Number(name)
+		if nr < 0 {
+			return nil, fmt.Errorf("unknown syscall %q", name)
+		}
+		t.actions[nr] = Action{Trace: true}
+	}
+	for name, errno := range opts.Fail {
+		nr := t.tab.Number(name)
+		if nr < 0 {
+			return nil, fmt.Errorf("unknown syscall %q", name)
+		}
+		t.actions[nr] = Action{Errno: errno, Trace: t.actions[nr].Trace}
+	}
+	if opts.Stacks {
+		t.symbols = newSymbolizer()
+	}
+	started := make(chan error, 1)
+	go t.loop(argv, started)
+	if err := <-started; err != nil {
+		<-t.done
+		return nil, err
+	}
+	return t, nil
+}
+
+var errArchUnsupported = errors.New("the built-in ptrace tracer supports x86_64 only; use --backend strace")
+
+// Pid is the traced command's process id.
+func (t *Tracer) Pid() int { return t.pid }
+
+// Wait waits until every traced process has ended.
+func (t *Tracer) Wait() (Result, error) {
+	<-t.done
+	return t.res, t.err
+}
+
+// Done is closed when every traced process has ended.
+func (t *Tracer) Done() <-chan struct{} { return t.done }
+
+// Signal sends sig to the traced command (its first process).
+func (t *Tracer) Signal(sig syscall.Signal) error { return unix.Kill(t.pid, sig) }
+
+// Kill ends every traced process and thread with SIGKILL.
+func (t *Tracer) Kill() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.killed = true
+	for tid := range t.alive {
+		unix.Kill(tid, unix.SIGKILL)
+	}
+}
+
+func (t *Tracer) setAlive(tid int, alive bool) {
+	t.mu.Lock()
+	if alive {
+		t.alive[tid] = true
+		if t.killed {
+			unix.Kill(tid, unix.SIGKILL)
+		}
+	} else {
+		delete(t.alive, tid)
+	}
+	t.mu.Unlock()
+}
+
+// task is one traced thread.
+type task struct {
+	tid, pid int
+	started  bool // its first stop (SIGSTOP of a new task) was seen
+	inCall   bool
+	// viaSeccomp: the entry came from a seccomp stop; the next stops of
+	// the call are its entry (kernels ≥ 4.8) and exit.
+	viaSeccomp bool
+	entry      time.Time
+	ev         trace.Event
+	cloneFlags uint64
+	comm       string
+}
+
+const (
+	phaseHelper = iota // the exec helper runs, untraced
+	phaseTraced
+)
+
+func (t *Tracer) loop(argv []string, started chan<- error) {
+	defer close(t.done)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	self, err := os.Executable()
+	if err != nil {
+		started <- err
+		return
+	}
+	env := t.opts.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	env = append(env[:len(env):len(env)], helperEnv+"=1")
+	if !t.full || len(t.actions) > 0 {
+		env = append(env, seccompEnv+"="+encodeActions(t.actions))
+	}
+	files := []uintptr{devNull(t.opts.Stdin), devNull(t.opts.Stdout), devNull(t.opts.Stderr)}
+	pid, err := syscall.ForkExec(self, append([]string{self}, argv...), &syscall.ProcAttr{
+		Dir:   t.opts.Dir,
+		Env:   env,
+		Files: files,
+		Sys:   &syscall.SysProcAttr{Ptrace: true, Setpgid: true, Pdeathsig: syscall.SIGKILL},
+	})
+	if err != nil {
+		started <- fmt.Errorf("start %s: %w", argv[0], err)
+		return
+	}
+	t.pid = pid
+	t.setAlive(pid, true)
+	tasks := map[int]*task{pid: {tid: pid, pid: pid, started: true}}
+	phase := phaseHelper
+	startSent := false
+	signalStart := func(err error) {
+		if !startSent {
+			startSent = true
+			started <- err
+		}
+	}
+	defer signalStart(nil)
+
+	var ws unix.WaitStatus
+	for len(tasks) > 0 {
+		// __WNOTHREAD: only this thread's tracees, never children that
+		// other goroutines started (the workload).
+		tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			if err != unix.ECHILD {
+				t.err = fmt.Errorf("wait4: %w", err)
+			}
+			break
+		}
+		tk := tasks[tid]
+		if tk == nil {
+			tk = &task{tid: tid, pid: tgidOf(tid)}
+			tasks[tid] = tk
+			t.setAlive(tid, true)
+		}
+		switch {
+		case ws.Exited() || ws.Signaled():
+			if phase == phaseHelper && tid == pid {
+				signalStart(fmt.Errorf("%s: the command did not start (exit status %d)", argv[0], ws.ExitStatus()))
+			}
+			t.taskEnded(tk, ws)
+			delete(tasks, tid)
+			t.setAlive(tid, false)
+		case ws.Stopped():
+			sig := ws.StopSignal()
+			switch {
+			case sig == unix.SIGTRAP|0x80:
+				t.syscallStop(tk)
+				t.resume(tk, 0)
+			case sig == unix.SIGTRAP && ws.TrapCause() > 0:
+				switch ws.TrapCause() {
+				case unix.PTRACE_EVENT_EXEC:
+					former, _ := unix.PtraceGetEventMsg(tid)
+					if int(former) != tid {
+						if old := tasks[int(former)]; old != nil {
+							t.emit(&trace.Event{Kind: trace.KindExit, PID: old.pid, TID: old.tid, Time: now(), Nr: -1, Text: "superseded by execve in pid " + strconv.Itoa(tid)})
+							delete(tasks, int(former))
+							t.setAlive(int(former), false)
+							if old.inCall {
+								tk.inCall, tk.ev, tk.entry, tk.viaSeccomp = true, old.ev, old.entry, old.viaSeccomp
+								tk.ev.TID = tid
+							}
+						}
+					}
+					tk.comm = commOf(tid)
+					if phase == phaseHelper {
+						phase = phaseTraced
+						opts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL |
+							unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK
+						if err := unix.PtraceSetOptions(tid, opts); err != nil {
+							t.err = fmt.Errorf("ptrace(SETOPTIONS): %w", err)
+						}
+						if !tk.inCall && (t.full || t.actions[t.tab.Number("execve")].Trace) {
+							// The execve that started the command ran
+							// untraced in the helper: its exit comes next.
+							tk.inCall, tk.entry = true, time.Now()
+							tk.ev = t.newEvent(tk, t.tab.Number("execve"))
+							tk.ev.Args = formatExecve(argv, len(env)-1)
+							tk.viaSeccomp = !t.full
+						}
+						signalStart(nil)
+					}
+				case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
+					msg, err := unix.PtraceGetEventMsg(tid)
+					if err == nil && tasks[int(msg)] == nil {
+						child := int(msg)
+						childPid := child
+						if ws.TrapCause() == unix.PTRACE_EVENT_CLONE && tk.cloneFlags&unix.CLONE_THREAD != 0 {
+							childPid = tk.pid
+						}
+						tasks[child] = &task{tid: child, pid: childPid, comm: tk.comm}
+						t.setAlive(child, true)
+					}
+				case unix.PTRACE_EVENT_SECCOMP:
+					t.syscallStop(tk)
+				}
+				t.resume(tk, 0)
+			case tid == pid && phase == phaseHelper && sig == unix.SIGTRAP:
+				// The helper stopped after its own execve: trace it
+				// for its next execve only.
+				opts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESECCOMP
+				if err := unix.PtraceSetOptions(tid, opts); err != nil {
+					t.err = fmt.Errorf("ptrace(SETOPTIONS): %w", err)
+				}
+				unix.PtraceCont(tid, 0)
+			case !tk.started && sig == unix.SIGSTOP:
+				tk.started = true
+				t.resume(tk, 0)
+			default:
+				tk.started = true
+				var si unix.Siginfo
+				if err := ptraceGetSiginfo(tid, &si); err != nil {
+					// A group-stop: let it go on.
+					t.resume(tk, 0)
+					continue
+				}
+				if phase == phaseTraced {
+					t.emit(&trace.Event{Kind: trace.KindSignal, PID: tk.pid, TID: tid, Time: now(), Nr: -1, Comm: tk.comm, Signal: trace.SignalName(int(sig)), Text: formatSiginfo(&si)})
+				}
+				t.resume(tk, sig)
+			}
+		}
+	}
+}
+
+func (t *Tracer) resume(tk *task, sig syscall.Signal) {
+	var err error
+	if t.full || tk.viaSeccomp {
+		err = unix.PtraceSyscall(tk.tid, int(sig))
+	} else {
+		err = unix.PtraceCont(tk.tid, int(sig))
+	}
+	_ = err // ESRCH: the task died meanwhile; its exit is reported by wait4
+}
+
+func (t *Tracer) taskEnded(tk *task, ws unix.WaitStatus) {
+	if tk.inCall {
+		tk.ev.Ret, tk.ev.Status = "?", trace.StatusUnknown
+		t.emit(&tk.ev)
+		tk.inCall = false
+	}
+	ev := trace.Event{Kind: trace.KindExit, PID: tk.pid, TID: tk.tid, Time: now(), Nr: -1, Comm: tk.comm}
+	if ws.Signaled() {
+		ev.Signal = trace.SignalName(int(ws.Signal()))
+		ev.ExitCode = 128 + int(ws.Signal())
+		ev.CoreDumped = ws.CoreDump()
+		ev.Text = "killed by " + ev.Signal
+		if ev.CoreDumped {
+			ev.Text += " (core dumped)"
+		}
+	} else {
+		ev.ExitCode = ws.ExitStatus()
+		ev.Text = "exited with " + strconv.Itoa(ev.ExitCode)
+	}
+	if tk.tid == t.pid {
+		t.res.ExitCode, t.res.Signal, t.res.CoreDumped = ev.ExitCode, ev.Signal, ev.CoreDumped
+	}
+	t.emit(&ev)
+}
+
+func (t *Tracer) emit(ev *trace.Event) {
+	t.res.Events++
+	ev.Origin = trace.OriginNative
+	if ev.Duration == 0 && ev.Kind != trace.KindSyscall {
+		ev.Duration = -1
+	}
+	if t.opts.OnEvent != nil {
+		t.opts.OnEvent(ev)
+	}
+}
+
+func (t *Tracer) newEvent(tk *task, nr int) trace.Event {
+	name, ok := t.tab.Name(nr)
+	if !ok {
+		name = fmt.Sprintf("syscall_%#x", nr)
+	}
+	return trace.Event{Kind: trace.KindSyscall, PID: tk.pid, TID: tk.tid, Time: now(), Comm: tk.comm, Name: name, Nr: nr, Duration: -1}
+}
+
+// syscallInfo is struct ptrace_syscall_info (Linux ≥ 5.3).
+type syscallInfo struct {
+	op   uint8
+	nr   uint64
+	args [6]uint64
+	rval int64
+	err  bool
+	sp   uint64
+	ip   uint64
+}
+
+func getSyscallInfo(tid int, si *syscallInfo) error {
+	var buf [88]byte
+	_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid), uintptr(len(buf)), uintptr(unsafe.Pointer(&buf[0])), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	le := binary.NativeEndian
+	si.op = buf[0]
+	si.ip = le.Uint64(buf[8:])
+	si.sp = le.Uint64(buf[16:])
+	switch si.op {
+	case unix.PTRACE_SYSCALL_INFO_ENTRY, unix.PTRACE_SYSCALL_INFO_SECCOMP:
+		si.nr = le.Uint64(buf[24:])
+		for i := range si.args {
+			si.args[i] = le.Uint64(buf[32+8*i:])
+		}
+	case unix.PTRACE_SYSCALL_INFO_EXIT:
+		si.rval = int64(le.Uint64(buf[24:]))
+		si.err = buf[32] != 0
+	}
+	return nil
+}
+
+func (t *Tracer) syscallStop(tk *task) {
+	var si syscallInfo
+	if err := getSyscallInfo(tk.tid, &si); err != nil {
+		return
+	}
+	switch si.op {
+	case unix.PTRACE_SYSCALL_INFO_ENTRY, unix.PTRACE_SYSCALL_INFO_SECCOMP:
+		if tk.inCall && tk.viaSeccomp && si.op == unix.PTRACE_SYSCALL_INFO_ENTRY {
+			return // the entry stop after a seccomp stop of the same call
+		}
+		nr := int(si.nr)
+		tk.inCall, tk.viaSeccomp = true, si.op == unix.PTRACE_SYSCALL_INFO_SECCOMP
+		tk.ev = t.newEvent(tk, nr)
+		tk.ev.Args = t.formatArgs(tk, nr, si.args)
+		if t.opts.Stacks {
+			tk.ev.Stack = t.stack(tk.tid, si.ip, si.sp)
+		}
+		tk.entry = time.Now()
+	case unix.PTRACE_SYSCALL_INFO_EXIT:
+		if !tk.inCall {
+			return // a new task's return from clone/fork
+		}
+		tk.inCall, tk.viaSeccomp = false, false
+		ev := &tk.ev
+		ev.Duration = time.Since(tk.entry)
+		setResult(ev, si.rval)
+		if ev.Name == "execve" || ev.Name == "execveat" {
+			tk.comm = commOf(tk.tid)
+			if t.symbols != nil {
+				t.symbols.forget(tk.pid)
+			}
+		}
+		t.emit(ev)
+		tk.ev = trace.Event{}
+	}
+}
+
+// setResult fills Ret, RetVal, Errno and Status the way strace prints them.
+func setResult(ev *trace.Event, rval int64) {
+	ev.RetVal = rval
+	if rval < 0 && rval >= -4095 {
+		name := trace.ErrnoName(int(-rval))
+		if name == "" {
+			name = "E" + strconv.FormatInt(-rval, 10)
+		}
+		ev.Errno = name
+		ev.Status = trace.StatusError
+		if name == "ENOSYS" {
+			ev.Status = trace.StatusUnsupported
+		}
+		if trace.IsRestart(name) {
+			ev.Ret = "? " + name
+			return
+		}
+		ev.RetVal = -1
+		ev.Ret = "-1 " + name + " (" + trace.ErrnoDescription(name) + ")"
+		return
+	}
+	ev.Status = trace.StatusOK
+	if returnsPointer(ev.Name) {
+		ev.Ret = "0x" + strconv.FormatUint(uint64(rval), 16)
+	} else {
+		ev.Ret = strconv.FormatInt(rval, 10)
+	}
+}
+
+func returnsPointer(name string) bool {
+	switch name {
+	case "mmap", "brk", "mremap", "shmat":
+		return true
+	}
+	return false
+}
+
+func ptraceGetSiginfo(tid int, si *unix.Siginfo) error {
+	_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GETSIGINFO, uintptr(tid), 0, uintptr(unsafe.Pointer(si)), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
+}
+
+func formatSiginfo(si *unix.Siginfo) string {
+	name := trace.SignalName(int(si.Signo))
+	if name == "" {
+		name = strconv.Itoa(int(si.Signo))
+	}
+	return fmt.Sprintf("{si_signo=%s, si_code=%d}", name, si.Code)
+}
+
+func devNull(f *os.File) uintptr {
+	if f != nil {
+		return f.Fd()
+	}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return ^uintptr(0)
+	}
+	// Kept open for the life of syscov: the child gets its own copy.
+	devNullFiles = append(devNullFiles, null)
+	return null.Fd()
+}
+
+var devNullFiles []*os.File
+
+func now() int64 { return time.Now().UnixNano() }
+
+// tgidOf reads the thread group of tid from /proc.
+func tgidOf(tid int) int {
+	f, err := os.Open("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return tid
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "Tgid:"); ok {
+			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
+				return n
+			}
+		}
+	}
+	return tid
+}
+
+func commOf(tid int) string {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/comm")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
