@@ -25,8 +25,14 @@ type Options struct {
 	// a seccomp-bpf filter stops the tracee only at those calls.
 	Trace []string
 	// Fail makes the named syscalls fail with the given errno without
-	// running (SECCOMP_RET_ERRNO); they are not traced unless in Trace.
+	// running. A failed syscall that is also traced (in Trace, or Trace
+	// empty) is skipped at its trace stop and reported with Injected set;
+	// one that is not traced fails inside the seccomp filter
+	// (SECCOMP_RET_ERRNO) and never stops the tracee.
 	Fail map[string]int
+	// Fake makes the named syscalls return the given value without
+	// running (the call is skipped at its trace stop); they are traced.
+	Fake map[string]int64
 	// Stacks records the user-space call stack of every syscall.
 	Stacks bool
 	// Dir, Env: the command's working directory and environment (nil:
@@ -61,6 +67,7 @@ type Tracer struct {
 	alive   map[int]bool
 	killed  bool
 	actions map[int]Action
+	inject  map[int]int64 // nr → result of a skipped call (-errno or a fake value)
 	full    bool
 	symbols *symbolizer
 }
@@ -74,21 +81,42 @@ func Start(argv []string, opts Options) (*Tracer, error) {
 	if runtime.GOARCH != "amd64" {
 		return nil, errArchUnsupported
 	}
-	t := &Tracer{opts: opts, tab: trace.Table(trace.ArchX86_64), done: make(chan struct{}), alive: map[int]bool{}, actions: map[int]Action{}}
+	t := &Tracer{opts: opts, tab: trace.Table(trace.ArchX86_64), done: make(chan struct{}), alive: map[int]bool{},
+		actions: map[int]Action{}, inject: map[int]int64{}}
 	t.full = len(opts.Trace) == 0
+	number := func(name string) (int, error) {
+		if nr := t.tab.Number(name); nr >= 0 {
+			return nr, nil
+		}
+		return -1, fmt.Errorf("unknown syscall %q", name)
+	}
 	for _, name := range opts.Trace {
-		nr := t.tab.Number(name)
-		if nr < 0 {
-			return nil, fmt.Errorf("unknown syscall %q", name)
+		nr, err := number(name)
+		if err != nil {
+			return nil, err
 		}
 		t.actions[nr] = Action{Trace: true}
 	}
 	for name, errno := range opts.Fail {
-		nr := t.tab.Number(name)
-		if nr < 0 {
-			return nil, fmt.Errorf("unknown syscall %q", name)
+		nr, err := number(name)
+		if err != nil {
+			return nil, err
 		}
-		t.actions[nr] = Action{Errno: errno, Trace: t.actions[nr].Trace}
+		if t.full || t.actions[nr].Trace {
+			t.inject[nr] = -int64(errno)
+		} else {
+			t.actions[nr] = Action{Errno: errno}
+		}
+	}
+	for name, v := range opts.Fake {
+		nr, err := number(name)
+		if err != nil {
+			return nil, err
+		}
+		t.inject[nr] = v
+		if !t.full {
+			t.actions[nr] = Action{Trace: true}
+		}
 	}
 	if opts.Stacks {
 		t.symbols = newSymbolizer()
@@ -154,6 +182,7 @@ type task struct {
 	ev         trace.Event
 	cloneFlags uint64
 	comm       string
+	skipped    bool // the current call is skipped; its result is injected
 }
 
 const (
@@ -418,6 +447,15 @@ func (t *Tracer) syscallStop(tk *task) {
 		if t.opts.Stacks {
 			tk.ev.Stack = t.stack(tk.tid, si.ip, si.sp)
 		}
+		if _, ok := t.inject[nr]; ok {
+			// Skip the call: the kernel runs syscall -1, which does nothing.
+			var r regs
+			if getRegs(tk.tid, &r) == nil {
+				r.setNr(-1)
+				setRegs(tk.tid, &r)
+				tk.skipped = true
+			}
+		}
 		tk.entry = time.Now()
 	case unix.PTRACE_SYSCALL_INFO_EXIT:
 		if !tk.inCall {
@@ -426,7 +464,18 @@ func (t *Tracer) syscallStop(tk *task) {
 		tk.inCall, tk.viaSeccomp = false, false
 		ev := &tk.ev
 		ev.Duration = time.Since(tk.entry)
-		setResult(ev, si.rval)
+		rval := si.rval
+		if tk.skipped {
+			tk.skipped = false
+			rval = t.inject[ev.Nr]
+			var r regs
+			if getRegs(tk.tid, &r) == nil {
+				r.setRet(rval)
+				setRegs(tk.tid, &r)
+			}
+			ev.Injected = true
+		}
+		setResult(ev, rval)
 		if ev.Name == "execve" || ev.Name == "execveat" {
 			tk.comm = commOf(tk.tid)
 			if t.symbols != nil {

@@ -43,14 +43,118 @@ func traceAll(t *testing.T, argv []string, opts Options) ([]trace.Event, Result)
 	return evs, res
 }
 
-func TestDebugDump(t *testing.T) {
+// TestStacks: with Stacks, getdents64 (a raw syscall() from sysmix's
+// main) has its libc wrapper and main as frames, symbolised from the ELF
+// symbol tables.
+func TestStacks(t *testing.T) {
 	bin := buildSysmix(t)
-	evs, res := traceAll(t, []string{bin, "/etc"}, Options{Env: append(os.Environ(), "SYSMIX_EXEC=/bin/true"), Stacks: os.Getenv("STACKS") != ""})
+	evs, res := traceAll(t, []string{bin, "/etc"}, Options{Stacks: true})
+	if res.ExitCode != 0 {
+		t.Fatalf("exit %d", res.ExitCode)
+	}
 	for _, ev := range evs {
-		t.Logf("%d/%d %s %s(%s) = %s %s %v %s", ev.PID, ev.TID, ev.Kind, ev.Name, ev.Args, ev.Ret, ev.Status, ev.Duration, ev.Text)
+		if ev.Name != "getdents64" {
+			continue
+		}
+		var funcs []string
 		for _, f := range ev.Stack {
-			t.Logf("     > %s", f)
+			funcs = append(funcs, filepath.Base(f.Object)+":"+f.Func)
+		}
+		if len(funcs) < 2 || funcs[0] != "libc.so.6:syscall" || funcs[1] != "sysmix:main" {
+			t.Errorf("getdents64 stack %v, want libc syscall then sysmix main", funcs)
+		}
+		return
+	}
+	t.Fatal("no getdents64")
+}
+
+func TestSeccompActionsRoundTrip(t *testing.T) {
+	in := map[int]Action{0: {Trace: true}, 56: {Trace: true}, 110: {Errno: 38}}
+	enc := encodeActions(in)
+	if enc != "0:t,110:e38,56:t" {
+		t.Errorf("encoded %q", enc)
+	}
+	out, err := decodeActions(enc)
+	if err != nil || len(out) != 3 || out[110].Errno != 38 || !out[56].Trace {
+		t.Errorf("decoded %v, %v", out, err)
+	}
+	for _, bad := range []string{"x:t", "1:q", "1:e0", "1"} {
+		if _, err := decodeActions(bad); err == nil {
+			t.Errorf("decodeActions(%q) accepted", bad)
 		}
 	}
-	t.Logf("%+v", res)
+	prog, err := buildFilter(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 4 header instructions, 3 compares, the default allow, 3 returns;
+	// each compare jumps over the others to its own return.
+	if len(prog) != 11 {
+		t.Fatalf("%d instructions", len(prog))
+	}
+	for i := 4; i < 7; i++ {
+		target := i + 1 + int(prog[i].Jt)
+		if prog[target].Code != bpfRetK {
+			t.Errorf("compare %d jumps to %d, not a return", i, target)
+		}
+		nr := int(prog[i].K)
+		want := uint32(seccompRetTrace)
+		if in[nr].Errno > 0 {
+			want = seccompRetErrno | uint32(in[nr].Errno)
+		}
+		if prog[target].K != want {
+			t.Errorf("syscall %d returns %#x, want %#x", nr, prog[target].K, want)
+		}
+	}
+}
+
+// TestInjection: Fail makes a traced syscall fail without running it, Fake
+// makes one succeed with a made-up value; an untraced Fail fails in the
+// seccomp filter. sysmix's exit status shows what its calls saw: it exits 2
+// when getdents64 fails.
+func TestInjection(t *testing.T) {
+	bin := buildSysmix(t)
+	evs, res := traceAll(t, []string{bin, "/etc"}, Options{Trace: []string{"getppid", "getdents64"}, Fail: map[string]int{"getppid": 38}, Fake: map[string]int64{"getdents64": 0}})
+	got := map[string]trace.Event{}
+	for _, ev := range evs {
+		got[ev.Name] = ev
+	}
+	if ev := got["getppid"]; ev.Errno != "ENOSYS" || ev.Status != trace.StatusUnsupported || !ev.Injected {
+		t.Errorf("getppid = %q injected=%v, want an injected ENOSYS", ev.Ret, ev.Injected)
+	}
+	if ev := got["getdents64"]; ev.Ret != "0" || !ev.Injected {
+		t.Errorf("getdents64 = %q injected=%v, want an injected 0", ev.Ret, ev.Injected)
+	}
+	if res.ExitCode != 0 {
+		t.Errorf("exit %d", res.ExitCode)
+	}
+	// Untraced failure: getdents64 fails in the filter, sysmix exits 2.
+	evs, res = traceAll(t, []string{bin, "/etc"}, Options{Trace: []string{"openat"}, Fail: map[string]int{"getdents64": 38}})
+	if res.ExitCode != 2 {
+		t.Errorf("with getdents64 failing in the filter sysmix exits %d, want 2", res.ExitCode)
+	}
+	for _, ev := range evs {
+		if ev.Name != "openat" && ev.Kind == trace.KindSyscall {
+			t.Errorf("%s traced", ev.Name)
+		}
+	}
+}
+
+func TestFormatters(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{cloneFlags(0x1200011), "CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD"},
+		{cloneFlags(0x3d0f00), "CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID"},
+		{openFlags(0x80000), "O_RDONLY|O_CLOEXEC"},
+		{openFlags(0x241), "O_WRONLY|O_CREAT|O_TRUNC"},
+		{bitNames(3, protNames, "PROT_NONE"), "PROT_READ|PROT_WRITE"},
+		{bitNames(0x21, mapNames, "0"), "MAP_SHARED|MAP_ANONYMOUS"},
+		{sockType(0x80801), "SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC"},
+		{lookupName(socketDomains, 16, "AF_"), "AF_NETLINK"},
+		{quoteC("a\"b\n\x01"), `"a\"b\n\1"`},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %s, want %s", tt.got, tt.want)
+		}
+	}
 }

@@ -1,0 +1,339 @@
+package native
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/ptrace"
+)
+
+func TestMain(m *testing.M) {
+	ptrace.RunHelperIfRequested()
+	os.Exit(m.Run())
+}
+
+func need(t *testing.T, bins ...string) {
+	t.Helper()
+	for _, b := range bins {
+		if _, err := exec.LookPath(b); err != nil {
+			t.Skipf("%s is not installed (apt-get install it; .ci/run does)", b)
+		}
+	}
+}
+
+func buildSysmix(t *testing.T) string {
+	t.Helper()
+	need(t, "gcc")
+	out := filepath.Join(t.TempDir(), "sysmix")
+	if b, err := exec.Command("gcc", "-O1", "-pthread", "-o", out, "../../fixtures/src/sysmix.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	return out
+}
+
+// record runs cfg and returns copies of its events.
+func record(t *testing.T, ctx context.Context, cfg Config) ([]trace.Event, *Result) {
+	t.Helper()
+	var mu sync.Mutex
+	var evs []trace.Event
+	cfg.OnEvent = func(ev *trace.Event) {
+		mu.Lock()
+		evs = append(evs, ev.Clone())
+		mu.Unlock()
+	}
+	res, err := Run(ctx, cfg)
+	if err != nil {
+		t.Fatalf("%s backend: %v", cfg.Backend, err)
+	}
+	return evs, res
+}
+
+// roles names each task by the order it appeared in and its relation to
+// the first process, so that two runs with different pids compare:
+// "main", "main/thread1", "child1", "child1/thread1", ...
+func roles(evs []trace.Event) map[[2]int]string {
+	out := map[[2]int]string{}
+	procs := map[int]string{}
+	threads := map[int]int{}
+	for _, ev := range evs {
+		key := [2]int{ev.PID, ev.TID}
+		if _, ok := out[key]; ok {
+			continue
+		}
+		p, ok := procs[ev.PID]
+		if !ok {
+			if len(procs) == 0 {
+				p = "main"
+			} else {
+				p = fmt.Sprintf("child%d", len(procs))
+			}
+			procs[ev.PID] = p
+		}
+		if ev.TID == ev.PID || ev.TID == 0 {
+			out[key] = p
+		} else {
+			threads[ev.PID]++
+			out[key] = fmt.Sprintf("%s/thread%d", p, threads[ev.PID])
+		}
+	}
+	return out
+}
+
+// sequences are the syscall names of each role in order.
+func sequences(evs []trace.Event) map[string][]string {
+	r := roles(evs)
+	out := map[string][]string{}
+	for _, ev := range evs {
+		if ev.Kind == trace.KindSyscall {
+			role := r[[2]int{ev.PID, ev.TID}]
+			out[role] = append(out[role], ev.Name)
+		}
+	}
+	return out
+}
+
+func TestSysmixBothBackends(t *testing.T) {
+	bin := buildSysmix(t)
+	dir := t.TempDir()
+	for _, f := range []string{"a", "b"} {
+		os.WriteFile(filepath.Join(dir, f), nil, 0o644)
+	}
+	env := append(os.Environ(), "SYSMIX_EXEC=/bin/true")
+	var seqs []map[string][]string
+	for _, backend := range []Backend{BackendPtrace, BackendStrace} {
+		t.Run(string(backend), func(t *testing.T) {
+			if backend == BackendStrace {
+				need(t, "strace")
+			}
+			evs, res := record(t, context.Background(), Config{Backend: backend, Argv: []string{bin, dir}, Env: env})
+			if res.ExitCode != 0 || res.Signal != "" {
+				t.Fatalf("exit %d %s", res.ExitCode, res.Signal)
+			}
+			checkSysmix(t, evs)
+			seqs = append(seqs, sequences(evs))
+		})
+	}
+	if len(seqs) == 2 && !reflect.DeepEqual(seqs[0], seqs[1]) {
+		for role, a := range seqs[0] {
+			if b := seqs[1][role]; !reflect.DeepEqual(a, b) {
+				t.Errorf("%s differs:\nptrace %v\nstrace %v", role, a, b)
+			}
+		}
+		for role := range seqs[1] {
+			if _, ok := seqs[0][role]; !ok {
+				t.Errorf("%s only under strace", role)
+			}
+		}
+	}
+}
+
+// checkSysmix asserts what sysmix.c does is in the trace.
+func checkSysmix(t *testing.T, evs []trace.Event) {
+	t.Helper()
+	main := evs[0].PID
+	var forkChild, thread int
+	seen := map[string]bool{}
+	for _, ev := range evs {
+		switch {
+		case ev.Kind == trace.KindSyscall && ev.Name == "getdents64" && ev.RetVal > 0:
+			seen["getdents64"] = true
+		case ev.Kind == trace.KindSyscall && ev.Name == "openat" && ev.Errno == "ENOENT" && strings.Contains(ev.Args, "/nonexistent/syscov-sysmix"):
+			seen["enoent"] = true
+		case ev.Kind == trace.KindSyscall && ev.Name == "clone" && strings.Contains(ev.Args, "SIGCHLD") && !strings.Contains(ev.Args, "CLONE_VM"):
+			forkChild = int(ev.RetVal)
+		case ev.Kind == trace.KindSyscall && ev.Name == "clone3" && strings.Contains(ev.Args, "CLONE_THREAD"):
+			thread = int(ev.RetVal)
+		case ev.Kind == trace.KindSignal && ev.Signal == "SIGUSR1" && ev.PID == main:
+			seen["sigusr1"] = true
+		case ev.Kind == trace.KindSyscall && ev.Name == "wait4" && ev.PID == main:
+			seen["wait4"] = true
+		}
+	}
+	if forkChild == 0 || thread == 0 {
+		t.Fatalf("fork child %d, thread %d", forkChild, thread)
+	}
+	for _, ev := range evs {
+		switch {
+		case ev.TID == thread && ev.Name == "getppid":
+			if ev.PID != main {
+				t.Errorf("thread %d has pid %d, want %d", thread, ev.PID, main)
+			}
+			seen["thread getppid"] = true
+		case ev.PID == forkChild && ev.Name == "execve" && strings.Contains(ev.Args, "/bin/true") && ev.Status == trace.StatusOK:
+			seen["child execve"] = true
+		case ev.PID == forkChild && ev.Kind == trace.KindExit:
+			seen["child exit"] = true
+		case ev.PID == main && ev.TID == main && ev.Kind == trace.KindExit && ev.ExitCode == 0:
+			seen["main exit"] = true
+		}
+	}
+	for _, want := range []string{"getdents64", "enoent", "sigusr1", "wait4", "thread getppid", "child execve", "child exit", "main exit"} {
+		if !seen[want] {
+			t.Errorf("no %s in the trace", want)
+		}
+	}
+}
+
+func TestRedisBgsave(t *testing.T) {
+	need(t, "redis-server", "redis-cli")
+	for _, backend := range []Backend{BackendPtrace, BackendStrace} {
+		t.Run(string(backend), func(t *testing.T) {
+			if backend == BackendStrace {
+				need(t, "strace")
+			}
+			dir := t.TempDir()
+			port := "6397"
+			if backend == BackendStrace {
+				port = "6398"
+			}
+			evs, res := record(t, context.Background(), Config{
+				Backend: backend, Argv: []string{"redis-server", "--port", port, "--save", "", "--dir", dir},
+				Ready: "tcp:" + port, Workload: "redis-cli -p " + port + " bgsave && sleep 1", Stacks: true,
+			})
+			if res.WorkloadErr != nil {
+				t.Fatal(res.WorkloadErr)
+			}
+			if !res.Stopped {
+				t.Error("syscov did not stop the app")
+			}
+			var child int
+			for _, ev := range evs {
+				if ev.Kind == trace.KindSyscall && ev.Name == "clone" && strings.Contains(ev.Args, "SIGCHLD") && !strings.Contains(ev.Args, "CLONE_VM") {
+					child = int(ev.RetVal)
+					if len(ev.Stack) < 2 {
+						t.Errorf("fork clone has stack %v", ev.Stack)
+					}
+				}
+			}
+			if child == 0 {
+				t.Fatal("no fork-like clone for the BGSAVE")
+			}
+			renamed, threads := false, map[int]bool{}
+			for _, ev := range evs {
+				if ev.PID == child && ev.Name == "rename" && strings.Contains(ev.Args, "dump.rdb") && ev.Status == trace.StatusOK {
+					renamed = true
+				}
+				if ev.TID != ev.PID && ev.PID == evs[0].PID {
+					threads[ev.TID] = true
+				}
+			}
+			if !renamed {
+				t.Error("the BGSAVE child did not rename its RDB file in the trace")
+			}
+			if len(threads) < 3 {
+				t.Errorf("%d server threads, want redis' bio threads", len(threads))
+			}
+		})
+	}
+}
+
+func TestFilterSubset(t *testing.T) {
+	bin := buildSysmix(t)
+	want := []string{"clone", "clone3", "getdents64", "openat"}
+	evs, _ := record(t, context.Background(), Config{Argv: []string{bin, "/etc"}, Trace: want})
+	got := map[string]int{}
+	for _, ev := range evs {
+		if ev.Kind == trace.KindSyscall {
+			got[ev.Name]++
+		}
+	}
+	for name := range got {
+		if !contains(want, name) {
+			t.Errorf("%s traced, not in the filter", name)
+		}
+	}
+	for _, name := range want {
+		if got[name] == 0 {
+			t.Errorf("%s not traced", name)
+		}
+	}
+	checkDone := false
+	for _, ev := range evs {
+		if ev.Name == "openat" && ev.Errno == "ENOENT" {
+			checkDone = true
+		}
+	}
+	if !checkDone {
+		t.Error("the failing openat is missing under the filter")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExitStatus(t *testing.T) {
+	for _, backend := range []Backend{BackendPtrace, BackendStrace} {
+		t.Run(string(backend), func(t *testing.T) {
+			if backend == BackendStrace {
+				need(t, "strace")
+			}
+			_, res := record(t, context.Background(), Config{Backend: backend, Argv: []string{"/bin/sh", "-c", "exit 3"}})
+			if res.ExitCode != 3 || res.Signal != "" {
+				t.Errorf("exit 3: got %d %q", res.ExitCode, res.Signal)
+			}
+			_, res = record(t, context.Background(), Config{Backend: backend, Argv: []string{"/bin/sh", "-c", "kill -SEGV $$"}})
+			if res.ExitCode != 128+11 || res.Signal != "SIGSEGV" {
+				t.Errorf("SIGSEGV: got %d %q", res.ExitCode, res.Signal)
+			}
+		})
+	}
+}
+
+func TestCommandNotFound(t *testing.T) {
+	_, err := Run(context.Background(), Config{Argv: []string{"/nonexistent/syscov-no-such-program"}})
+	if err == nil || !strings.Contains(err.Error(), "did not start") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestTimeoutLeavesNothingBehind: a run that the context ends kills the
+// whole traced tree, grandchildren included.
+func TestTimeoutLeavesNothingBehind(t *testing.T) {
+	for _, backend := range []Backend{BackendPtrace, BackendStrace} {
+		t.Run(string(backend), func(t *testing.T) {
+			if backend == BackendStrace {
+				need(t, "strace")
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+			defer cancel()
+			evs, res := record(t, ctx, Config{Backend: backend, Argv: []string{"/bin/sh", "-c", "sleep 100 & sleep 100 & wait"}})
+			if !res.Canceled {
+				t.Error("run not marked canceled")
+			}
+			var pids []int
+			for _, ev := range evs {
+				if ev.Kind == trace.KindSyscall && (ev.Name == "clone" || ev.Name == "fork" || ev.Name == "vfork") && ev.RetVal > 0 {
+					pids = append(pids, int(ev.RetVal))
+				}
+			}
+			if len(pids) < 2 {
+				t.Fatalf("the two sleeps were not started: %v", pids)
+			}
+			time.Sleep(100 * time.Millisecond)
+			for _, p := range append(pids, evs[0].PID) {
+				if err := syscall.Kill(p, 0); err == nil {
+					b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+					if !strings.Contains(string(b), ") Z ") {
+						t.Errorf("pid %d is still alive: %s", p, b)
+					}
+				}
+			}
+		})
+	}
+}
