@@ -66,7 +66,7 @@ func FuzzStraceReader(f *testing.F) {
 		}
 		for i := range a {
 			// Trace files are UTF-8: invalid bytes become U+FFFD.
-			if utf8(a[i].Name) != b[i].Name || utf8(a[i].Args) != b[i].Args || a[i].Status != b[i].Status || a[i].Errno != b[i].Errno || a[i].Kind != b[i].Kind {
+			if validUTF8(a[i].Name) != b[i].Name || validUTF8(a[i].Args) != b[i].Args || a[i].Status != b[i].Status || a[i].Errno != b[i].Errno || a[i].Kind != b[i].Kind {
 				t.Fatalf("round trip changed event %d:\n in %+v\nout %+v", i, a[i], b[i])
 			}
 		}
@@ -104,7 +104,7 @@ func FuzzJSONLReader(f *testing.F) {
 	})
 }
 
-func utf8(s string) string { return string([]rune(s)) } // each invalid byte becomes U+FFFD, as in encoding/json
+func validUTF8(s string) string { return string([]rune(s)) } // each invalid byte becomes U+FFFD, as in encoding/json
 
 func equalEvents(a, b []Event) bool {
 	if len(a) != len(b) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // jsonEvent is the on-disk form of an Event in a syscov trace file. Field
@@ -45,7 +46,7 @@ type jsonEvent struct {
 // buffered lines to the file.
 type Writer struct {
 	w   *bufio.Writer
-	enc *json.Encoder
+	buf []byte
 	hdr Header
 	err error
 	// KeepSource records each event's input position in the "src" field.
@@ -55,52 +56,170 @@ type Writer struct {
 // NewWriter writes hdr at once. Version is set to FormatVersion.
 func NewWriter(w io.Writer, hdr Header) (*Writer, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
-	tw := &Writer{w: bw, enc: json.NewEncoder(bw), hdr: hdr}
-	tw.enc.SetEscapeHTML(false)
+	tw := &Writer{w: bw, hdr: hdr}
 	hdr.Version = FormatVersion
-	if err := tw.enc.Encode(hdr); err != nil {
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(hdr); err != nil {
 		return nil, err
 	}
 	return tw, nil
 }
 
-// Write appends one event.
+// Write appends one event. The line is built by hand, not by
+// encoding/json, which is the tracer's hot path; it reads back with
+// encoding/json into the same fields (jsonEvent).
 func (w *Writer) Write(ev *Event) error {
 	if w.err != nil {
 		return w.err
 	}
-	je := jsonEvent{
-		Kind: ev.Kind.String(), PID: ev.PID, Comm: ev.Comm, Name: ev.Name, Args: ev.Args,
-		Ret: ev.Ret, RetVal: ev.RetVal, Errno: ev.Errno, Injected: ev.Injected, Stack: ev.Stack,
-		Signal: ev.Signal, ExitCode: ev.ExitCode, CoreDumped: ev.CoreDumped, Level: ev.Level,
-		Library: ev.Library, SrcFile: ev.SrcFile, SrcLine: ev.SrcLine, Text: ev.Text,
-	}
+	b := w.buf[:0]
+	b = append(b, `{"kind":`...)
+	b = appendJSONString(b, ev.Kind.String())
+	b = appendInt(b, "pid", int64(ev.PID))
 	if ev.TID != ev.PID {
-		je.TID = ev.TID
+		b = appendInt(b, "tid", int64(ev.TID))
 	}
 	if ev.Time != NoTime {
-		t := ev.Time
-		je.Time = &t
+		b = append(b, `,"t":`...)
+		b = strconv.AppendInt(b, ev.Time, 10)
 	}
+	b = appendStr(b, "comm", ev.Comm)
+	b = appendStr(b, "name", ev.Name)
 	if ev.Kind == KindSyscall {
-		nr := ev.Nr
-		je.Nr = &nr
-		je.Status = ev.Status.String()
+		b = append(b, `,"nr":`...)
+		b = strconv.AppendInt(b, int64(ev.Nr), 10)
+	}
+	b = appendStr(b, "args", ev.Args)
+	b = appendStr(b, "ret", ev.Ret)
+	b = appendInt(b, "retval", ev.RetVal)
+	b = appendStr(b, "errno", ev.Errno)
+	if ev.Kind == KindSyscall {
+		b = appendStr(b, "status", ev.Status.String())
 		if ev.Duration >= 0 {
-			d := int64(ev.Duration)
-			je.Duration = &d
+			b = append(b, `,"dur":`...)
+			b = strconv.AppendInt(b, int64(ev.Duration), 10)
 		}
 	}
+	if ev.Injected {
+		b = append(b, `,"injected":true`...)
+	}
+	if len(ev.Stack) > 0 {
+		b = append(b, `,"stack":[`...)
+		for i, f := range ev.Stack {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '{')
+			n := len(b)
+			b = appendStr(b, "object", f.Object)
+			b = appendStr(b, "func", f.Func)
+			b = appendUint(b, "offset", f.Offset)
+			b = appendUint(b, "addr", f.Addr)
+			if len(b) > n { // drop the comma the first field wrote
+				copy(b[n:], b[n+1:])
+				b = b[:len(b)-1]
+			}
+			b = append(b, '}')
+		}
+		b = append(b, ']')
+	}
+	b = appendStr(b, "signal", ev.Signal)
+	b = appendInt(b, "code", int64(ev.ExitCode))
+	if ev.CoreDumped {
+		b = append(b, `,"core":true`...)
+	}
+	b = appendStr(b, "level", ev.Level)
+	b = appendStr(b, "lib", ev.Library)
+	b = appendStr(b, "src_file", ev.SrcFile)
+	b = appendInt(b, "src_line", int64(ev.SrcLine))
+	b = appendStr(b, "text", ev.Text)
 	if ev.Origin.String() != w.hdr.Origin && ev.Origin != 0 {
-		je.Origin = ev.Origin.String()
+		b = appendStr(b, "origin", ev.Origin.String())
 	}
 	if w.KeepSource && ev.Pos.File != "" {
-		je.Src = ev.Pos.String()
+		b = appendStr(b, "src", ev.Pos.String())
 	}
-	if err := w.enc.Encode(&je); err != nil {
+	b = append(b, '}', '\n')
+	w.buf = b
+	if _, err := w.w.Write(b); err != nil {
 		w.err = err
 	}
 	return w.err
+}
+
+func appendStr(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendJSONString(b, v)
+}
+
+func appendInt(b []byte, key string, v int64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return strconv.AppendInt(b, v, 10)
+}
+
+func appendUint(b []byte, key string, v uint64) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return strconv.AppendUint(b, v, 10)
+}
+
+// appendJSONString quotes s as JSON does, without HTML escaping; invalid
+// UTF-8 becomes U+FFFD, as with encoding/json.
+func appendJSONString(b []byte, s string) []byte {
+	const hexDigits = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }
 
 // Flush writes buffered lines to the underlying writer.

@@ -3,11 +3,11 @@ package ptrace
 import (
 	"bufio"
 	"debug/elf"
+	"encoding/binary"
 	"os"
 	"sort"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/syscov/syscov/trace"
 )
@@ -15,43 +15,95 @@ import (
 // maxFrames bounds a recorded stack.
 const maxFrames = 32
 
-// stack unwinds the user-space stack of tid at a syscall stop by its frame
-// pointers and symbolises it. Code built without frame pointers (most of
-// Debian's libraries) ends the walk early: each return address must lie in
-// an executable mapping and each frame above the last, or the walk stops.
-// glibc's syscall wrappers are leaf functions, so the word at the stack
-// pointer is tried as the wrapper's return address first.
+// stack unwinds the user-space stack of tid at a syscall stop and
+// symbolises it. It follows each object's .eh_frame call frame information,
+// which x86_64 code carries whether or not it keeps frame pointers, and
+// falls back to the frame pointer where an address has none (JIT code, a
+// stripped .eh_frame). The walk ends at the first address outside an
+// executable mapping.
 func (t *Tracer) stack(tid int, ip, sp uint64) []trace.Frame {
 	maps := t.symbols.maps(tid)
-	pcs := []uint64{ip}
-	var word [2]uint64
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(&word[0])), 16)
-	if readTracee(tid, sp, buf[:8]) == nil && maps.executable(word[0]) {
-		pcs = append(pcs, word[0])
-	}
 	var r regs
-	if getRegs(tid, &r) == nil {
-		fp := r.fp()
-		for len(pcs) < maxFrames && fp >= sp && fp-sp < 64<<20 {
-			if readTracee(tid, fp, buf) != nil {
-				break
-			}
-			next, ret := word[0], word[1]
-			if !maps.executable(ret) {
-				break
-			}
-			if ret != pcs[len(pcs)-1] {
-				pcs = append(pcs, ret)
-			}
-			if next <= fp {
-				break
-			}
-			fp = next
-		}
+	if getRegs(tid, &r) != nil {
+		return []trace.Frame{t.symbols.frame(maps, ip)}
 	}
-	frames := make([]trace.Frame, 0, len(pcs))
-	for _, pc := range pcs {
+	var u [nDwRegs]uint64
+	u[dwRSP], u[dwRBP], u[dwRA] = sp, r.fp(), ip
+	u[dwRBX], u[dwR12], u[dwR12+1], u[dwR12+2], u[dwR15] = r.r.Rbx, r.r.R12, r.r.R13, r.r.R14, r.r.R15
+	frames := make([]trace.Frame, 0, 16)
+	var word [8]byte
+	read := func(addr uint64) (uint64, bool) {
+		if readTracee(tid, addr, word[:]) != nil {
+			return 0, false
+		}
+		return binary.LittleEndian.Uint64(word[:]), true
+	}
+	for len(frames) < maxFrames {
+		pc := u[dwRA]
+		if !maps.executable(pc) {
+			break
+		}
 		frames = append(frames, t.symbols.frame(maps, pc))
+		lookup := pc
+		if len(frames) > 1 {
+			lookup-- // a return address: the call is the instruction before
+		}
+		mp := maps.find(lookup)
+		var f *fde
+		if mp != nil && mp.path != "" && !strings.HasPrefix(mp.path, "[") {
+			e := t.symbols.elf(mp.path)
+			if e.eh != nil {
+				f = e.eh.find(e.vaddr(lookup - mp.start + mp.offset))
+			}
+		}
+		var next [nDwRegs]uint64
+		next = u
+		if f == nil {
+			// No call frame information: trust the frame pointer.
+			fp := u[dwRBP]
+			if fp < u[dwRSP] || fp-u[dwRSP] > 64<<20 {
+				break
+			}
+			ra, ok1 := read(fp + 8)
+			saved, ok2 := read(fp)
+			if !ok1 || !ok2 {
+				break
+			}
+			next[dwRA], next[dwRBP], next[dwRSP] = ra, saved, fp+16
+		} else {
+			vaddr := t.symbols.elf(mp.path).vaddr(lookup - mp.start + mp.offset)
+			rules, ok := f.rulesAt(vaddr)
+			if !ok || rules.cfaExp || rules.cfaReg >= nDwRegs {
+				break
+			}
+			cfa := u[rules.cfaReg] + uint64(rules.cfaOff)
+			for reg := 0; reg < nDwRegs; reg++ {
+				ru := rules.regs[reg]
+				switch ru.kind {
+				case 1:
+					v, ok := read(cfa + uint64(ru.off))
+					if !ok {
+						return frames
+					}
+					next[reg] = v
+				case 4:
+					next[reg] = cfa + uint64(ru.off)
+				case 3:
+					if ru.reg < nDwRegs {
+						next[reg] = u[ru.reg]
+					}
+				case 2:
+					if reg == dwRA {
+						return frames // the outermost frame
+					}
+				}
+			}
+			next[dwRSP] = cfa
+		}
+		if next[dwRA] == 0 || next[dwRSP] < u[dwRSP] || (next[dwRSP] == u[dwRSP] && next[dwRA] == u[dwRA]) {
+			break
+		}
+		u = next
 	}
 	return frames
 }
@@ -168,6 +220,7 @@ type elfSym struct {
 type elfSyms struct {
 	loads []elf.ProgHeader
 	syms  []elfSym
+	eh    *ehFrame // nil when the object has no .eh_frame
 }
 
 func (s *symbolizer) elf(path string) *elfSyms {
@@ -181,6 +234,7 @@ func (s *symbolizer) elf(path string) *elfSyms {
 		return e
 	}
 	defer f.Close()
+	e.eh, _ = loadEHFrame(f)
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_LOAD {
 			e.loads = append(e.loads, p.ProgHeader)
