@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -76,7 +75,7 @@ func startStrace(cfg Config) (app, error) {
 			if ev.PID > 0 {
 				g, ok := tgid[ev.PID]
 				if !ok {
-					g = tgidOf(ev.PID)
+					g = trace.ThreadGroup(ev.PID)
 					tgid[ev.PID] = g
 				}
 				ev.TID, ev.PID = ev.PID, g
@@ -139,21 +138,4 @@ func (s *straceApp) done() <-chan struct{} { return s.doneCh }
 func (s *straceApp) wait() (int, string, error) {
 	<-s.doneCh
 	return s.exitCode, s.sig, s.err
-}
-
-// tgidOf reads the process (thread group) of a live thread from /proc; a
-// thread already gone keeps its own id.
-func tgidOf(tid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
-	if err != nil {
-		return tid
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
-			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-				return n
-			}
-		}
-	}
-	return tid
 }

@@ -131,7 +131,7 @@ type procMaps struct {
 }
 
 func (s *symbolizer) maps(tid int) *procMaps {
-	pid := tgidOf(tid)
+	pid := trace.ThreadGroup(tid)
 	if m, ok := s.byPid[pid]; ok {
 		return m
 	}

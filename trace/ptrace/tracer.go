@@ -1,7 +1,6 @@
 package ptrace
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -236,7 +235,7 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 	for len(tasks) > 0 {
 		// __WNOTHREAD: only this thread's tracees, never children that
 		// other goroutines started (the workload).
-		tid, err := unix.Wait4(-1, &ws, unix.WALL|unix.WNOTHREAD, nil)
+		tid, err := waitStop(&ws)
 		if err == unix.EINTR {
 			continue
 		}
@@ -248,7 +247,7 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 		}
 		tk := tasks[tid]
 		if tk == nil {
-			tk = &task{tid: tid, pid: tgidOf(tid)}
+			tk = &task{tid: tid, pid: trace.ThreadGroup(tid)}
 			tasks[tid] = tk
 			t.setAlive(tid, true)
 		}
@@ -343,13 +342,14 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 }
 
 func (t *Tracer) resume(tk *task, sig syscall.Signal) {
-	var err error
+	req := uintptr(unix.PTRACE_CONT)
 	if t.full || tk.viaSeccomp {
-		err = unix.PtraceSyscall(tk.tid, int(sig))
-	} else {
-		err = unix.PtraceCont(tk.tid, int(sig))
+		req = unix.PTRACE_SYSCALL
 	}
-	_ = err // ESRCH: the task died meanwhile; its exit is reported by wait4
+	// A raw syscall: ptrace requests never block, so the Go scheduler
+	// need not hear of them (this is the tracer's hot path). ESRCH, a
+	// task that died meanwhile, is reported by wait4.
+	unix.RawSyscall6(unix.SYS_PTRACE, req, uintptr(tk.tid), 0, uintptr(sig), 0, 0)
 }
 
 func (t *Tracer) taskEnded(tk *task, ws unix.WaitStatus) {
@@ -409,7 +409,7 @@ type syscallInfo struct {
 
 func getSyscallInfo(tid int, si *syscallInfo) error {
 	var buf [88]byte
-	_, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid), uintptr(len(buf)), uintptr(unsafe.Pointer(&buf[0])), 0, 0)
+	_, _, errno := unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_GET_SYSCALL_INFO, uintptr(tid), uintptr(len(buf)), uintptr(unsafe.Pointer(&buf[0])), 0, 0)
 	if errno != 0 {
 		return errno
 	}
@@ -557,24 +557,6 @@ var devNullFiles []*os.File
 
 func now() int64 { return time.Now().UnixNano() }
 
-// tgidOf reads the thread group of tid from /proc.
-func tgidOf(tid int) int {
-	f, err := os.Open("/proc/" + strconv.Itoa(tid) + "/status")
-	if err != nil {
-		return tid
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "Tgid:"); ok {
-			if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
-				return n
-			}
-		}
-	}
-	return tid
-}
-
 func commOf(tid int) string {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/comm")
 	if err != nil {
@@ -582,3 +564,25 @@ func commOf(tid int) string {
 	}
 	return strings.TrimSpace(string(b))
 }
+
+// waitStop waits for the next stop or end of a tracee. It polls for a few
+// tens of microseconds before it blocks: a tracee's next stop usually comes
+// that soon, and a tracer that stays on its CPU spares the cross-CPU wake-up
+// that dominates the cost of a stop on virtual machines.
+func waitStop(ws *unix.WaitStatus) (int, error) {
+	for i := 0; i < spinPolls; i++ {
+		r, _, errno := unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)), unix.WALL|unix.WNOTHREAD|unix.WNOHANG, 0, 0, 0)
+		if errno != 0 {
+			return -1, errno
+		}
+		if r != 0 {
+			return int(r), nil
+		}
+	}
+	// The blocking wait goes through the Go scheduler: a raw one would
+	// hold the thread's P and, as Go's signal handlers restart syscalls,
+	// could stall a garbage collection until the tracee's next stop.
+	return unix.Wait4(-1, ws, unix.WALL|unix.WNOTHREAD, nil)
+}
+
+var spinPolls = 200
