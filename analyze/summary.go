@@ -138,7 +138,7 @@ func addCall(m map[string]*SyscallStat, ev *trace.Event) {
 		m[ev.Name] = s
 	}
 	s.Statuses[ev.Status]++
-	if ev.Status == trace.StatusUnfinished || (ev.Status == trace.StatusUnknown && ev.Errno == "") {
+	if ev.Status == trace.StatusUnfinished {
 		s.NoReturn++
 		return
 	}

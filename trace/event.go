@@ -64,11 +64,13 @@ const (
 	StatusUnsupported
 	// StatusStubbed: the call is a stub that pretends or does nothing.
 	StatusStubbed
-	// StatusUnfinished: the call never returned while it was traced (the
-	// process exited or was detached, or the trace ended).
+	// StatusUnfinished: the call never returned while it was traced:
+	// exit and exit_group, a call pending when its process died or was
+	// detached, or when the trace ended (strace's `= ?`).
 	StatusUnfinished
-	// StatusUnknown: the call returned but its result is unknown (strace's
-	// `= ?`, a truncated unikernel line).
+	// StatusUnknown: the call returned but its result is unknown (a
+	// unikernel line cut at the shim's buffer size, a call request with no
+	// result line).
 	StatusUnknown
 )
 

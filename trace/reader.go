@@ -32,8 +32,10 @@ func ParseFormat(s string) (Format, error) {
 		return FormatStrace, nil
 	case "syscov", "jsonl", "json":
 		return FormatJSONL, nil
+	case "unikraft", "console":
+		return FormatUnikraft, nil
 	}
-	return "", fmt.Errorf("unknown input format %q (want auto, strace or syscov)", s)
+	return "", fmt.Errorf("unknown input format %q (want auto, strace, unikraft or syscov)", s)
 }
 
 // Header describes a trace as a whole. syscov's trace files carry it on
@@ -302,6 +304,8 @@ func NewReader(src io.Reader, name string, pid int, opts Options) (Reader, error
 		return newJSONLReader(lr, opts)
 	case FormatStrace:
 		return newStraceReader(lr, pid, opts), nil
+	case FormatUnikraft:
+		return newUnikraftReader(lr, opts), nil
 	}
 	return nil, fmt.Errorf("%s: unsupported input format %q", name, format)
 }
@@ -313,7 +317,33 @@ func sniff(br *bufio.Reader) Format {
 	if bytes.HasPrefix(head, []byte(`{"syscov_trace"`)) {
 		return FormatJSONL
 	}
+	for _, marker := range unikraftMarkers {
+		if bytes.Contains(head, []byte(marker)) {
+			return FormatUnikraft
+		}
+	}
+	// The shim's results never look like strace's: "= OK", "= fd:3",
+	// "= va:0x…", "= text (-N)".
+	for _, line := range bytes.Split(head, []byte("\n")) {
+		line = bytes.TrimRight(stripANSI(line), "\r")
+		i := bytes.LastIndex(line, []byte(") = "))
+		if i < 0 {
+			continue
+		}
+		res := line[i+4:]
+		if bytes.Equal(res, []byte("OK")) || bytes.HasPrefix(res, []byte("fd:")) || bytes.HasPrefix(res, []byte("va:")) ||
+			bytes.HasPrefix(res, []byte("pid:")) || (bytes.HasSuffix(res, []byte(")")) && bytes.Contains(res, []byte(" (-"))) {
+			return FormatUnikraft
+		}
+	}
 	return FormatStrace
+}
+
+// unikraftMarkers are strings only a Unikraft console has near its start.
+var unikraftMarkers = []string{
+	"Powered by Unikraft", "Powered by\n", "Booting from ROM", "SeaBIOS (version", "iPXE (",
+	"[libkvmplat]", "[libukboot]", "[libsyscall_shim]", "[appelfloader]", "[libvfscore]",
+	"Binary system call request", "Info: [lib", "dbg:  [lib", "Welcome to  _ __",
 }
 
 // lineReader hands out lines without their end-of-line, reusing one buffer.

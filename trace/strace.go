@@ -505,7 +505,7 @@ func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) 
 		if !r.parseResult(&ev, s[end+1:]) {
 			return
 		}
-		if ev.Status == StatusUnknown && ev.Errno == "" {
+		if ev.Status == StatusUnfinished {
 			if old, ok := r.noReturn[ev.PID]; ok {
 				r.emit(old)
 			}
@@ -690,7 +690,7 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 	if s[0] == '?' {
 		// "= ?": the call never returned (exit, execve in another
 		// thread); "= ? ERESTARTSYS (...)": interrupted, to be restarted.
-		ev.Status = StatusUnknown
+		ev.Status = StatusUnfinished
 		if rest := trimLeftSpace(s[1:]); len(rest) > 0 && rest[0] == 'E' {
 			ev.Errno = r.intern(errnoToken(rest))
 			ev.Status = StatusError

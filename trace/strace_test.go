@@ -130,7 +130,7 @@ func TestStraceLineForms(t *testing.T) {
 		{"= ? with ERESTARTSYS", `9 read(0,  <unfinished ...>` + "\n" + `9 <... read resumed>0x7ffc, 10) = ? ERESTARTSYS (To be restarted if SA_RESTART is set)`,
 			[]string{"syscall pid=9 read(0, 0x7ffc, 10) ret=? ERESTARTSYS (To be restarted if SA_RESTART is set) status=error errno=ERESTARTSYS nr=0 @1"}},
 		{"exit_group = ? then exited", "4 exit_group(0) = ?\n4 +++ exited with 3 +++",
-			[]string{"syscall pid=4 exit_group(0) ret=? status=unknown nr=231 @1", "exit pid=4 code=3 @2"}},
+			[]string{"syscall pid=4 exit_group(0) ret=? status=unfinished nr=231 @1", "exit pid=4 code=3 @2"}},
 		{"killed by signal with core", `4 +++ killed by SIGSEGV (core dumped) +++`,
 			[]string{"exit pid=4 code=139 sig=SIGSEGV core @1"}},
 		{"superseded by execve", `6 +++ superseded by execve in pid 5 +++`,
@@ -148,7 +148,7 @@ func TestStraceLineForms(t *testing.T) {
 		{"-k stack frames", "5 getpid() = 5\n > /lib/libc.so.6(getpid+0x7) [0xd4353]\n > /bin/app() [0x1151]",
 			[]string{"syscall pid=5 getpid() ret=5 status=ok nr=39 stack=2 @1"}},
 		{"-k frames after exited go to the exit call", "5 exit_group(0) = ?\n6 getpid() = 6\n5 +++ exited with 0 +++\n > /lib/libc.so.6(_exit+0x29) [0xd4409]",
-			[]string{"syscall pid=6 getpid() ret=6 status=ok nr=39 @2", "syscall pid=5 exit_group(0) ret=? status=unknown nr=231 stack=1 @1", "exit pid=5 code=0 @3"}},
+			[]string{"syscall pid=6 getpid() ret=6 status=ok nr=39 @2", "syscall pid=5 exit_group(0) ret=? status=unfinished nr=231 stack=1 @1", "exit pid=5 code=0 @3"}},
 		{"strace attach note cuts a line (stderr)", "clone(child_stack=NULL, flags=SIGCHLDstrace: Process 7 attached\n <unfinished ...>\n[pid 6] <... clone resumed>, child_tidptr=0x1) = 7\ngetpid() = 6",
 			[]string{"syscall pid=6 clone(child_stack=NULL, flags=SIGCHLD, child_tidptr=0x1) ret=7 status=ok nr=56 @2", "syscall pid=6 getpid() ret=6 status=ok nr=39 @4"}},
 		{"strace message", `strace: Process 7 attached`,
@@ -263,7 +263,7 @@ func TestFixturesMatchStraceC(t *testing.T) {
 			got := map[string][2]int{}
 			for r.Scan() {
 				ev := r.Event()
-				if ev.Kind != KindSyscall || ev.Status == StatusUnfinished || (ev.Status == StatusUnknown && ev.Errno == "") {
+				if ev.Kind != KindSyscall || ev.Status == StatusUnfinished {
 					continue
 				}
 				c := got[ev.Name]

@@ -120,6 +120,7 @@ func init() {
 	}
 	// Aliases and the kernel-internal restart codes strace prints; they are
 	// not in libc's tables.
+	errnoByNr[95] = "EOPNOTSUPP" // ENOTSUP is the same number
 	for name, nr := range map[string]int{
 		"EWOULDBLOCK": 11, "EDEADLOCK": 35, "ENOTSUP": 95,
 		"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,

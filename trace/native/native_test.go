@@ -89,12 +89,14 @@ func roles(evs []trace.Event) map[[2]int]string {
 	return out
 }
 
-// sequences are the syscall names of each role in order.
+// sequences are the syscall names of each role in order. futex is left
+// out: whether pthread_join waits on it depends on whether the thread has
+// already ended, which is up to the scheduler, not to the tracer.
 func sequences(evs []trace.Event) map[string][]string {
 	r := roles(evs)
 	out := map[string][]string{}
 	for _, ev := range evs {
-		if ev.Kind == trace.KindSyscall {
+		if ev.Kind == trace.KindSyscall && ev.Name != "futex" {
 			role := r[[2]int{ev.PID, ev.TID}]
 			out[role] = append(out[role], ev.Name)
 		}

@@ -354,7 +354,7 @@ func (t *Tracer) resume(tk *task, sig syscall.Signal) {
 
 func (t *Tracer) taskEnded(tk *task, ws unix.WaitStatus) {
 	if tk.inCall {
-		tk.ev.Ret, tk.ev.Status = "?", trace.StatusUnknown
+		tk.ev.Ret, tk.ev.Status = "?", trace.StatusUnfinished
 		t.emit(&tk.ev)
 		tk.inCall = false
 	}
