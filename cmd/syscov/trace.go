@@ -13,6 +13,7 @@ import (
 
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/native"
+	"github.com/syscov/syscov/trace/workload"
 )
 
 // Exit codes of `syscov trace` besides 0/1/2: the app's own exit status
@@ -29,7 +30,7 @@ func runTrace(e *env, args []string) error {
 	backend := fs.String("backend", "ptrace", "tracer: ptrace (built in) or strace (the real strace binary)")
 	stacks := fs.Bool("stacks", false, "record the user-space call stack of every syscall")
 	out := fs.StringP("output", "o", "", "trace file to write (JSON Lines); '-' for stdout (default: NAME.trace after the command)")
-	workload := fs.String("workload", "", "shell command to run against the app once it is ready; the app is stopped after it")
+	workloadCmd := fs.String("workload", "", "shell command to run against the app once it is ready; the app is stopped after it")
 	ready := fs.String("ready", "", "the app is ready when tcp:PORT (or tcp:HOST:PORT) accepts connections")
 	readyDelay := fs.Duration("ready-delay", 0, "the app is ready after this delay")
 	readyTimeout := fs.Duration("ready-timeout", 30*time.Second, "give up when the app is not ready after this")
@@ -48,7 +49,7 @@ func runTrace(e *env, args []string) error {
 	cfg := native.Config{
 		Backend: native.Backend(*backend), Argv: argv, Dir: *dir, Stacks: *stacks,
 		Ready: *ready, ReadyDelay: *readyDelay, ReadyTimeout: *readyTimeout,
-		Workload: *workload, StopGrace: *stopGrace,
+		Workload: *workloadCmd, StopGrace: *stopGrace,
 	}
 	if cfg.Backend != native.BackendPtrace && cfg.Backend != native.BackendStrace {
 		return usagef("--backend %q: want ptrace or strace", *backend)
@@ -59,7 +60,7 @@ func runTrace(e *env, args []string) error {
 	}
 	cfg.StopSignal = sig
 	if *ready != "" {
-		if _, err := native.ReadyAddr(*ready); err != nil {
+		if _, err := workload.Addr(*ready); err != nil {
 			return &usageError{err.Error()}
 		}
 	}

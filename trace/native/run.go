@@ -9,11 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -21,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/workload"
 )
 
 // Backend names a tracer.
@@ -170,7 +167,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	if cfg.Workload != "" || cfg.Ready != "" || cfg.ReadyDelay > 0 {
-		if err := waitReady(ctx, cfg, a); err != nil {
+		ready := workload.Ready{Spec: cfg.Ready, Delay: cfg.ReadyDelay, Timeout: cfg.ReadyTimeout}
+		if err := ready.Wait(ctx, a.done()); err != nil {
 			if !cancelled() {
 				a.killAll()
 				a.wait()
@@ -179,7 +177,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if cfg.Workload != "" && ctx.Err() == nil {
-		res.WorkloadErr = runWorkload(ctx, cfg)
+		res.WorkloadErr = workload.Run(ctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr)
 		if !cancelled() {
 			stop()
 		}
@@ -193,71 +191,4 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	res.ExitCode, res.Signal = code, sig
 	res.Elapsed = time.Since(start)
 	return res, err
-}
-
-// waitReady waits for the ready condition, or returns an error when the
-// app ends first or the ready timeout passes.
-func waitReady(ctx context.Context, cfg Config, a app) error {
-	if cfg.ReadyDelay > 0 {
-		select {
-		case <-time.After(cfg.ReadyDelay):
-		case <-a.done():
-			return errors.New("the app ended before --ready-delay passed")
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if cfg.Ready == "" {
-		return nil
-	}
-	addr, err := ReadyAddr(cfg.Ready)
-	if err != nil {
-		return err
-	}
-	deadline := time.Now().Add(cfg.ReadyTimeout)
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the app was not ready (%s) within %v", cfg.Ready, cfg.ReadyTimeout)
-		}
-		select {
-		case <-time.After(20 * time.Millisecond):
-		case <-a.done():
-			return fmt.Errorf("the app ended before it was ready (%s)", cfg.Ready)
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// ReadyAddr checks a --ready value and returns the address to dial.
-func ReadyAddr(ready string) (string, error) {
-	rest, ok := strings.CutPrefix(ready, "tcp:")
-	if !ok {
-		return "", fmt.Errorf("--ready %q: want tcp:PORT or tcp:HOST:PORT", ready)
-	}
-	host, port := "127.0.0.1", rest
-	if h, p, err := net.SplitHostPort(rest); err == nil {
-		host, port = h, p
-	}
-	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
-		return "", fmt.Errorf("--ready %q: bad port", ready)
-	}
-	return net.JoinHostPort(host, port), nil
-}
-
-func runWorkload(ctx context.Context, cfg Config) error {
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", cfg.Workload)
-	cmd.Dir = cfg.Dir
-	cmd.Stdout, cmd.Stderr = cfg.Stdout, cfg.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("workload %q: %w", cfg.Workload, err)
-	}
-	return nil
 }

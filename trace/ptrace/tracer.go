@@ -66,6 +66,7 @@ type Tracer struct {
 	alive   map[int]bool
 	killed  bool
 	actions map[int]Action
+	phase   int
 	inject  map[int]int64 // nr → result of a skipped call (-errno or a fake value)
 	full    bool
 	symbols *symbolizer
@@ -221,7 +222,7 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 	t.pid = pid
 	t.setAlive(pid, true)
 	tasks := map[int]*task{pid: {tid: pid, pid: pid, started: true}}
-	phase := phaseHelper
+	t.phase = phaseHelper
 	startSent := false
 	signalStart := func(err error) {
 		if !startSent {
@@ -253,7 +254,7 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 		}
 		switch {
 		case ws.Exited() || ws.Signaled():
-			if phase == phaseHelper && tid == pid {
+			if t.phase == phaseHelper && tid == pid {
 				signalStart(fmt.Errorf("%s: the command did not start (exit status %d)", argv[0], ws.ExitStatus()))
 			}
 			t.taskEnded(tk, ws)
@@ -281,8 +282,8 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 						}
 					}
 					tk.comm = commOf(tid)
-					if phase == phaseHelper {
-						phase = phaseTraced
+					if t.phase == phaseHelper {
+						t.phase = phaseTraced
 						opts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL |
 							unix.PTRACE_O_TRACESECCOMP | unix.PTRACE_O_TRACECLONE | unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK
 						if err := unix.PtraceSetOptions(tid, opts); err != nil {
@@ -313,7 +314,7 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 					t.syscallStop(tk)
 				}
 				t.resume(tk, 0)
-			case tid == pid && phase == phaseHelper && sig == unix.SIGTRAP:
+			case tid == pid && t.phase == phaseHelper && sig == unix.SIGTRAP:
 				// The helper stopped after its own execve: trace it
 				// for its next execve only.
 				opts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESECCOMP
@@ -332,7 +333,7 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 					t.resume(tk, 0)
 					continue
 				}
-				if phase == phaseTraced {
+				if t.phase == phaseTraced {
 					t.emit(&trace.Event{Kind: trace.KindSignal, PID: tk.pid, TID: tid, Time: now(), Nr: -1, Comm: tk.comm, Signal: trace.SignalName(int(sig)), Text: formatSiginfo(&si)})
 				}
 				t.resume(tk, sig)
@@ -343,7 +344,9 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 
 func (t *Tracer) resume(tk *task, sig syscall.Signal) {
 	req := uintptr(unix.PTRACE_CONT)
-	if t.full || tk.viaSeccomp {
+	// The exec helper is never stopped at its syscalls, not even after a
+	// signal (the Go runtime's preemption signals) it received.
+	if t.phase == phaseTraced && (t.full || tk.viaSeccomp) {
 		req = unix.PTRACE_SYSCALL
 	}
 	// A raw syscall: ptrace requests never block, so the Go scheduler

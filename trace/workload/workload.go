@@ -1,0 +1,101 @@
+// Package workload runs what drives a traced app: the readiness check
+// (--ready tcp:PORT, --ready-delay) and the workload command, for native
+// and unikernel runs alike. It is part of the trace stage of the pipeline.
+package workload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Ready says when an app is ready for its workload.
+type Ready struct {
+	// Spec is "tcp:PORT" or "tcp:HOST:PORT": ready when the port accepts
+	// a connection. Empty: no check.
+	Spec string
+	// Delay is waited first.
+	Delay time.Duration
+	// Timeout bounds the wait for Spec (default 30s).
+	Timeout time.Duration
+}
+
+// Addr checks a --ready value and returns the address to dial.
+func Addr(spec string) (string, error) {
+	rest, ok := strings.CutPrefix(spec, "tcp:")
+	if !ok {
+		return "", fmt.Errorf("--ready %q: want tcp:PORT or tcp:HOST:PORT", spec)
+	}
+	host, port := "127.0.0.1", rest
+	if h, p, err := net.SplitHostPort(rest); err == nil {
+		host, port = h, p
+	}
+	if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
+		return "", fmt.Errorf("--ready %q: bad port", spec)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// Wait waits until the app is ready. It fails when ended is closed first
+// (the app is gone), when the timeout passes, or when ctx ends.
+func (r Ready) Wait(ctx context.Context, ended <-chan struct{}) error {
+	if r.Delay > 0 {
+		select {
+		case <-time.After(r.Delay):
+		case <-ended:
+			return errors.New("the app ended before --ready-delay passed")
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if r.Spec == "" {
+		return nil
+	}
+	addr, err := Addr(r.Spec)
+	if err != nil {
+		return err
+	}
+	timeout := r.Timeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the app was not ready (%s) within %v", r.Spec, timeout)
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-ended:
+			return fmt.Errorf("the app ended before it was ready (%s)", r.Spec)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Run runs a workload shell command (untraced) and kills its whole process
+// group when ctx ends.
+func Run(ctx context.Context, command, dir string, stdout, stderr *os.File) error {
+	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd.Dir = dir
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("workload %q: %w", command, err)
+	}
+	return nil
+}
