@@ -35,3 +35,28 @@ func BenchmarkReader(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkUnikraftReader measures the console reader on the Redis console
+// fixture repeated to 8 MiB.
+func BenchmarkUnikraftReader(b *testing.B) {
+	data, err := os.ReadFile("../fixtures/unikraft/redis-elfloader-0.17.log")
+	if err != nil {
+		b.Fatal(err)
+	}
+	input := bytes.Repeat(data, (8<<20)/len(data)+1)
+	b.SetBytes(int64(len(input)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		r, err := NewReader(bytes.NewReader(input), "bench", 0, Options{Format: FormatUnikraft, Arch: ArchX86_64})
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		for r.Scan() {
+			n++
+		}
+		if r.Err() != nil || n == 0 {
+			b.Fatal(r.Err(), n)
+		}
+	}
+}

@@ -54,9 +54,17 @@ type Header struct {
 	Backend    string `json:"backend,omitempty"`
 	HostKernel string `json:"host_kernel,omitempty"`
 	// Unikraft is the version banner of a unikernel run, when known.
-	Unikraft string    `json:"unikraft,omitempty"`
-	VMM      []string  `json:"vmm,omitempty"`
-	Start    time.Time `json:"start,omitzero"`
+	Unikraft string   `json:"unikraft,omitempty"`
+	VMM      []string `json:"vmm,omitempty"`
+	// Accel is how the unikernel ran: "kvm" or "tcg"; Fallback why KVM
+	// was left for TCG.
+	Accel    string `json:"accel,omitempty"`
+	Fallback string `json:"fallback,omitempty"`
+	// Ended says how the run ended ("guest powered off", "timeout", ...)
+	// and EndDetail more (a crash line, a boot failure, qemu's error).
+	Ended     string    `json:"ended,omitempty"`
+	EndDetail string    `json:"end_detail,omitempty"`
+	Start     time.Time `json:"start,omitzero"`
 	// Source is the input the reader read, for formats without a header.
 	Source string `json:"source,omitempty"`
 }

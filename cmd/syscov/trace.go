@@ -25,7 +25,7 @@ const (
 )
 
 func runTrace(e *env, args []string) error {
-	fs := newFlagSet(e, "trace", "trace [FLAGS] -- CMD [ARGS]")
+	fs := newFlagSet(e, "trace", "trace [FLAGS] -- CMD [ARGS]\n       syscov trace --unikernel IMAGE [FLAGS] -- [APP ARGS]")
 	fs.SetInterspersed(false)
 	backend := fs.String("backend", "ptrace", "tracer: ptrace (built in) or strace (the real strace binary)")
 	stacks := fs.Bool("stacks", false, "record the user-space call stack of every syscall")
@@ -39,10 +39,36 @@ func runTrace(e *env, args []string) error {
 	timeout := fs.Duration("timeout", 0, "end the whole run after this long (exit 124)")
 	filter := fs.String("filter", "", "trace only these syscalls: NAME,NAME,%class (a seccomp-bpf filter; others never stop the app)")
 	dir := fs.String("dir", "", "working directory of the app and the workload")
+	var uf unikernelFlags
+	fs.StringVar(&uf.image, "unikernel", "", "run the app inside this Unikraft image on qemu-system-x86_64 instead of natively")
+	fs.StringVar(&uf.initrd, "initrd", "", "unikernel: initrd (e.g. a cpio of the app's root filesystem)")
+	fs.StringVar(&uf.rootfs, "rootfs", "", "unikernel: host directory shared as the guest's 9p filesystem (mount tag fs1)")
+	fs.StringVar(&uf.memory, "memory", "256M", "unikernel: guest memory")
+	fs.StringVar(&uf.kvm, "kvm", "auto", "unikernel: auto (KVM, TCG when KVM cannot run the guest), on, off")
+	fs.StringArrayVar(&uf.ports, "port", nil, "unikernel: forward 127.0.0.1:HOST to the guest's GUEST port (HOST:GUEST, repeatable)")
+	fs.StringVar(&uf.appendParams, "append", "", "unikernel: kernel parameters (before ' -- ' and the app's arguments)")
+	fs.StringVar(&uf.consoleLog, "console-log", "", "unikernel: where to keep the raw console (default: next to -o)")
+	fs.DurationVar(&uf.idle, "idle", 0, "unikernel: stop when the console is quiet this long after the last syscall")
+	fs.StringVar(&uf.qemu, "qemu", "qemu-system-x86_64", "unikernel: the qemu binary")
+	fs.BoolVar(&uf.echo, "console", false, "unikernel: also copy the console to stderr as it arrives")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	argv := fs.Args()
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	if uf.image != "" {
+		if *ready != "" {
+			if _, err := workload.Addr(*ready); err != nil {
+				return &usageError{err.Error()}
+			}
+		}
+		if *backend != "ptrace" || *stacks || *filter != "" {
+			return usagef("--backend, --stacks and --filter are for native runs, not --unikernel")
+		}
+		r := workload.Ready{Spec: *ready, Delay: *readyDelay, Timeout: *readyTimeout}
+		return runUnikernelTrace(e, ctx, uf, argv, *out, r, *workloadCmd, *dir, *timeout)
+	}
 	if len(argv) == 0 {
 		return usagef("no command: syscov trace [FLAGS] -- CMD [ARGS]")
 	}
@@ -108,8 +134,6 @@ func runTrace(e *env, args []string) error {
 		}
 	}
 
-	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stopSignals()
 	if *timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
