@@ -53,7 +53,7 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 		QEMU: uf.qemu, Image: uf.image, Initrd: uf.initrd, RootFS: uf.rootfs, Memory: uf.memory,
 		KVM: uf.kvm, Ports: uf.ports, Append: uf.appendParams, AppArgs: appArgs, ConsoleLog: consoleLog,
 		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.idle, Stdout: os.Stderr, Stderr: os.Stderr,
-		Warn: func(se *trace.SyntaxError) { fmt.Fprintf(e.stderr, "syscov: warning: %v\n", se) },
+		Warn:   func(se *trace.SyntaxError) { fmt.Fprintf(e.stderr, "syscov: warning: %v\n", se) },
 		Notice: func(msg string) { fmt.Fprintf(e.stderr, "syscov: %s\n", msg) },
 	}
 	if uf.echo {
