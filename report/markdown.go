@@ -20,7 +20,7 @@ func mdCell(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
-		case '|', '\\', '`', '*', '_', '[', ']', '<', '>', '#', '~', '!', '@', '&':
+		case '|', '\\', '`', '*', '[', ']', '<', '>', '#', '~', '!', '@', '&':
 			fmt.Fprintf(&b, "&#%d;", r)
 		case '\n', '\r':
 			b.WriteByte(' ')
