@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/report"
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/uksource"
+)
+
+func runKB(e *env, args []string) error {
+	if len(args) == 0 {
+		return usagef("want a subcommand: list, show or import")
+	}
+	switch args[0] {
+	case "list":
+		return runKBList(e, args[1:])
+	case "show":
+		return runKBShow(e, args[1:])
+	case "import":
+		return runKBImport(e, args[1:])
+	case "-h", "--help":
+		fmt.Fprintln(e.stderr, "usage: syscov kb list | kb show [unikraft[@V]|FILE] | kb import UNIKRAFT_SOURCE_DIR --version V [-o FILE]")
+		return nil
+	}
+	return usagef("unknown subcommand %q: want list, show or import", args[0])
+}
+
+func runKBList(e *env, args []string) error {
+	fs := newFlagSet(e, "kb list", "kb list [--format table|markdown|json]")
+	format := fs.String("format", "table", "output format: table, markdown or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	tables, err := analyze.EmbeddedTables()
+	if err != nil {
+		return err
+	}
+	return report.SupportTables(e.stdout, f, tables)
+}
+
+func runKBShow(e *env, args []string) error {
+	fs := newFlagSet(e, "kb show", "kb show [unikraft[@V]|FILE] [--arch A] [--level L] [--format table|markdown|json]")
+	format := fs.String("format", "table", "output format: table, markdown or json")
+	archFlag := fs.String("arch", "x86_64", "architecture: x86_64 or aarch64")
+	level := fs.String("level", "", "only syscalls at this level: implemented, stubbed, partial, missing")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	arch, err := trace.ParseArch(*archFlag)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	spec := "unikraft"
+	if fs.NArg() > 0 {
+		spec = fs.Arg(0)
+	}
+	t, err := loadSupportTable(spec)
+	if err != nil {
+		return err
+	}
+	return report.SupportTableDetail(e.stdout, f, t, arch, analyze.Level(*level))
+}
+
+// loadSupportTable takes "unikraft", "unikraft@V" (built in) or a file.
+func loadSupportTable(spec string) (*analyze.SupportTable, error) {
+	if data, err := os.ReadFile(spec); err == nil {
+		t, err := analyze.ParseSupportTable(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		return t, nil
+	}
+	return analyze.EmbeddedTable(spec)
+}
+
+func runKBImport(e *env, args []string) error {
+	fs := newFlagSet(e, "kb import", "kb import UNIKRAFT_SOURCE_DIR [LIB_DIR...] --version V [--source TEXT] [-o FILE]")
+	version := fs.String("version", "", "the Unikraft version the tree is (required), e.g. 0.17.0")
+	source := fs.String("source", "", "what the tree is, recorded in the table (default: the directory)")
+	out := fs.StringP("output", "o", "", "where to write the table (default: unikraft-VERSION.json)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("name a Unikraft source directory (and the directories of its libraries)")
+	}
+	if *version == "" {
+		return usagef("--version is required")
+	}
+	var findings []uksource.Finding
+	var dirs []string
+	for _, dir := range fs.Args() {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return fmt.Errorf("%s: not a directory", dir)
+		}
+		f, err := uksource.Scan(os.DirFS(dir))
+		if err != nil {
+			return fmt.Errorf("%s: %w", dir, err)
+		}
+		if len(f) == 0 {
+			return fmt.Errorf("%s: no syscall definitions found (is it a Unikraft tree or library?)", dir)
+		}
+		abs, _ := filepath.Abs(dir)
+		for i := range f {
+			if f[i].Lib == "" {
+				f[i].Lib = filepath.Base(abs)
+			}
+		}
+		findings = append(findings, f...)
+		dirs = append(dirs, abs)
+	}
+	src := *source
+	if src == "" {
+		src = strings.Join(dirs, " + ")
+	}
+	t := analyze.BuildSupportTable(findings, *version, src)
+	data, err := analyze.MarshalSupportTable(t)
+	if err != nil {
+		return err
+	}
+	path := *out
+	if path == "" {
+		path = "unikraft-" + *version + ".json"
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	c := t.Counts(trace.ArchX86_64)
+	fmt.Fprintf(e.stderr, "syscov: %s: x86_64 %d implemented, %d stubbed, %d partial, %d missing; wrote %s\n",
+		t.Name(), c[analyze.Implemented], c[analyze.Stubbed], c[analyze.Partial], c[analyze.Missing], path)
+	return nil
+}
+
+
