@@ -143,5 +143,3 @@ func runKBImport(e *env, args []string) error {
 		t.Name(), c[analyze.Implemented], c[analyze.Stubbed], c[analyze.Partial], c[analyze.Missing], path)
 	return nil
 }
-
-
