@@ -51,6 +51,7 @@ func init() {
 	commands = []command{
 		{"trace", "record an app natively: every syscall of every process and thread", runTrace},
 		{"summary", "per-syscall calls, errors and time of traces (like strace -c)", runSummary},
+		{"coverage", "which syscalls of apps a unikernel supports, and what to implement first", runCoverage},
 		{"kb", "the Unikraft support tables: list, show, import", runKB},
 		{"version", "print syscov's version", func(e *env, _ []string) error {
 			fmt.Fprintf(e.stdout, "syscov %s\n", version)

@@ -1,0 +1,145 @@
+package analyze
+
+import (
+	"strings"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// families map syscalls that do the same job under names that differ
+// between libcs and architectures to one family name, for alignment.
+var families = map[string]string{
+	"open": "open", "openat": "open", "openat2": "open", "creat": "open",
+	"stat": "stat", "lstat": "stat", "fstat": "stat", "newfstatat": "stat", "statx": "stat", "fstatat64": "stat",
+	"getdents": "getdents", "getdents64": "getdents",
+	"select": "poll", "pselect6": "poll", "poll": "poll", "ppoll": "poll", "epoll_wait": "poll", "epoll_pwait": "poll", "epoll_pwait2": "poll",
+	"dup2": "dup2", "dup3": "dup2",
+	"pipe": "pipe", "pipe2": "pipe",
+	"accept": "accept", "accept4": "accept",
+	"fork": "fork", "vfork": "fork",
+	"epoll_create": "epoll_create", "epoll_create1": "epoll_create",
+	"eventfd": "eventfd", "eventfd2": "eventfd",
+	"signalfd": "signalfd", "signalfd4": "signalfd",
+	"inotify_init": "inotify_init", "inotify_init1": "inotify_init",
+	"access": "access", "faccessat": "access", "faccessat2": "access",
+	"readlink": "readlink", "readlinkat": "readlink",
+	"rename": "rename", "renameat": "rename", "renameat2": "rename",
+	"unlink": "unlink", "unlinkat": "unlink", "rmdir": "unlink",
+	"mkdir": "mkdir", "mkdirat": "mkdir",
+	"wait4": "wait", "waitid": "wait",
+	"getrlimit": "prlimit", "setrlimit": "prlimit", "prlimit64": "prlimit",
+	"chmod": "chmod", "fchmodat": "chmod",
+	"chown": "chown", "lchown": "chown", "fchownat": "chown",
+}
+
+// Family returns the family of a syscall name (the name itself when it
+// has none).
+func Family(name string) string {
+	if f, ok := families[name]; ok {
+		return f
+	}
+	return name
+}
+
+// startupNoise are the loader's and libc's start-up calls that differ
+// between a native run and a unikernel one without saying anything about
+// the app: set aside by default before aligning (adjustable with --ignore).
+var startupNoise = map[string]bool{
+	"arch_prctl": true, "set_tid_address": true, "set_robust_list": true, "rseq": true, "brk": true,
+	"prlimit64": true, "execve": true, "access": true, "getrandom": true, "mprotect": true, "munmap": true,
+}
+
+// DefaultIgnore lists the start-up noise set aside by default.
+func DefaultIgnore() []string {
+	var out []string
+	for n := range startupNoise {
+		out = append(out, n)
+	}
+	return out
+}
+
+// vdsoCalls never reach the kernel natively (the vDSO answers them), so
+// strace does not show them, while a unikernel may log them.
+var vdsoCalls = map[string]bool{"clock_gettime": true, "gettimeofday": true, "time": true, "getcpu": true, "clock_getres": true}
+
+// IsVDSO reports whether a syscall is answered by the vDSO natively.
+func IsVDSO(name string) bool { return vdsoCalls[name] }
+
+// IsForkLike reports whether a syscall event creates a new process (an
+// address space of its own): fork, vfork, and clone/clone3 without
+// CLONE_VM (glibc's fork() is clone(… SIGCHLD …)).
+func IsForkLike(ev *trace.Event) bool {
+	switch ev.Name {
+	case "fork", "vfork":
+		return true
+	case "clone", "clone3":
+		return !strings.Contains(ev.Args, "CLONE_VM") && !strings.Contains(ev.Args, "CLONE_THREAD")
+	}
+	return false
+}
+
+// IsThreadCreate reports whether a clone makes a thread.
+func IsThreadCreate(ev *trace.Event) bool {
+	return (ev.Name == "clone" || ev.Name == "clone3") && strings.Contains(ev.Args, "CLONE_THREAD")
+}
+
+// Class names what a syscall event is used for, when that matters to a
+// unikernel: the uses that Unikraft supports only in part.
+func Class(ev *trace.Event) string {
+	switch {
+	case IsForkLike(ev):
+		return "fork, e.g. a background save"
+	case IsThreadCreate(ev):
+		return "thread"
+	case ev.Name == "socket" && strings.HasPrefix(strings.TrimSpace(ev.Args), "AF_NETLINK"):
+		return "AF_NETLINK socket"
+	case ev.Name == "mmap" && strings.Contains(ev.Args, "MAP_SHARED") && strings.Contains(ev.Args, "PROT_WRITE"):
+		return "writable MAP_SHARED mmap"
+	case ev.Name == "ioctl":
+		return "ioctl " + argAt(ev.Args, 1)
+	case ev.Name == "fcntl":
+		return "fcntl " + argAt(ev.Args, 1)
+	case startupNoise[ev.Name]:
+		return "start-up"
+	case vdsoCalls[ev.Name]:
+		return "vDSO"
+	}
+	return Family(ev.Name)
+}
+
+// argAt returns the i-th top-level argument of raw argument text.
+func argAt(args string, i int) string {
+	depth, start, n := 0, 0, 0
+	inStr := false
+	for j := 0; j < len(args); j++ {
+		c := args[j]
+		switch {
+		case inStr:
+			if c == '\\' {
+				j++
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case c == ')' || c == ']' || c == '}':
+			depth--
+		case c == ',' && depth == 0:
+			if n == i {
+				return strings.TrimSpace(args[start:j])
+			}
+			n++
+			start = j + 1
+		}
+	}
+	if n == i {
+		return strings.TrimSpace(args[start:])
+	}
+	return ""
+}
+
+// NotSupported reports whether an errno means "this system does not
+// support that": a verdict about the unikernel, not an ordinary failure.
+func NotSupported(errno string) bool { return trace.IsNotSupported(errno) }

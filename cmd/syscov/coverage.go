@@ -1,0 +1,68 @@
+package main
+
+import (
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/report"
+	"github.com/syscov/syscov/trace"
+)
+
+func runCoverage(e *env, args []string) error {
+	fs := newFlagSet(e, "coverage", "coverage INPUT... [--against unikraft[@V]|FILE] [--format table|markdown|json]")
+	var in inputFlags
+	in.register(fs)
+	against := fs.String("against", "unikraft", "support table: unikraft, unikraft@VERSION (built in) or a file from 'syscov kb import'")
+	format := fs.String("format", "table", "output format: table, markdown or json")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("no input: name the traces of one or more apps")
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	opts, err := in.options(e)
+	if err != nil {
+		return err
+	}
+	table, err := loadSupportTable(*against)
+	if err != nil {
+		return err
+	}
+	apps, err := coverageOf(fs.Args(), opts, table)
+	if err != nil {
+		return err
+	}
+	return report.Coverage(e.stdout, f, apps, analyze.MakePlan(apps))
+}
+
+// coverageOf reads every trace twice: first the unikernel ones refine the
+// table (a syscall that answered ENOSYS is missing in that image), then
+// each trace is one app's coverage.
+func coverageOf(paths []string, opts trace.Options, table *analyze.SupportTable) ([]*analyze.AppCoverage, error) {
+	refine := analyze.NewRefinement()
+	err := eachTrace(paths, opts, func(name string, r trace.Reader) error {
+		for r.Scan() {
+			refine.Add(r.Event())
+		}
+		return r.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	opts.Warn = nil // warned about on the first read
+	var apps []*analyze.AppCoverage
+	err = eachTrace(paths, opts, func(name string, r trace.Reader) error {
+		b := analyze.NewCoverageBuilder(analyze.AppName(r.Header(), name), name, r.Header(), table, refine)
+		for r.Scan() {
+			b.Add(r.Event())
+		}
+		if err := r.Err(); err != nil {
+			return err
+		}
+		apps = append(apps, b.Coverage())
+		return nil
+	})
+	return apps, err
+}

@@ -1,0 +1,135 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/syscov/syscov/analyze"
+)
+
+// CoverageSchema names the version of the coverage JSON document.
+const CoverageSchema = "syscov.coverage/v1"
+
+// Coverage renders per-app coverage and, with several apps, the plan.
+func Coverage(w io.Writer, f Format, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
+	switch f {
+	case FormatJSON:
+		return coverageJSON(w, apps, plan)
+	case FormatMarkdown:
+		return coverageMarkdown(w, apps, plan)
+	}
+	return coverageTable(w, apps, plan)
+}
+
+func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
+	for i, a := range apps {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintf(w, "== %s (%s) against %s\n", a.App, a.Source, a.Table)
+		fmt.Fprintf(w, "%d distinct syscalls: %d implemented, %d stubbed, %d partial, %d missing; %.1f %% of %d calls supported\n",
+			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, 100*a.Weighted(), a.Calls)
+		if len(a.Blocking) == 0 {
+			fmt.Fprintln(w, "nothing missing")
+			continue
+		}
+		var rows [][]string
+		for _, u := range a.Blocking {
+			rows = append(rows, []string{u.Key, nr(u.Nr), strconv.Itoa(u.Calls), cut(u.Class, 28), cut(u.SiteString(), 30), cut(u.UnikernelSeen, 18)})
+		}
+		if err := renderTable(w, []string{"missing", "nr", "calls", "class", "first call site", "unikernel"}, rows, nil, []bool{false, true, true, false, false, false}); err != nil {
+			return err
+		}
+	}
+	if plan != nil && plan.Apps > 1 {
+		fmt.Fprintf(w, "\n== plan across %d apps (%d fully covered now)\n", plan.Apps, plan.CoveredNow)
+		var rows [][]string
+		for i, s := range plan.Steps {
+			rows = append(rows, []string{strconv.Itoa(i + 1), s.Implement, "+" + strconv.Itoa(len(s.NewlyCovered)), strconv.Itoa(s.Covered), cut(strings.Join(s.NewlyCovered, ", "), 40)})
+		}
+		if err := renderTable(w, []string{"step", "implement", "apps", "covered", "newly covered"}, rows, nil, []bool{true, false, true, true, false}); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "implementing the top 5 covers %d of %d apps, the top 10 %d\n", plan.AfterTop[5], plan.Apps, plan.AfterTop[10])
+	}
+	return nil
+}
+
+func nr(n int) string {
+	if n < 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
+}
+
+func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
+	for _, a := range apps {
+		fmt.Fprintf(w, "### Coverage of %s against %s\n\n", mdCell(a.App), mdCell(a.Table))
+		fmt.Fprintf(w, "**%d** distinct syscalls: %d implemented, %d stubbed, %d partial, **%d missing**; %.1f %% of %d calls supported.\n\n",
+			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, 100*a.Weighted(), a.Calls)
+		if len(a.Blocking) > 0 {
+			fmt.Fprintln(w, "| missing | nr | calls | class | first call site | unikernel |")
+			fmt.Fprintln(w, "|---|--:|--:|---|---|---|")
+			for _, u := range a.Blocking {
+				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	if plan != nil && plan.Apps > 1 {
+		fmt.Fprintf(w, "### Plan across %d apps\n\n%d fully covered now; the top 5 steps cover %d, the top 10 %d.\n\n", plan.Apps, plan.CoveredNow, plan.AfterTop[5], plan.AfterTop[10])
+		fmt.Fprintln(w, "| step | implement | newly covered | covered |")
+		fmt.Fprintln(w, "|--:|---|---|--:|")
+		for i, s := range plan.Steps {
+			fmt.Fprintf(w, "| %d | %s | %s | %d |\n", i+1, mdCell(s.Implement), mdCell(strings.Join(s.NewlyCovered, ", ")), s.Covered)
+		}
+	}
+	return nil
+}
+
+type jsonUse struct {
+	Key       string `json:"key"`
+	Name      string `json:"name"`
+	Nr        int    `json:"nr"`
+	Calls     int    `json:"calls"`
+	Level     string `json:"level"`
+	Note      string `json:"note,omitempty"`
+	Class     string `json:"class"`
+	FirstSite string `json:"first_site"`
+	Unikernel string `json:"unikernel,omitempty"`
+}
+
+func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
+	type jsonApp struct {
+		App      string         `json:"app"`
+		Source   string         `json:"source"`
+		Table    string         `json:"table"`
+		Counts   map[string]int `json:"counts"`
+		Calls    int            `json:"calls"`
+		Weighted float64        `json:"weighted_coverage"`
+		Used     []jsonUse      `json:"used"`
+		Missing  []string       `json:"missing"`
+	}
+	doc := map[string]any{"schema": CoverageSchema}
+	var out []jsonApp
+	for _, a := range apps {
+		ja := jsonApp{App: a.App, Source: a.Source, Table: a.Table, Calls: a.Calls, Weighted: a.Weighted(),
+			Counts:  map[string]int{"implemented": a.Implemented, "stubbed": a.Stubbed, "partial": a.Partial, "missing": a.Missing},
+			Missing: []string{}}
+		for _, u := range a.Used {
+			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen})
+		}
+		for _, u := range a.Blocking {
+			ja.Missing = append(ja.Missing, u.Key)
+		}
+		out = append(out, ja)
+	}
+	doc["apps"] = out
+	if plan != nil && plan.Apps > 1 {
+		doc["plan"] = map[string]any{"apps": plan.Apps, "covered_now": plan.CoveredNow, "blockers": plan.Blockers, "steps": plan.Steps,
+			"covered_after_top5": plan.AfterTop[5], "covered_after_top10": plan.AfterTop[10]}
+	}
+	return writeJSON(w, doc)
+}
