@@ -49,8 +49,10 @@ var commands []command
 
 func init() {
 	commands = []command{
+		{"check", "the main job: trace an app, run it in the unikernel, diff, coverage, reports", runCheck},
 		{"trace", "record an app natively: every syscall of every process and thread", runTrace},
 		{"summary", "per-syscall calls, errors and time of traces (like strace -c)", runSummary},
+		{"diff", "where a unikernel run departs from the native one, and what it lacks", runDiff},
 		{"coverage", "which syscalls of apps a unikernel supports, and what to implement first", runCoverage},
 		{"kb", "the Unikraft support tables: list, show, import", runKB},
 		{"version", "print syscov's version", func(e *env, _ []string) error {

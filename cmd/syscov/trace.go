@@ -106,48 +106,14 @@ func runTrace(e *env, args []string) error {
 	// stdout stays clean.
 	cfg.Stdout, cfg.Stderr = os.Stderr, os.Stderr
 
-	var w io.Writer = e.stdout
-	var file *os.File
-	if path != "-" {
-		file, err = os.Create(path)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		w = file
-	}
-	tw, err := trace.NewWriter(w, native.Header(cfg, "syscov "+version))
-	if err != nil {
-		return err
-	}
-	lastFlush := time.Now()
-	var writeErr error
-	cfg.OnEvent = func(ev *trace.Event) {
-		if err := tw.Write(ev); err != nil && writeErr == nil {
-			writeErr = err
-		}
-		// Flush often enough that a crash loses little: the file is
-		// readable up to its last complete line.
-		if time.Since(lastFlush) > 100*time.Millisecond {
-			tw.Flush()
-			lastFlush = time.Now()
-		}
-	}
-
 	if *timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	res, err := native.Run(ctx, cfg)
-	if ferr := tw.Flush(); writeErr == nil {
-		writeErr = ferr
-	}
+	res, err := recordNative(ctx, cfg, path, e.stdout)
 	if err != nil {
 		return err
-	}
-	if writeErr != nil {
-		return fmt.Errorf("%s: %w", path, writeErr)
 	}
 	if path != "-" {
 		fmt.Fprintf(e.stderr, "syscov: wrote %d events to %s\n", res.Events, path)
@@ -188,4 +154,45 @@ func parseSignal(s string) (syscall.Signal, error) {
 		return syscall.Signal(n), nil
 	}
 	return 0, fmt.Errorf("unknown signal %q", s)
+}
+
+// recordNative runs cfg and writes its trace to path ("-": stdout),
+// flushed at least every 100 ms so that a crash loses little: the file is
+// readable up to its last complete line.
+func recordNative(ctx context.Context, cfg native.Config, path string, stdout io.Writer) (*native.Result, error) {
+	var w io.Writer = stdout
+	if path != "-" {
+		file, err := os.Create(path)
+		if err != nil {
+			return nil, err
+		}
+		defer file.Close()
+		w = file
+	}
+	tw, err := trace.NewWriter(w, native.Header(cfg, "syscov "+version))
+	if err != nil {
+		return nil, err
+	}
+	lastFlush := time.Now()
+	var writeErr error
+	cfg.OnEvent = func(ev *trace.Event) {
+		if err := tw.Write(ev); err != nil && writeErr == nil {
+			writeErr = err
+		}
+		if time.Since(lastFlush) > 100*time.Millisecond {
+			tw.Flush()
+			lastFlush = time.Now()
+		}
+	}
+	res, err := native.Run(ctx, cfg)
+	if ferr := tw.Flush(); writeErr == nil {
+		writeErr = ferr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if writeErr != nil {
+		return nil, fmt.Errorf("%s: %w", path, writeErr)
+	}
+	return res, nil
 }

@@ -31,6 +31,35 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 	if out == "" {
 		out = strings.TrimSuffix(filepath.Base(uf.image), filepath.Ext(uf.image)) + ".uk.trace"
 	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	res, err := recordUnikernel(e, ctx, uf, appArgs, out, ready, workloadCmd, dir)
+	if res == nil {
+		return err
+	}
+	switch {
+	case err != nil:
+		return err
+	case res.Ended == unikernel.EndTimeout:
+		return &exitError{exitTimeout, fmt.Errorf("timed out after %v; qemu was stopped", timeout)}
+	case res.Ended == unikernel.EndInterrupt:
+		return &exitError{exitInterrupt, errors.New("interrupted; qemu was stopped")}
+	case res.Ended == unikernel.EndBoot:
+		return &exitError{exitBootFailure, fmt.Errorf("the unikernel did not boot: %s", res.Detail)}
+	case res.Ended == unikernel.EndQEMU:
+		return fmt.Errorf("qemu failed: %s", res.Detail)
+	case res.WorkloadErr != nil:
+		return res.WorkloadErr
+	}
+	return nil
+}
+
+// recordUnikernel boots the image, writes the trace to out and the raw
+// console next to it, and reports on stderr how the run went.
+func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, appArgs []string, out string, ready workload.Ready, workloadCmd, dir string) (*unikernel.Result, error) {
 	consoleLog := uf.consoleLog
 	if consoleLog == "" {
 		consoleLog = strings.TrimSuffix(out, ".trace") + ".console.log"
@@ -41,12 +70,12 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 	switch uf.kvm {
 	case unikernel.KVMAuto, unikernel.KVMOn, unikernel.KVMOff:
 	default:
-		return usagef("--kvm %q: want auto, on or off", uf.kvm)
+		return nil, usagef("--kvm %q: want auto, on or off", uf.kvm)
 	}
 	for _, p := range uf.ports {
 		h, g, ok := strings.Cut(p, ":")
 		if !ok || h == "" || g == "" {
-			return usagef("--port %q: want HOST:GUEST", p)
+			return nil, usagef("--port %q: want HOST:GUEST", p)
 		}
 	}
 	cfg := unikernel.Config{
@@ -73,7 +102,7 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 	if out == "-" {
 		f, err := os.CreateTemp("", "syscov-*.trace.partial")
 		if err != nil {
-			return err
+			return nil, err
 		}
 		partial = f.Name()
 		f.Close()
@@ -81,12 +110,12 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 	}
 	pf, err := os.Create(partial)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tw, err := trace.NewWriter(pf, hdr)
 	if err != nil {
 		pf.Close()
-		return err
+		return nil, err
 	}
 	var writeErr error
 	lastFlush := time.Now()
@@ -99,11 +128,6 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 			lastFlush = time.Now()
 		}
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
 	res, runErr := unikernel.Run(ctx, cfg)
 	if ferr := tw.Flush(); writeErr == nil {
 		writeErr = ferr
@@ -111,15 +135,15 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 	pf.Close()
 	if res == nil {
 		os.Remove(partial)
-		return runErr
+		return nil, runErr
 	}
 	hdr.VMM, hdr.Accel, hdr.Fallback = res.VMM, res.Accel, res.Fallback
 	hdr.Unikraft, hdr.Ended, hdr.EndDetail = res.Unikraft, res.Ended, res.Detail
 	if err := finishTrace(partial, out, hdr, e.stdout); err != nil {
-		return err
+		return nil, err
 	}
 	if writeErr != nil {
-		return writeErr
+		return nil, writeErr
 	}
 	if res.Fallback != "" {
 		fmt.Fprintf(e.stderr, "syscov: ran under TCG: %s\n", res.Fallback)
@@ -130,21 +154,7 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 	}
 	fmt.Fprintf(e.stderr, "syscov: %s on %s: %d syscalls, %d events to %s, console in %s; %s%s\n",
 		filepath.Base(uf.image), strings.ToUpper(res.Accel), res.Syscalls, res.Events, where, consoleLog, res.Ended, detailSuffix(res.Detail))
-	switch {
-	case runErr != nil:
-		return runErr
-	case res.Ended == unikernel.EndTimeout:
-		return &exitError{exitTimeout, fmt.Errorf("timed out after %v; qemu was stopped", timeout)}
-	case res.Ended == unikernel.EndInterrupt:
-		return &exitError{exitInterrupt, errors.New("interrupted; qemu was stopped")}
-	case res.Ended == unikernel.EndBoot:
-		return &exitError{exitBootFailure, fmt.Errorf("the unikernel did not boot: %s", res.Detail)}
-	case res.Ended == unikernel.EndQEMU:
-		return fmt.Errorf("qemu failed: %s", res.Detail)
-	case res.WorkloadErr != nil:
-		return res.WorkloadErr
-	}
-	return nil
+	return res, runErr
 }
 
 func detailSuffix(d string) string {

@@ -1,0 +1,173 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/report"
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/native"
+	"github.com/syscov/syscov/trace/workload"
+)
+
+// runCheck is the main job: trace the app natively (built-in tracer, with
+// stacks), optionally run it in the unikernel with the same workload, diff,
+// compute coverage, print a short verdict and write every report into the
+// output directory. Exit 4 when the app needs syscalls the unikernel lacks.
+func runCheck(e *env, args []string) error {
+	fs := newFlagSet(e, "check", "check [--unikernel IMAGE ...] [--ready tcp:PORT] [--workload CMD] [--out DIR] -- CMD [ARGS]")
+	fs.SetInterspersed(false)
+	outDir := fs.String("out", "syscov-out", "directory for the traces and reports")
+	against := fs.String("against", "unikraft", "support table: unikraft, unikraft@VERSION or a file")
+	workloadCmd := fs.String("workload", "", "shell command run against the app (natively and in the unikernel) once it is ready")
+	ready := fs.String("ready", "", "the app is ready when tcp:PORT accepts connections")
+	readyDelay := fs.Duration("ready-delay", 0, "the app is ready after this delay")
+	readyTimeout := fs.Duration("ready-timeout", 30*time.Second, "give up when the app is not ready after this")
+	timeout := fs.Duration("timeout", 0, "end each run after this long")
+	stacks := fs.Bool("stacks", true, "record native call stacks (call sites in the reports)")
+	backend := fs.String("backend", "ptrace", "native tracer: ptrace or strace")
+	appArgs := fs.StringArray("app-arg", nil, "unikernel: the app's arguments, when they differ from CMD ARGS (repeatable)")
+	var uf unikernelFlags
+	fs.StringVar(&uf.image, "unikernel", "", "also run the app in this Unikraft image on qemu-system-x86_64")
+	fs.StringVar(&uf.initrd, "initrd", "", "unikernel: initrd")
+	fs.StringVar(&uf.rootfs, "rootfs", "", "unikernel: host directory shared over 9p")
+	fs.StringVar(&uf.memory, "memory", "256M", "unikernel: guest memory")
+	fs.StringVar(&uf.kvm, "kvm", "auto", "unikernel: auto, on, off")
+	fs.StringArrayVar(&uf.ports, "port", nil, "unikernel: forward 127.0.0.1:HOST to the guest's GUEST port")
+	fs.StringVar(&uf.appendParams, "append", "", "unikernel: kernel parameters")
+	fs.DurationVar(&uf.idle, "idle", 3*time.Second, "unikernel: stop when the console is quiet this long after the last syscall")
+	fs.StringVar(&uf.qemu, "qemu", "qemu-system-x86_64", "unikernel: the qemu binary")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	argv := fs.Args()
+	if len(argv) == 0 {
+		return usagef("no command: syscov check [FLAGS] -- CMD [ARGS]")
+	}
+	if *ready != "" {
+		if _, err := workload.Addr(*ready); err != nil {
+			return &usageError{err.Error()}
+		}
+	}
+	table, err := loadSupportTable(*against)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*outDir, 0o755); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	withTimeout := func() (context.Context, context.CancelFunc) {
+		if *timeout > 0 {
+			return context.WithTimeout(ctx, *timeout)
+		}
+		return context.WithCancel(ctx)
+	}
+
+	// 1. The native run.
+	nativePath := filepath.Join(*outDir, "native.trace")
+	cfg := native.Config{Backend: native.Backend(*backend), Argv: argv, Stacks: *stacks, Ready: *ready, ReadyDelay: *readyDelay,
+		ReadyTimeout: *readyTimeout, Workload: *workloadCmd, Stdout: os.Stderr, Stderr: os.Stderr}
+	nctx, cancel := withTimeout()
+	nres, err := recordNative(nctx, cfg, nativePath, e.stdout)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("native run: %w", err)
+	}
+	if nres.WorkloadErr != nil {
+		return fmt.Errorf("native run: %w", nres.WorkloadErr)
+	}
+	if nres.Canceled {
+		return &exitError{exitInterrupt, fmt.Errorf("the native run was interrupted or timed out")}
+	}
+	fmt.Fprintf(e.stderr, "syscov: native run of %s: %d events in %s\n", argv[0], nres.Events, nativePath)
+	inputs := []string{nativePath}
+
+	// 2. The unikernel run, with the same workload.
+	var d *analyze.Diff
+	if uf.image != "" {
+		ukPath := filepath.Join(*outDir, "unikernel.trace")
+		uf.consoleLog = filepath.Join(*outDir, "unikernel.console.log")
+		args := argv
+		if len(*appArgs) > 0 {
+			args = *appArgs
+		}
+		uctx, cancel := withTimeout()
+		ures, err := recordUnikernel(e, uctx, uf, args, ukPath, workload.Ready{Spec: *ready, Delay: *readyDelay, Timeout: *readyTimeout}, *workloadCmd, "")
+		cancel()
+		if ures == nil {
+			return fmt.Errorf("unikernel run: %w", err)
+		}
+		inputs = append(inputs, ukPath)
+		d, err = diffInputs(nativePath, ukPath, trace.Options{}, 5, nil)
+		if err != nil {
+			return err
+		}
+	}
+
+	// 3. Coverage, refined by the unikernel run.
+	apps, err := coverageOf(inputs[:1], trace.Options{}, table)
+	if err != nil {
+		return err
+	}
+	if d != nil {
+		refined, err := coverageOf(inputs, trace.Options{}, table)
+		if err != nil {
+			return err
+		}
+		apps = refined[:1]
+	}
+
+	// 4. Reports.
+	write := func(name string, render func(f report.Format, b *bytes.Buffer) error, f report.Format) error {
+		var b bytes.Buffer
+		if err := render(f, &b); err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(*outDir, name), b.Bytes(), 0o644)
+	}
+	for _, f := range []report.Format{report.FormatTable, report.FormatMarkdown, report.FormatJSON} {
+		ext := map[report.Format]string{report.FormatTable: "txt", report.FormatMarkdown: "md", report.FormatJSON: "json"}[f]
+		if err := write("coverage."+ext, func(f report.Format, b *bytes.Buffer) error { return report.Coverage(b, f, apps, nil) }, f); err != nil {
+			return err
+		}
+		if d != nil {
+			if err := write("diff."+ext, func(f report.Format, b *bytes.Buffer) error { return report.Diff(b, f, d) }, f); err != nil {
+				return err
+			}
+		}
+	}
+
+	// 5. The verdict.
+	a := apps[0]
+	lacks := false
+	if d != nil {
+		fmt.Fprintf(e.stdout, "%s\n", report.Verdict(d))
+		lacks = d.Lacks()
+	}
+	fmt.Fprintf(e.stdout, "%s against %s: %d distinct syscalls, %d missing, %d partial, %d stubbed; %.1f %% of %d calls supported\n",
+		a.App, a.Table, a.Distinct(), a.Missing, a.Partial, a.Stubbed, 100*a.Weighted(), a.Calls)
+	for i, u := range a.Blocking {
+		if i == 8 {
+			fmt.Fprintf(e.stdout, "  … %d more in %s\n", len(a.Blocking)-8, filepath.Join(*outDir, "coverage.txt"))
+			break
+		}
+		fmt.Fprintf(e.stdout, "  missing %-18s %6d calls  %-30s first at %s\n", u.Key, u.Calls, u.Class, u.SiteString())
+	}
+	fmt.Fprintf(e.stdout, "reports in %s\n", *outDir)
+	if len(a.Blocking) > 0 {
+		lacks = true
+	}
+	if lacks {
+		return &exitError{code: exitLacks}
+	}
+	return nil
+}

@@ -1,0 +1,188 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/syscov/syscov/analyze"
+)
+
+// DiffSchema names the version of the diff JSON document.
+const DiffSchema = "syscov.diff/v1"
+
+// Diff renders the comparison of a native and a unikernel run.
+func Diff(w io.Writer, f Format, d *analyze.Diff) error {
+	switch f {
+	case FormatJSON:
+		return writeJSON(w, map[string]any{"schema": DiffSchema, "diff": d, "lacks_syscalls": d.Lacks()})
+	case FormatMarkdown:
+		return diffMarkdown(w, d)
+	}
+	return diffText(w, d)
+}
+
+// Verdict is the one-line summary of a diff.
+func Verdict(d *analyze.Diff) string {
+	if !d.Lacks() && len(d.Failed) == 0 {
+		return fmt.Sprintf("the unikernel ran every syscall the native run made that it reached (%d aligned)", d.Equal)
+	}
+	var parts []string
+	if n := len(d.Missing); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d missing (%s)", n, verdictNames(d.Missing, 5)))
+	}
+	if n := len(d.NotSupported); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d not supported (%s)", n, verdictNames(d.NotSupported, 5)))
+	}
+	if n := len(d.Failed); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d failing where native succeeded (%s)", n, verdictNames(d.Failed, 5)))
+	}
+	return "the unikernel lacks syscalls the app needs: " + strings.Join(parts, "; ")
+}
+
+func verdictNames(vs []analyze.Verdict, n int) string {
+	var names []string
+	for i, v := range vs {
+		if i == n {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, v.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func eventLine(e analyze.DiffEvent) string {
+	args := e.Args
+	if len(args) > 60 {
+		args = args[:59] + "…"
+	}
+	return fmt.Sprintf("%s(%s) = %s", e.Name, args, e.Ret)
+}
+
+func diffText(w io.Writer, d *analyze.Diff) error {
+	fmt.Fprintf(w, "%s\n", Verdict(d))
+	fmt.Fprintf(w, "native %s: %d syscalls aligned; unikernel %s", d.NativeSource, d.NativeLen, d.UnikernelSource)
+	if d.Unikraft != "" {
+		fmt.Fprintf(w, " (Unikraft %s)", d.Unikraft)
+	}
+	fmt.Fprintf(w, ": %d; %d equal, %d native only, %d unikernel only\n", d.UnikernelLen, d.Equal, d.NativeOnly, d.UniOnly)
+	fmt.Fprintf(w, "the unikernel run ended: %s%s\n", d.Ended, detailSuffix(d.EndDetail))
+	for _, group := range []struct {
+		title string
+		list  []analyze.Verdict
+	}{{"missing (ENOSYS / not available)", d.Missing}, {"not supported (EOPNOTSUPP, EAFNOSUPPORT, ...)", d.NotSupported}, {"failed where the native call succeeded", d.Failed}} {
+		if len(group.list) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", group.title)
+		var rows [][]string
+		for _, v := range group.list {
+			rows = append(rows, []string{v.Name, nr(v.Nr), cut(v.Class, 26), strconv.Itoa(v.NativeCalls), cut(outcome(v), 22), cut(firstSite(v), 28)})
+		}
+		if err := renderTable(w, []string{"syscall", "nr", "class", "native", "unikernel", "native call site"}, rows, nil, []bool{false, true, false, true, false, false}); err != nil {
+			return err
+		}
+	}
+	if dv := d.First; dv != nil {
+		fmt.Fprintf(w, "\nfirst divergence: native #%d, unikernel #%d\n", dv.NativeAt, dv.UnikernelAt)
+		printSide(w, "native", dv.Native, dv.NativeMark)
+		printSide(w, "unikernel", dv.Unikernel, dv.UnikernelMark)
+	}
+	if d.NeverReachedCalls > 0 {
+		fmt.Fprintf(w, "\nnative calls the unikernel never reached: %d (%s)\n", d.NeverReachedCalls, countsList(d.NeverReached, 8))
+	}
+	for _, c := range d.ForkChildren {
+		fmt.Fprintf(w, "native fork child pid %d: %d syscalls%s (the unikernel has one address space)\n", c.PID, c.Calls, forkedSuffix(c.ForkPos))
+	}
+	if len(d.Ignored) > 0 {
+		fmt.Fprintf(w, "set aside before aligning (start-up noise, vDSO): %s\n", countsList(d.Ignored, 12))
+	}
+	return nil
+}
+
+func forkedSuffix(pos string) string {
+	if pos == "" {
+		return ""
+	}
+	return ", forked at " + pos
+}
+
+func detailSuffix(d string) string {
+	if d == "" {
+		return ""
+	}
+	return " (" + d + ")"
+}
+
+func outcome(v analyze.Verdict) string {
+	s := strconv.Itoa(v.UnikernelCalls) + "× " + v.Errno
+	if v.Errno == "" {
+		s = strconv.Itoa(v.UnikernelCalls) + "× not available"
+	}
+	return s
+}
+
+func firstSite(v analyze.Verdict) string {
+	if len(v.NativeSites) == 0 {
+		return ""
+	}
+	return v.NativeSites[0]
+}
+
+func countsList(list []analyze.NameCount, n int) string {
+	var parts []string
+	for i, c := range list {
+		if i == n {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%s×%d", c.Name, c.Count))
+	}
+	return strings.Join(parts, " ")
+}
+
+func printSide(w io.Writer, side string, evs []analyze.DiffEvent, mark int) {
+	fmt.Fprintf(w, "  %s:\n", side)
+	for i, e := range evs {
+		prefix := "    "
+		if i == mark {
+			prefix = "  > "
+		}
+		fmt.Fprintf(w, "%s%s\n", prefix, eventLine(e))
+	}
+	if mark < 0 {
+		fmt.Fprintf(w, "  > (the %s run has no more syscalls)\n", side)
+	}
+}
+
+func diffMarkdown(w io.Writer, d *analyze.Diff) error {
+	fmt.Fprintf(w, "**%s**\n\n", mdCell(Verdict(d)))
+	fmt.Fprintf(w, "- native: `%s`, %d syscalls aligned\n- unikernel: `%s`, %d syscalls", mdCode(d.NativeSource), d.NativeLen, mdCode(d.UnikernelSource), d.UnikernelLen)
+	if d.Unikraft != "" {
+		fmt.Fprintf(w, ", Unikraft %s", mdCell(d.Unikraft))
+	}
+	fmt.Fprintf(w, "\n- the unikernel run ended: %s%s\n\n", mdCell(d.Ended), mdCell(detailSuffix(d.EndDetail)))
+	all := append(append(append([]analyze.Verdict(nil), d.Missing...), d.NotSupported...), d.Failed...)
+	if len(all) > 0 {
+		fmt.Fprintln(w, "| syscall | nr | verdict | class | native calls | unikernel | top native call site |")
+		fmt.Fprintln(w, "|---|--:|---|---|--:|---|---|")
+		for _, v := range all {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s |\n", mdCell(v.Name), nr(v.Nr), v.Kind, mdCell(v.Class), v.NativeCalls, mdCell(outcome(v)), mdCell(firstSite(v)))
+		}
+		fmt.Fprintln(w)
+	}
+	if dv := d.First; dv != nil {
+		fmt.Fprintf(w, "<details><summary>First divergence (native #%d, unikernel #%d)</summary>\n\n```\n", dv.NativeAt, dv.UnikernelAt)
+		var b strings.Builder
+		printSide(&b, "native", dv.Native, dv.NativeMark)
+		printSide(&b, "unikernel", dv.Unikernel, dv.UnikernelMark)
+		fmt.Fprint(w, strings.ReplaceAll(b.String(), "```", "'''"))
+		fmt.Fprint(w, "```\n\n</details>\n")
+	}
+	return nil
+}
+
+// mdCode makes text safe inside a code span.
+func mdCode(s string) string { return strings.ReplaceAll(s, "`", "'") }
