@@ -1,0 +1,147 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/pprof/profile"
+
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/trace"
+)
+
+// ProfileBuilder turns syscall events into a pprof profile: each distinct
+// stack is a sample with the values calls and time (ns); the stack is the
+// native frames recorded with --stacks, the syscall the leaf and the
+// process the root; without stacks it is process → class → syscall. The
+// labels syscall, errno, class and status (supported, stubbed, partial,
+// missing against the table) let `go tool pprof -tagfocus=status=missing`
+// answer which code paths need the missing syscalls. The profile is plain
+// github.com/google/pprof/profile structs, checked with CheckValid.
+type ProfileBuilder struct {
+	table   *analyze.SupportTable
+	p       *profile.Profile
+	funcs   map[string]*profile.Function
+	locs    map[string]*profile.Location
+	samples map[string]*profile.Sample
+	comms   map[int]string
+}
+
+// NewProfileBuilder starts a profile; table may be nil (no status label).
+func NewProfileBuilder(table *analyze.SupportTable) *ProfileBuilder {
+	return &ProfileBuilder{
+		table: table,
+		p: &profile.Profile{
+			SampleType: []*profile.ValueType{{Type: "calls", Unit: "count"}, {Type: "time", Unit: "nanoseconds"}},
+			PeriodType: &profile.ValueType{Type: "calls", Unit: "count"},
+			Period:     1,
+		},
+		funcs: map[string]*profile.Function{}, locs: map[string]*profile.Location{},
+		samples: map[string]*profile.Sample{}, comms: map[int]string{},
+	}
+}
+
+func (b *ProfileBuilder) location(name, file string) *profile.Location {
+	key := name + "\x00" + file
+	if l, ok := b.locs[key]; ok {
+		return l
+	}
+	f, ok := b.funcs[key]
+	if !ok {
+		f = &profile.Function{ID: uint64(len(b.funcs) + 1), Name: name, SystemName: name, Filename: file}
+		b.funcs[key] = f
+		b.p.Function = append(b.p.Function, f)
+	}
+	l := &profile.Location{ID: uint64(len(b.locs) + 1), Line: []profile.Line{{Function: f}}}
+	b.locs[key] = l
+	b.p.Location = append(b.p.Location, l)
+	return l
+}
+
+// Add counts one event (syscalls only).
+func (b *ProfileBuilder) Add(ev *trace.Event) {
+	if ev.Comm != "" {
+		b.comms[ev.PID] = ev.Comm
+	}
+	if ev.Kind != trace.KindSyscall {
+		return
+	}
+	class := analyze.Class(ev)
+	status := ""
+	if b.table != nil {
+		arch := trace.ArchX86_64
+		level := b.table.Lookup(arch, ev.Name).Level
+		if analyze.IsForkLike(ev) && level == analyze.Partial {
+			level = analyze.Missing
+		}
+		switch ev.Status {
+		case trace.StatusUnsupported:
+			level = analyze.Missing
+		case trace.StatusStubbed:
+			level = analyze.Stubbed
+		}
+		status = string(level)
+		if level == analyze.Implemented {
+			status = "supported"
+		}
+	}
+	// Leaf first: the syscall, the recorded frames, then the process.
+	var stack []*profile.Location
+	stack = append(stack, b.location("syscall "+ev.Name, ""))
+	if len(ev.Stack) > 0 {
+		for _, f := range ev.Stack {
+			name := f.Func
+			if name == "" {
+				name = fmt.Sprintf("%s+0x%x", filepath.Base(f.Object), f.Addr)
+			}
+			stack = append(stack, b.location(name, f.Object))
+		}
+	} else {
+		stack = append(stack, b.location("["+class+"]", ""))
+	}
+	proc := fmt.Sprintf("process %d", ev.PID)
+	if c := b.comms[ev.PID]; c != "" {
+		proc += " (" + c + ")"
+	}
+	stack = append(stack, b.location(proc, ""))
+	var ids []string
+	for _, l := range stack {
+		ids = append(ids, fmt.Sprint(l.ID))
+	}
+	key := strings.Join(ids, ",") + "|" + ev.Errno + "|" + status + "|" + class
+	s, ok := b.samples[key]
+	if !ok {
+		s = &profile.Sample{Location: stack, Value: []int64{0, 0}, Label: map[string][]string{"syscall": {ev.Name}, "class": {class}}}
+		if ev.Errno != "" {
+			s.Label["errno"] = []string{ev.Errno}
+		}
+		if status != "" {
+			s.Label["status"] = []string{status}
+		}
+		b.samples[key] = s
+		b.p.Sample = append(b.p.Sample, s)
+	}
+	s.Value[0]++
+	if ev.Duration > 0 {
+		s.Value[1] += int64(ev.Duration)
+	}
+}
+
+// Profile returns the checked profile; with value "time", time is the
+// default sample type.
+func (b *ProfileBuilder) Profile(value string) (*profile.Profile, error) {
+	if value == "time" {
+		b.p.DefaultSampleType = "time"
+	} else {
+		b.p.DefaultSampleType = "calls"
+	}
+	if err := b.p.CheckValid(); err != nil {
+		return nil, err
+	}
+	return b.p, nil
+}
+
+// WriteProfile writes a gzipped protobuf profile.
+func WriteProfile(w io.Writer, p *profile.Profile) error { return p.Write(w) }
