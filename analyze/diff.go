@@ -81,9 +81,9 @@ type NameCount struct {
 // ForkChild is a native child process the unikernel has no counterpart
 // of: it has one address space.
 type ForkChild struct {
-	PID     int
-	Calls   int
-	ForkPos string // where its parent forked it
+	PID     int    `json:"pid"`
+	Calls   int    `json:"calls"`
+	ForkPos string `json:"forked_at,omitempty"` // where its parent forked it
 }
 
 // Diff is the comparison of a native and a unikernel run.

@@ -16,7 +16,7 @@ const DiffSchema = "syscov.diff/v1"
 func Diff(w io.Writer, f Format, d *analyze.Diff) error {
 	switch f {
 	case FormatJSON:
-		return writeJSON(w, map[string]any{"schema": DiffSchema, "diff": d, "lacks_syscalls": d.Lacks()})
+		return writeJSON(w, diffJSON(d))
 	case FormatMarkdown:
 		return diffMarkdown(w, d)
 	}
@@ -186,3 +186,76 @@ func diffMarkdown(w io.Writer, d *analyze.Diff) error {
 
 // mdCode makes text safe inside a code span.
 func mdCode(s string) string { return strings.ReplaceAll(s, "`", "'") }
+
+type jsonVerdict struct {
+	Kind           string   `json:"kind"`
+	Name           string   `json:"name"`
+	Nr             int      `json:"nr"`
+	Class          string   `json:"class"`
+	Errno          string   `json:"errno,omitempty"`
+	UnikernelCalls int      `json:"unikernel_calls"`
+	NativeCalls    int      `json:"native_calls"`
+	NativeSites    []string `json:"native_sites"`
+	FirstUnikernel string   `json:"first_unikernel"`
+	Note           string   `json:"note,omitempty"`
+}
+
+type jsonDiffEvent struct {
+	Name  string `json:"name"`
+	Args  string `json:"args"`
+	Ret   string `json:"ret"`
+	Errno string `json:"errno,omitempty"`
+	PID   int    `json:"pid"`
+	Pos   string `json:"pos"`
+}
+
+func diffJSON(d *analyze.Diff) map[string]any {
+	verdicts := func(list []analyze.Verdict) []jsonVerdict {
+		out := []jsonVerdict{}
+		for _, v := range list {
+			sites := v.NativeSites
+			if sites == nil {
+				sites = []string{}
+			}
+			out = append(out, jsonVerdict{string(v.Kind), v.Name, v.Nr, v.Class, v.Errno, v.UnikernelCalls, v.NativeCalls, sites, v.FirstUnikernel.String(), v.Note})
+		}
+		return out
+	}
+	events := func(list []analyze.DiffEvent) []jsonDiffEvent {
+		out := []jsonDiffEvent{}
+		for _, e := range list {
+			out = append(out, jsonDiffEvent{e.Name, e.Args, e.Ret, e.Errno, e.PID, e.Pos.String()})
+		}
+		return out
+	}
+	counts := func(list []analyze.NameCount) map[string]int {
+		out := map[string]int{}
+		for _, c := range list {
+			out[c.Name] = c.Count
+		}
+		return out
+	}
+	doc := map[string]any{
+		"schema":           DiffSchema,
+		"verdict":          Verdict(d),
+		"lacks_syscalls":   d.Lacks(),
+		"native":           map[string]any{"source": d.NativeSource, "aligned": d.NativeLen},
+		"unikernel":        map[string]any{"source": d.UnikernelSource, "aligned": d.UnikernelLen, "unikraft": d.Unikraft, "ended": d.Ended, "end_detail": d.EndDetail},
+		"alignment":        map[string]int{"equal": d.Equal, "native_only": d.NativeOnly, "unikernel_only": d.UniOnly},
+		"missing":          verdicts(d.Missing),
+		"not_supported":    verdicts(d.NotSupported),
+		"failed":           verdicts(d.Failed),
+		"never_reached":    counts(d.NeverReached),
+		"ignored":          counts(d.Ignored),
+		"fork_children":    d.ForkChildren,
+		"first_divergence": nil,
+	}
+	if dv := d.First; dv != nil {
+		doc["first_divergence"] = map[string]any{
+			"native_index": dv.NativeAt, "unikernel_index": dv.UnikernelAt,
+			"native": events(dv.Native), "unikernel": events(dv.Unikernel),
+			"native_mark": dv.NativeMark, "unikernel_mark": dv.UnikernelMark,
+		}
+	}
+	return doc
+}

@@ -20,7 +20,10 @@ func mdCell(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
-		case '|', '\\', '`', '*', '[', ']', '<', '>', '#', '~', '!', '@', '&':
+		case '@':
+			// A zero-width space keeps GitHub from making a mention of it.
+			b.WriteString("@\u200b")
+		case '|', '\\', '`', '*', '[', ']', '<', '>', '#', '~', '!', '&':
 			fmt.Fprintf(&b, "&#%d;", r)
 		case '\n', '\r':
 			b.WriteByte(' ')

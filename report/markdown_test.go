@@ -8,7 +8,7 @@ func TestMDCellEscapesHostileText(t *testing.T) {
 		{"a|b", "a&#124;b"},
 		{"`code`", "&#96;code&#96;"},
 		{"<script>alert(1)</script>", "&#60;script&#62;alert(1)&#60;/script&#62;"},
-		{"@mention", "&#64;mention"},
+		{"@mention", "@\u200bmention"},
 		{"[x](http://e)", "&#91;x&#93;(http://e)"},
 		{"line\nbreak", "line break"},
 	}
