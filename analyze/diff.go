@@ -104,7 +104,14 @@ type Diff struct {
 	// Ended is how the unikernel run ended (from its header or its
 	// console); EndDetail more.
 	Ended, EndDetail string
+	// Timeline is the alignment in TimelineBuckets buckets along the
+	// edit script: per bucket, how many equal, native-only and
+	// unikernel-only events (for a chart of where the runs part).
+	Timeline [][3]int
 }
+
+// TimelineBuckets is the resolution of Diff.Timeline.
+const TimelineBuckets = 200
 
 // Lacks reports whether the unikernel lacks syscalls the app needs.
 func (d *Diff) Lacks() bool { return len(d.Missing) > 0 || len(d.NotSupported) > 0 }
@@ -277,6 +284,7 @@ func (b *DiffBuilder) Diff() *Diff {
 		b.ignored[name] += n
 	}
 	ops := Align(b.nativeTok, b.uniTok)
+	d.Timeline = timeline(ops)
 	lastNative := 0
 	failed := map[string]*Verdict{}
 	for _, op := range ops {
@@ -500,4 +508,32 @@ func (b *DiffBuilder) nativeSites(name string) []DiffEvent {
 		return st.sites
 	}
 	return nil
+}
+
+// timeline spreads the edit script over TimelineBuckets buckets by
+// position in the script (equal runs count once, edits on their side).
+func timeline(ops []Op) [][3]int {
+	total := 0
+	for _, op := range ops {
+		total += op.N
+	}
+	out := make([][3]int, TimelineBuckets)
+	if total == 0 {
+		return out
+	}
+	pos := 0
+	for _, op := range ops {
+		for i := 0; i < op.N; {
+			bucket := pos * TimelineBuckets / total
+			end := (bucket + 1) * total / TimelineBuckets // first position of the next bucket
+			if (end*TimelineBuckets)/total == bucket {
+				end++
+			}
+			n := min(op.N-i, max(1, end-pos))
+			out[bucket][op.Kind] += n
+			i += n
+			pos += n
+		}
+	}
+	return out
 }

@@ -15,6 +15,8 @@ const CoverageSchema = "syscov.coverage/v1"
 // Coverage renders per-app coverage and, with several apps, the plan.
 func Coverage(w io.Writer, f Format, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	switch f {
+	case FormatHTML:
+		return HTML(w, Page{Title: "syscov coverage", Apps: apps, Plan: plan})
 	case FormatJSON:
 		return coverageJSON(w, apps, plan)
 	case FormatMarkdown:
@@ -37,7 +39,7 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 		}
 		var rows [][]string
 		for _, u := range a.Blocking {
-			rows = append(rows, []string{u.Key, nr(u.Nr), strconv.Itoa(u.Calls), cut(u.Class, 28), cut(u.SiteString(), 30), cut(u.UnikernelSeen, 18)})
+			rows = append(rows, []string{u.Key, nr(u.Nr), strconv.Itoa(u.Calls), cut(u.Class, 24), cut(u.SiteString(), 26), cut(u.UnikernelSeen, 16)})
 		}
 		if err := renderTable(w, []string{"missing", "nr", "calls", "class", "first call site", "unikernel"}, rows, nil, []bool{false, true, true, false, false, false}); err != nil {
 			return err

@@ -15,6 +15,8 @@ const DiffSchema = "syscov.diff/v1"
 // Diff renders the comparison of a native and a unikernel run.
 func Diff(w io.Writer, f Format, d *analyze.Diff) error {
 	switch f {
+	case FormatHTML:
+		return HTML(w, Page{Title: "syscov diff", Verdict: Verdict(d), Diff: d})
 	case FormatJSON:
 		return writeJSON(w, diffJSON(d))
 	case FormatMarkdown:
@@ -63,11 +65,12 @@ func eventLine(e analyze.DiffEvent) string {
 
 func diffText(w io.Writer, d *analyze.Diff) error {
 	fmt.Fprintf(w, "%s\n", Verdict(d))
-	fmt.Fprintf(w, "native %s: %d syscalls aligned; unikernel %s", d.NativeSource, d.NativeLen, d.UnikernelSource)
+	fmt.Fprintf(w, "native:    %s, %d syscalls aligned\n", d.NativeSource, d.NativeLen)
+	fmt.Fprintf(w, "unikernel: %s, %d syscalls aligned", d.UnikernelSource, d.UnikernelLen)
 	if d.Unikraft != "" {
-		fmt.Fprintf(w, " (Unikraft %s)", d.Unikraft)
+		fmt.Fprintf(w, ", Unikraft %s", d.Unikraft)
 	}
-	fmt.Fprintf(w, ": %d; %d equal, %d native only, %d unikernel only\n", d.UnikernelLen, d.Equal, d.NativeOnly, d.UniOnly)
+	fmt.Fprintf(w, "\nalignment: %d equal, %d native only, %d unikernel only\n", d.Equal, d.NativeOnly, d.UniOnly)
 	fmt.Fprintf(w, "the unikernel run ended: %s%s\n", d.Ended, detailSuffix(d.EndDetail))
 	for _, group := range []struct {
 		title string
@@ -91,13 +94,13 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 		printSide(w, "unikernel", dv.Unikernel, dv.UnikernelMark)
 	}
 	if d.NeverReachedCalls > 0 {
-		fmt.Fprintf(w, "\nnative calls the unikernel never reached: %d (%s)\n", d.NeverReachedCalls, countsList(d.NeverReached, 8))
+		fmt.Fprintf(w, "\nnative calls the unikernel never reached: %d (%s)\n", d.NeverReachedCalls, countsList(d.NeverReached, 5))
 	}
 	for _, c := range d.ForkChildren {
 		fmt.Fprintf(w, "native fork child pid %d: %d syscalls%s (the unikernel has one address space)\n", c.PID, c.Calls, forkedSuffix(c.ForkPos))
 	}
 	if len(d.Ignored) > 0 {
-		fmt.Fprintf(w, "set aside before aligning (start-up noise, vDSO): %s\n", countsList(d.Ignored, 12))
+		fmt.Fprintf(w, "set aside before aligning (start-up noise, vDSO): %s\n", countsList(d.Ignored, 6))
 	}
 	return nil
 }

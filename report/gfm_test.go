@@ -22,7 +22,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 func hostileDiff() *analyze.Diff {
 	ev := func(name, args string, st trace.Status, errno string) trace.Event {
 		return trace.Event{Kind: trace.KindSyscall, PID: 1, TID: 1, Name: name, Args: args, Ret: "-1 " + errno, Errno: errno, Status: st,
-			Pos: trace.Pos{File: "evil|`<script>alert(1)</script>`.strace", Line: 3},
+			Pos:   trace.Pos{File: "evil|`<script>alert(1)</script>`.strace", Line: 3},
 			Stack: []trace.Frame{{Object: "/opt/@admin/[x](http://evil)/app", Func: "main|<img src=x onerror=alert(1)>"}}}
 	}
 	b := analyze.NewDiffBuilder(2, nil)

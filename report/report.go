@@ -20,6 +20,7 @@ const (
 	FormatTable    Format = "table"
 	FormatMarkdown Format = "markdown"
 	FormatJSON     Format = "json"
+	FormatHTML     Format = "html"
 )
 
 // ParseFormat accepts the names --format takes.
@@ -31,8 +32,10 @@ func ParseFormat(s string) (Format, error) {
 		return FormatMarkdown, nil
 	case "json":
 		return FormatJSON, nil
+	case "html":
+		return FormatHTML, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want table, markdown or json)", s)
+	return "", fmt.Errorf("unknown format %q (want table, markdown, json or html)", s)
 }
 
 // SummaryInput is one summarised trace and what reading it noticed.
@@ -46,6 +49,8 @@ type SummaryInput struct {
 // Summaries renders the summaries of one or more traces.
 func Summaries(w io.Writer, f Format, in []SummaryInput) error {
 	switch f {
+	case FormatHTML:
+		return HTML(w, Page{Title: "syscov summary", Summary: in})
 	case FormatJSON:
 		return summariesJSON(w, in)
 	case FormatMarkdown:

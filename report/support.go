@@ -73,7 +73,7 @@ func SupportTableDetail(w io.Writer, f Format, t *analyze.SupportTable, arch tra
 	var data [][]string
 	for _, n := range names {
 		s := t.Arch[arch][n]
-		data = append(data, []string{strconv.Itoa(tab.Number(n)), n, string(s.Level), cut(s.Note, 50), cut(strings.Join(s.Libs, ","), 24)})
+		data = append(data, []string{strconv.Itoa(tab.Number(n)), n, string(s.Level), cut(s.Note, 36), cut(strings.Join(s.Libs, ","), 16)})
 	}
 	return renderTable(w, []string{"nr", "syscall", "level", "note", "libs"}, data, nil, []bool{true, false, false, false, false})
 }

@@ -29,9 +29,12 @@ func runSummary(e *env, args []string) error {
 	var out []report.SummaryInput
 	err = eachTrace(fs.Args(), opts, func(name string, r trace.Reader) error {
 		b := analyze.NewSummaryBuilder(*perProcess)
+		pr := newProgress(e.stderr, name)
 		for r.Scan() {
 			b.Add(r.Event())
+			pr.tick(r.Stats().Lines)
 		}
+		pr.done()
 		if err := r.Err(); err != nil {
 			return err
 		}

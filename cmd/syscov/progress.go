@@ -1,0 +1,51 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// progress prints "reading NAME: N events, M lines" on a terminal while a
+// long input is read; nothing when stderr is not a terminal (piped, CI).
+type progress struct {
+	w      io.Writer
+	on     bool
+	name   string
+	last   time.Time
+	start  time.Time
+	shown  bool
+	events int
+}
+
+func newProgress(w io.Writer, name string) *progress {
+	p := &progress{w: w, name: name, start: time.Now(), last: time.Now()}
+	if f, ok := w.(*os.File); ok {
+		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+		p.on = err == nil
+	}
+	return p
+}
+
+// tick counts an event; it looks at the clock once per 65536 events.
+func (p *progress) tick(lines int) {
+	p.events++
+	if !p.on || p.events&0xffff != 0 {
+		return
+	}
+	if now := time.Now(); now.Sub(p.last) > 250*time.Millisecond && now.Sub(p.start) > time.Second {
+		p.last = now
+		p.shown = true
+		fmt.Fprintf(p.w, "\rreading %s: %d events, %d lines", p.name, p.events, lines)
+	}
+}
+
+// done clears the progress line.
+func (p *progress) done() {
+	if p.shown {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}

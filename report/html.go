@@ -1,0 +1,282 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/syscov/syscov/analyze"
+)
+
+// Page is what an HTML report shows; every part is optional.
+type Page struct {
+	Title     string
+	Env       []KV // syscov version, host kernel, Unikraft version, commands
+	Verdict   string
+	Diff      *analyze.Diff
+	Apps      []*analyze.AppCoverage
+	Plan      *analyze.Plan
+	Summary   []SummaryInput
+	Generated string
+}
+
+// KV is one line of the environment block.
+type KV struct{ Key, Value string }
+
+// HTML writes one self-contained page: no script, no style or font
+// fetched from anywhere, charts as inline SVG. Text from the traced app is
+// escaped by html/template.
+func HTML(w io.Writer, p Page) error {
+	return pageTemplate.Execute(w, p)
+}
+
+// bar is one bar of a chart.
+type bar struct {
+	Label  string
+	Parts  []barPart
+	Total  int
+	Suffix string
+}
+
+type barPart struct {
+	X, W  float64
+	Class string
+	Title string
+}
+
+const chartWidth = 560.0
+
+// levelBars: per app, distinct uses by level.
+func levelBars(apps []*analyze.AppCoverage) []bar {
+	var out []bar
+	for _, a := range apps {
+		total := a.Implemented + a.Stubbed + a.Partial + a.Missing
+		b := bar{Label: a.App, Total: total, Suffix: fmt.Sprintf("%.1f %% of calls", 100*a.Weighted())}
+		x := 0.0
+		for _, p := range []struct {
+			n     int
+			class string
+		}{{a.Implemented, "implemented"}, {a.Stubbed, "stubbed"}, {a.Partial, "partial"}, {a.Missing, "missing"}} {
+			if p.n == 0 || total == 0 {
+				continue
+			}
+			w := chartWidth * float64(p.n) / float64(total)
+			b.Parts = append(b.Parts, barPart{x, w, p.class, fmt.Sprintf("%d %s", p.n, p.class)})
+			x += w
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// frequencyBars: the most called syscalls of the first app, by level.
+func frequencyBars(apps []*analyze.AppCoverage, n int) []bar {
+	if len(apps) == 0 {
+		return nil
+	}
+	used := append([]*analyze.UsedSyscall(nil), apps[0].Used...)
+	sort.SliceStable(used, func(i, j int) bool { return used[i].Calls > used[j].Calls })
+	if len(used) > n {
+		used = used[:n]
+	}
+	maxCalls := 1
+	if len(used) > 0 {
+		maxCalls = used[0].Calls
+	}
+	var out []bar
+	for _, u := range used {
+		w := chartWidth * float64(u.Calls) / float64(maxCalls)
+		out = append(out, bar{Label: u.Key, Total: u.Calls, Parts: []barPart{{0, w, string(u.Level), fmt.Sprintf("%d calls, %s", u.Calls, u.Level)}}})
+	}
+	return out
+}
+
+// impactBars: the missing uses across apps, by apps blocked then calls.
+func impactBars(apps []*analyze.AppCoverage, plan *analyze.Plan) []bar {
+	type imp struct {
+		key         string
+		apps, calls int
+	}
+	var list []imp
+	if plan != nil && plan.Apps > 1 {
+		for _, b := range plan.Blockers {
+			list = append(list, imp{b.Key, len(b.Apps), b.Calls})
+		}
+	} else if len(apps) > 0 {
+		for _, u := range apps[0].Blocking {
+			list = append(list, imp{u.Key, 1, u.Calls})
+		}
+	}
+	if len(list) > 15 {
+		list = list[:15]
+	}
+	maxCalls := 1
+	for _, l := range list {
+		maxCalls = max(maxCalls, l.calls)
+	}
+	var out []bar
+	for _, l := range list {
+		w := chartWidth * float64(l.calls) / float64(maxCalls)
+		out = append(out, bar{Label: l.key, Total: l.calls, Suffix: fmt.Sprintf("blocks %d app(s)", l.apps),
+			Parts: []barPart{{0, w, "missing", fmt.Sprintf("%d calls", l.calls)}}})
+	}
+	return out
+}
+
+// timelineCols: the alignment as stacked columns.
+type col struct {
+	X, W                  float64
+	EqualH, NativeH, UniH float64
+	EqualY, NativeY, UniY float64
+	Title                 string
+}
+
+func timelineCols(d *analyze.Diff) []col {
+	if d == nil || len(d.Timeline) == 0 {
+		return nil
+	}
+	const h = 80.0
+	w := chartWidth / float64(len(d.Timeline))
+	var out []col
+	for i, b := range d.Timeline {
+		total := b[0] + b[1] + b[2]
+		if total == 0 {
+			continue
+		}
+		c := col{X: float64(i) * w, W: w}
+		c.EqualH = h * float64(b[0]) / float64(total)
+		c.NativeH = h * float64(b[1]) / float64(total)
+		c.UniH = h * float64(b[2]) / float64(total)
+		c.EqualY = h - c.EqualH
+		c.NativeY = c.EqualY - c.NativeH
+		c.UniY = c.NativeY - c.UniH
+		c.Title = fmt.Sprintf("%d equal, %d native only, %d unikernel only", b[0], b[1], b[2])
+		out = append(out, c)
+	}
+	return out
+}
+
+func verdicts(d *analyze.Diff) []analyze.Verdict {
+	if d == nil {
+		return nil
+	}
+	return append(append(append([]analyze.Verdict(nil), d.Missing...), d.NotSupported...), d.Failed...)
+}
+
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"levelBars":     levelBars,
+	"frequencyBars": frequencyBars,
+	"impactBars":    impactBars,
+	"timelineCols":  timelineCols,
+	"verdicts":      verdicts,
+	"pct":           func(f float64) string { return fmt.Sprintf("%.1f", 100*f) },
+	"mul":           func(a, b float64) float64 { return a * b },
+	"add":           func(a, b float64) float64 { return a + b },
+	"inc":           func(i int) int { return i + 1 },
+	"svgHeight":     func(n int) int { return 26*n + 10 },
+	"barY":          func(i int) int { return 26*i + 5 },
+	"labelY":        func(i int) int { return 26*i + 21 },
+	"event":         func(e analyze.DiffEvent) string { return eventLine(e) },
+	"join":          strings.Join,
+	"eq":            func(a, b int) bool { return a == b },
+	"chartW":        func() float64 { return chartWidth },
+	"nr":            nr,
+}).Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 980px; color: #1b1f24; padding: 0 1em; }
+h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #d0d7de; }
+.verdict { font-size: 1.1em; padding: .6em .9em; border-radius: 6px; background: #fff1e5; border: 1px solid #f0b37e; }
+.verdict.ok { background: #e6ffec; border-color: #7ee2a0; }
+table { border-collapse: collapse; margin: .6em 0; }
+td, th { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+dl.env { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; }
+dl.env dt { font-weight: 600; } dl.env dd { margin: 0; font-family: ui-monospace, monospace; }
+pre { background: #f6f8fa; padding: .7em; overflow-x: auto; }
+svg text { font: 12px system-ui, sans-serif; fill: #1b1f24; }
+.implemented { fill: #2da44e; } .stubbed { fill: #bf8700; } .partial { fill: #fb8f44; } .missing { fill: #cf222e; }
+.equal { fill: #afb8c1; } .native { fill: #fb8f44; } .uni { fill: #0969da; }
+.legend span { display: inline-block; margin-right: 1em; } .legend i { display: inline-block; width: .9em; height: .9em; margin-right: .3em; vertical-align: -1px; }
+figure { margin: 1em 0; } figcaption { color: #57606a; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+{{if .Verdict}}<p class="verdict{{if not .Diff}}{{else if not .Diff.Lacks}} ok{{end}}" id="verdict">{{.Verdict}}</p>{{end}}
+{{if .Env}}<dl class="env" id="env">{{range .Env}}<dt>{{.Key}}</dt><dd>{{.Value}}</dd>{{end}}</dl>{{end}}
+
+{{if .Apps}}
+<h2 id="coverage">Coverage</h2>
+<figure>
+<svg id="coverage-chart" width="{{chartW | add 260}}" height="{{svgHeight (len .Apps)}}" role="img" aria-label="coverage per app">
+{{range $i, $b := levelBars .Apps}}<text x="0" y="{{labelY $i}}">{{$b.Label}}</text>
+<g transform="translate(150,0)">{{range $b.Parts}}<rect x="{{.X}}" y="{{barY $i}}" width="{{.W}}" height="20" class="{{.Class}}"><title>{{.Title}}</title></rect>{{end}}</g>
+<text x="{{chartW | add 160}}" y="{{labelY $i}}">{{$b.Suffix}}</text>
+{{end}}</svg>
+<figcaption class="legend">distinct syscall uses per app: <span><i class="implemented" style="background:#2da44e"></i>implemented</span><span><i style="background:#bf8700"></i>stubbed</span><span><i style="background:#fb8f44"></i>partial</span><span><i style="background:#cf222e"></i>missing</span></figcaption>
+</figure>
+<table id="coverage-table"><tr><th>app</th><th>table</th><th>distinct</th><th>implemented</th><th>stubbed</th><th>partial</th><th>missing</th><th>calls supported</th></tr>
+{{range .Apps}}<tr><td>{{.App}}</td><td>{{.Table}}</td><td class="n">{{.Distinct}}</td><td class="n">{{.Implemented}}</td><td class="n">{{.Stubbed}}</td><td class="n">{{.Partial}}</td><td class="n">{{.Missing}}</td><td class="n">{{pct .Weighted}} %</td></tr>
+{{end}}</table>
+
+<h2 id="impact">Missing syscalls by impact</h2>
+{{$imp := impactBars .Apps .Plan}}
+{{if $imp}}<figure><svg id="impact-chart" width="{{chartW | add 360}}" height="{{svgHeight (len $imp)}}" role="img" aria-label="missing syscalls by impact">
+{{range $i, $b := $imp}}<text x="0" y="{{labelY $i}}">{{$b.Label}}</text>
+<g transform="translate(150,0)">{{range $b.Parts}}<rect x="{{.X}}" y="{{barY $i}}" width="{{.W}}" height="20" class="{{.Class}}"><title>{{.Title}}</title></rect>{{end}}</g>
+<text x="{{chartW | add 160}}" y="{{labelY $i}}">{{$b.Total}} calls, {{$b.Suffix}}</text>
+{{end}}</svg><figcaption>native calls of each missing use</figcaption></figure>
+{{else}}<p>Nothing missing.</p>{{end}}
+
+<h2 id="frequency">Syscall frequency{{with index .Apps 0}} of {{.App}}{{end}}</h2>
+{{$freq := frequencyBars .Apps 20}}
+<figure><svg id="frequency-chart" width="{{chartW | add 260}}" height="{{svgHeight (len $freq)}}" role="img" aria-label="syscall frequency">
+{{range $i, $b := $freq}}<text x="0" y="{{labelY $i}}">{{$b.Label}}</text>
+<g transform="translate(150,0)">{{range $b.Parts}}<rect x="{{.X}}" y="{{barY $i}}" width="{{.W}}" height="20" class="{{.Class}}"><title>{{.Title}}</title></rect>{{end}}</g>
+<text x="{{chartW | add 160}}" y="{{labelY $i}}">{{$b.Total}}</text>
+{{end}}</svg><figcaption>the 20 most called syscalls, coloured by support</figcaption></figure>
+
+{{if and .Plan (gt .Plan.Apps 1)}}
+<h2 id="plan">Plan across {{.Plan.Apps}} apps</h2>
+<p>{{.Plan.CoveredNow}} fully covered now; the top 5 steps cover {{index .Plan.AfterTop 5}}, the top 10 {{index .Plan.AfterTop 10}}.</p>
+<table id="plan-table"><tr><th>step</th><th>implement</th><th>newly covered</th><th>covered</th></tr>
+{{range $i, $s := .Plan.Steps}}<tr><td class="n">{{inc $i}}</td><td>{{$s.Implement}}</td><td>{{join $s.NewlyCovered ", "}}</td><td class="n">{{$s.Covered}}</td></tr>
+{{end}}</table>
+{{end}}
+{{end}}
+
+{{with .Diff}}
+<h2 id="diff">Native run against the unikernel run</h2>
+<p>{{.NativeLen}} native and {{.UnikernelLen}} unikernel syscalls aligned: {{.Equal}} equal, {{.NativeOnly}} native only, {{.UniOnly}} unikernel only. The unikernel run ended: {{.Ended}}{{if .EndDetail}} ({{.EndDetail}}){{end}}.</p>
+<figure><svg id="timeline-chart" width="{{chartW}}" height="84" role="img" aria-label="divergence timeline">
+{{range timelineCols .}}<g><title>{{.Title}}</title><rect x="{{.X}}" y="{{.EqualY}}" width="{{.W}}" height="{{.EqualH}}" class="equal"/><rect x="{{.X}}" y="{{.NativeY}}" width="{{.W}}" height="{{.NativeH}}" class="native"/><rect x="{{.X}}" y="{{.UniY}}" width="{{.W}}" height="{{.UniH}}" class="uni"/></g>
+{{end}}</svg>
+<figcaption class="legend">divergence timeline, along the alignment: <span><i style="background:#afb8c1"></i>equal</span><span><i style="background:#fb8f44"></i>native only</span><span><i style="background:#0969da"></i>unikernel only</span></figcaption></figure>
+{{$v := verdicts .}}
+{{if $v}}<table id="verdict-table"><tr><th>syscall</th><th>nr</th><th>verdict</th><th>class</th><th>native calls</th><th>unikernel</th><th>top native call site</th></tr>
+{{range $v}}<tr><td>{{.Name}}</td><td class="n">{{nr .Nr}}</td><td>{{.Kind}}</td><td>{{.Class}}</td><td class="n">{{.NativeCalls}}</td><td>{{.UnikernelCalls}}× {{.Errno}}</td><td>{{if .NativeSites}}{{index .NativeSites 0}}{{end}}</td></tr>
+{{end}}</table>{{end}}
+{{with .First}}{{$f := .}}<h3>First divergence</h3>
+<pre id="first-divergence">native (#{{.NativeAt}}):
+{{range $i, $e := .Native}}{{if eq $i $f.NativeMark}}&gt; {{else}}  {{end}}{{event $e}}
+{{end}}
+unikernel (#{{.UnikernelAt}}):
+{{range $i, $e := .Unikernel}}{{if eq $i $f.UnikernelMark}}&gt; {{else}}  {{end}}{{event $e}}
+{{end}}</pre>{{end}}
+{{end}}
+
+{{if .Summary}}<h2 id="summary">Syscall summary</h2>
+{{range .Summary}}<table><tr><th>syscall</th><th>calls</th><th>errors</th></tr>
+{{range .Summary.Syscalls}}<tr><td>{{.Name}}</td><td class="n">{{.Calls}}</td><td class="n">{{.Errors}}</td></tr>
+{{end}}</table>{{end}}{{end}}
+<p style="color:#57606a">{{.Generated}}</p>
+</body>
+</html>
+`))
