@@ -71,6 +71,9 @@ func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Pl
 		fmt.Fprintf(w, "### Coverage of %s against %s\n\n", mdCell(a.App), mdCell(a.Table))
 		fmt.Fprintf(w, "**%d** distinct syscalls: %d implemented, %d stubbed, %d partial, **%d missing**; %.1f %% of %d calls supported.\n\n",
 			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, 100*a.Weighted(), a.Calls)
+		if len(a.Blocking) > 10 {
+			fmt.Fprintf(w, "<details><summary>%d missing syscall uses</summary>\n\n", len(a.Blocking))
+		}
 		if len(a.Blocking) > 0 {
 			fmt.Fprintln(w, "| missing | nr | calls | class | first call site | unikernel |")
 			fmt.Fprintln(w, "|---|--:|--:|---|---|---|")
@@ -78,6 +81,9 @@ func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Pl
 				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
 			}
 			fmt.Fprintln(w)
+		}
+		if len(a.Blocking) > 10 {
+			fmt.Fprint(w, "</details>\n\n")
 		}
 	}
 	if plan != nil && plan.Apps > 1 {

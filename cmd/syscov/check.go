@@ -167,6 +167,13 @@ func runCheck(e *env, args []string) error {
 	if err := os.WriteFile(filepath.Join(*outDir, "report.html"), html.Bytes(), 0o644); err != nil {
 		return err
 	}
+	var md bytes.Buffer
+	if err := report.Markdown(&md, page); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(*outDir, "report.md"), md.Bytes(), 0o644); err != nil {
+		return err
+	}
 
 	// 5. The verdict.
 	a := apps[0]
