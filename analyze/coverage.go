@@ -28,6 +28,8 @@ type UsedSyscall struct {
 	FirstFrame *trace.Frame
 	// UnikernelSeen is how a unikernel run answered it, when one did.
 	UnikernelSeen string
+	// Probe is what `syscov probe` found the app needs of it, when known.
+	Probe ProbeVerdict
 }
 
 // AppCoverage is the coverage of one app's trace.
@@ -42,7 +44,10 @@ type AppCoverage struct {
 	Calls                                  int
 	CallsSupported                         int // calls whose use is implemented or stubbed
 	// Blocking are the missing uses, by calls (the ones to implement).
+	// With probe verdicts, only the required ones (and the unprobed) are
+	// blocking; Cheap are the missing ones a stub or a fake would do for.
 	Blocking []*UsedSyscall
+	Cheap    []*UsedSyscall
 }
 
 // Weighted is the share of calls the unikernel supports, 0..1.
@@ -65,7 +70,12 @@ type CoverageBuilder struct {
 	app    string
 	src    string
 	origin string
+	probe  map[string]ProbeVerdict
 }
+
+// SetProbe gives the verdicts of `syscov probe`: missing syscalls that
+// work stubbed or faked are cheap, not blocking.
+func (b *CoverageBuilder) SetProbe(v map[string]ProbeVerdict) { b.probe = v }
 
 // Refinement is what unikernel runs showed of the image: syscalls that
 // answered "not implemented" are missing there, whatever the table says.
@@ -117,7 +127,7 @@ func (b *CoverageBuilder) Add(ev *trace.Event) {
 	key, level, note := b.judge(ev)
 	u := b.used[key]
 	if u == nil {
-		u = &UsedSyscall{Key: key, Name: ev.Name, Nr: ev.Nr, Level: level, Note: note, Class: Class(ev), First: ev.Pos}
+		u = &UsedSyscall{Key: key, Name: ev.Name, Nr: ev.Nr, Level: level, Note: note, Class: Class(ev), First: ev.Pos, Probe: b.probe[ev.Name]}
 		if f := appFrame(ev.Stack); f != nil {
 			fc := *f
 			u.FirstFrame = &fc
@@ -197,7 +207,11 @@ func (b *CoverageBuilder) Coverage() *AppCoverage {
 			c.Partial++
 		case Missing:
 			c.Missing++
-			c.Blocking = append(c.Blocking, u)
+			if u.Probe.Cheap() {
+				c.Cheap = append(c.Cheap, u)
+			} else {
+				c.Blocking = append(c.Blocking, u)
+			}
 		}
 	}
 	byCalls := func(list []*UsedSyscall) {
@@ -210,6 +224,7 @@ func (b *CoverageBuilder) Coverage() *AppCoverage {
 	}
 	byCalls(c.Used)
 	byCalls(c.Blocking)
+	byCalls(c.Cheap)
 	return c
 }
 

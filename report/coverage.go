@@ -33,13 +33,24 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 		fmt.Fprintf(w, "== %s (%s) against %s\n", a.App, a.Source, a.Table)
 		fmt.Fprintf(w, "%d distinct syscalls: %d implemented, %d stubbed, %d partial, %d missing; %.1f %% of %d calls supported\n",
 			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, 100*a.Weighted(), a.Calls)
+		if len(a.Cheap) > 0 {
+			var names []string
+			for _, u := range a.Cheap {
+				names = append(names, u.Key+" ("+string(u.Probe)+")")
+			}
+			fmt.Fprintf(w, "missing but cheap (syscov probe): %s\n", strings.Join(names, ", "))
+		}
 		if len(a.Blocking) == 0 {
-			fmt.Fprintln(w, "nothing missing")
+			fmt.Fprintln(w, "nothing missing that the app needs for real")
 			continue
 		}
 		var rows [][]string
 		for _, u := range a.Blocking {
-			rows = append(rows, []string{u.Key, nr(u.Nr), strconv.Itoa(u.Calls), cut(u.Class, 24), cut(u.SiteString(), 26), cut(u.UnikernelSeen, 16)})
+			class := u.Class
+			if u.Probe != "" {
+				class += " [" + string(u.Probe) + "]"
+			}
+			rows = append(rows, []string{u.Key, nr(u.Nr), strconv.Itoa(u.Calls), cut(class, 24), cut(u.SiteString(), 26), cut(u.UnikernelSeen, 16)})
 		}
 		if err := renderTable(w, []string{"missing", "nr", "calls", "class", "first call site", "unikernel"}, rows, nil, []bool{false, true, true, false, false, false}); err != nil {
 			return err
@@ -107,6 +118,7 @@ type jsonUse struct {
 	Class     string `json:"class"`
 	FirstSite string `json:"first_site"`
 	Unikernel string `json:"unikernel,omitempty"`
+	Probe     string `json:"probe,omitempty"`
 }
 
 func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
@@ -127,7 +139,7 @@ func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) 
 			Counts:  map[string]int{"implemented": a.Implemented, "stubbed": a.Stubbed, "partial": a.Partial, "missing": a.Missing},
 			Missing: []string{}}
 		for _, u := range a.Used {
-			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen})
+			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen, string(u.Probe)})
 		}
 		for _, u := range a.Blocking {
 			ja.Missing = append(ja.Missing, u.Key)

@@ -115,12 +115,12 @@ func runCheck(e *env, args []string) error {
 	}
 
 	// 3. Coverage, refined by the unikernel run.
-	apps, err := coverageOf(inputs[:1], trace.Options{}, table)
+	apps, err := coverageOf(inputs[:1], trace.Options{}, table, nil)
 	if err != nil {
 		return err
 	}
 	if d != nil {
-		refined, err := coverageOf(inputs, trace.Options{}, table)
+		refined, err := coverageOf(inputs, trace.Options{}, table, nil)
 		if err != nil {
 			return err
 		}

@@ -11,7 +11,8 @@ func runCoverage(e *env, args []string) error {
 	var in inputFlags
 	in.register(fs)
 	against := fs.String("against", "unikraft", "support table: unikraft, unikraft@VERSION (built in) or a file from 'syscov kb import'")
-	format := fs.String("format", "table", "output format: table, markdown or json")
+	format := fs.String("format", "table", "output format: table, markdown, json or html")
+	probeFile := fs.String("probe", "", "verdicts of 'syscov probe --format json': missing syscalls that work stubbed or faked are cheap, not blocking")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -30,7 +31,13 @@ func runCoverage(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	apps, err := coverageOf(fs.Args(), opts, table)
+	var verdicts map[string]analyze.ProbeVerdict
+	if *probeFile != "" {
+		if verdicts, err = loadProbe(*probeFile); err != nil {
+			return err
+		}
+	}
+	apps, err := coverageOf(fs.Args(), opts, table, verdicts)
 	if err != nil {
 		return err
 	}
@@ -40,7 +47,7 @@ func runCoverage(e *env, args []string) error {
 // coverageOf reads every trace twice: first the unikernel ones refine the
 // table (a syscall that answered ENOSYS is missing in that image), then
 // each trace is one app's coverage.
-func coverageOf(paths []string, opts trace.Options, table *analyze.SupportTable) ([]*analyze.AppCoverage, error) {
+func coverageOf(paths []string, opts trace.Options, table *analyze.SupportTable, verdicts map[string]analyze.ProbeVerdict) ([]*analyze.AppCoverage, error) {
 	refine := analyze.NewRefinement()
 	err := eachTrace(paths, opts, func(name string, r trace.Reader) error {
 		for r.Scan() {
@@ -55,6 +62,7 @@ func coverageOf(paths []string, opts trace.Options, table *analyze.SupportTable)
 	var apps []*analyze.AppCoverage
 	err = eachTrace(paths, opts, func(name string, r trace.Reader) error {
 		b := analyze.NewCoverageBuilder(analyze.AppName(r.Header(), name), name, r.Header(), table, refine)
+		b.SetProbe(verdicts)
 		for r.Scan() {
 			b.Add(r.Event())
 		}

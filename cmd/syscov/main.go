@@ -54,6 +54,7 @@ func init() {
 		{"summary", "per-syscall calls, errors and time of traces (like strace -c)", runSummary},
 		{"diff", "where a unikernel run departs from the native one, and what it lacks", runDiff},
 		{"coverage", "which syscalls of apps a unikernel supports, and what to implement first", runCoverage},
+		{"probe", "which missing syscalls must really be implemented, and which can be stubbed or faked", runProbe},
 		{"profile", "a pprof profile of the code paths that lead to each syscall", runProfile},
 		{"kb", "the Unikraft support tables: list, show, import", runKB},
 		{"version", "print syscov's version", func(e *env, _ []string) error {

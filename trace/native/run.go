@@ -37,6 +37,11 @@ type Config struct {
 	// Trace limits tracing to these syscalls (a seccomp-bpf filter).
 	Trace  []string
 	Stacks bool
+	// Fail, Fake and Quiet are passed to the ptrace backend (see
+	// ptrace.Options): they make syscalls fail or pretend to succeed.
+	Fail  map[string]int
+	Fake  map[string]int64
+	Quiet bool
 	// Ready is "tcp:PORT" (or "tcp:HOST:PORT"): the app is ready when the
 	// port accepts a connection. ReadyDelay waits a fixed time instead.
 	Ready        string

@@ -43,7 +43,7 @@ func helperExec(argv []string, spec string) error {
 			env = append(env, kv)
 		}
 	}
-	if spec != "" {
+	if _, ok := os.LookupEnv(seccompEnv); ok {
 		actions, err := decodeActions(spec)
 		if err != nil {
 			return err

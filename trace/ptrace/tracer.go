@@ -32,6 +32,10 @@ type Options struct {
 	// Fake makes the named syscalls return the given value without
 	// running (the call is skipped at its trace stop); they are traced.
 	Fake map[string]int64
+	// Quiet traces no syscall (Trace is ignored): with Fail it only
+	// filters, and the app runs at full speed; processes are still
+	// followed and reported.
+	Quiet bool
 	// Stacks records the user-space call stack of every syscall.
 	Stacks bool
 	// Dir, Env: the command's working directory and environment (nil:
@@ -83,7 +87,10 @@ func Start(argv []string, opts Options) (*Tracer, error) {
 	}
 	t := &Tracer{opts: opts, tab: trace.Table(trace.ArchX86_64), done: make(chan struct{}), alive: map[int]bool{},
 		actions: map[int]Action{}, inject: map[int]int64{}}
-	t.full = len(opts.Trace) == 0
+	t.full = len(opts.Trace) == 0 && !opts.Quiet
+	if opts.Quiet {
+		opts.Trace = nil
+	}
 	number := func(name string) (int, error) {
 		if nr := t.tab.Number(name); nr >= 0 {
 			return nr, nil
@@ -206,6 +213,8 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 	}
 	env = append(env[:len(env):len(env)], helperEnv+"=1")
 	if !t.full || len(t.actions) > 0 {
+		// A quiet run with nothing to filter still needs a filter (an
+		// empty one allows everything) so that no syscall stops.
 		env = append(env, seccompEnv+"="+encodeActions(t.actions))
 	}
 	files := []uintptr{devNull(t.opts.Stdin), devNull(t.opts.Stdout), devNull(t.opts.Stderr)}
