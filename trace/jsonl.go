@@ -51,6 +51,16 @@ type Writer struct {
 	err error
 	// KeepSource records each event's input position in the "src" field.
 	KeepSource bool
+	// flushEvery, when set, flushes from Write once that much time has
+	// passed since the last flush.
+	flushEvery time.Duration
+	lastFlush  time.Time
+}
+
+// FlushEvery makes Write flush at least every d, so that a trace written
+// by a process that dies is complete up to a recent event.
+func (w *Writer) FlushEvery(d time.Duration) {
+	w.flushEvery, w.lastFlush = d, time.Now()
 }
 
 // NewWriter writes hdr at once. Version is set to FormatVersion.
@@ -144,6 +154,10 @@ func (w *Writer) Write(ev *Event) error {
 	w.buf = b
 	if _, err := w.w.Write(b); err != nil {
 		w.err = err
+	}
+	if w.flushEvery > 0 && w.err == nil && time.Since(w.lastFlush) > w.flushEvery {
+		w.lastFlush = time.Now()
+		w.err = w.w.Flush()
 	}
 	return w.err
 }

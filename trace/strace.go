@@ -12,12 +12,10 @@ import (
 // -T durations, -y/-yy decorations, -X, -k stack frames, unfinished/resumed
 // pairs, signals, exits and the -C summary table at the end.
 type straceReader struct {
-	lr   *lineReader
-	opts Options
-	tab  *SyscallTable
-	pid  int // pid of lines without one (-ff files, no -f)
+	textReader
+	tab *SyscallTable
+	pid int // pid of lines without one (-ff files, no -f)
 
-	ev      Event  // the event Scan returned
 	held    *Event // a completed syscall or signal that -k frames may still follow
 	heldBuf Event  // storage of held
 	// afterHeld are exits of held's process: strace -k prints the stack of
@@ -27,22 +25,16 @@ type straceReader struct {
 	// cut short by them) until its process's "+++" line, after which strace
 	// -k prints that call's stack.
 	noReturn map[int]Event
-	ready    []Event // events completed by one line, in order
-	readyAt  int
 	pending  map[int]*pendingCall // unfinished syscalls by pid
-	// pendingOrder keeps the order unfinished calls started in, to flush
-	// them in input order at the end.
+	// pendingSeq orders unfinished calls by start, to flush them in input
+	// order at the end.
 	pendingSeq int
 
 	relTime  int64 // -r: running sum of deltas
 	inTable  bool  // inside a -C/-c summary table
 	partial  []byte
-	stats    Stats
-	err      error
-	done     bool
 	names    map[string]nameInfo
 	arena    stringArena
-	hdr      Header
 	sawExecv bool
 }
 
@@ -53,59 +45,26 @@ type pendingCall struct {
 }
 
 func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
-	return &straceReader{
-		lr:       lr,
-		opts:     opts,
+	r := &straceReader{
+		textReader: textReader{lr: lr, opts: opts,
+			hdr: Header{Origin: opts.Origin.String(), Arch: opts.Arch, Tool: "strace", Source: lr.name}},
 		tab:      Table(opts.Arch),
 		pid:      pid,
 		pending:  map[int]*pendingCall{},
 		noReturn: map[int]Event{},
 		names:    map[string]nameInfo{},
-		hdr:      Header{Origin: opts.Origin.String(), Arch: opts.Arch, Tool: "strace", Source: lr.name},
 	}
-}
-
-func (r *straceReader) Header() Header { return r.hdr }
-func (r *straceReader) Stats() Stats   { return r.stats }
-func (r *straceReader) Err() error     { return r.err }
-func (r *straceReader) Event() *Event  { return &r.ev }
-func (r *straceReader) Close() error   { return r.lr.close() }
-
-func (r *straceReader) Scan() bool {
-	for {
-		if r.readyAt < len(r.ready) {
-			r.ev = r.ready[r.readyAt]
-			r.ready[r.readyAt] = Event{}
-			r.readyAt++
-			r.stats.Events++
-			return true
+	r.parse = r.feed
+	r.finish = func() {
+		if len(r.partial) > 0 {
+			r.parseLine(r.partial)
+			r.partial = r.partial[:0]
 		}
-		r.ready, r.readyAt = r.ready[:0], 0
-		if r.done || r.err != nil {
-			return false
-		}
-		line, tooLong, ok := r.lr.next()
-		if !ok {
-			r.done = true
-			if err := r.lr.ioErr(); err != nil {
-				r.err = err
-			}
-			if len(r.partial) > 0 {
-				r.parseLine(r.partial)
-				r.partial = r.partial[:0]
-			}
-			r.flushHeld()
-			r.flushNoReturn()
-			r.flushPending()
-			continue
-		}
-		r.stats.Lines++
-		if tooLong {
-			r.warn(r.lr.lineNo, "line longer than 16 MiB")
-			continue
-		}
-		r.feed(line)
+		r.flushHeld()
+		r.flushNoReturn()
+		r.flushPending()
 	}
+	return r
 }
 
 // feed handles one input line, joining the pieces of a line that strace's
@@ -135,21 +94,7 @@ func (r *straceReader) feed(line []byte) {
 	r.parseLine(line)
 }
 
-func (r *straceReader) warn(line int, msg string) {
-	r.stats.Skipped++
-	se := &SyntaxError{Pos: Pos{r.lr.name, line}, Msg: msg}
-	if r.opts.Strict {
-		if r.err == nil {
-			r.err = se
-		}
-		return
-	}
-	if r.opts.Warn != nil {
-		r.opts.Warn(se)
-	}
-}
-
-func (r *straceReader) emit(ev Event) { r.ready = append(r.ready, ev) }
+func (r *straceReader) warn(line int, msg string) { r.warnAt(line, msg) }
 
 func (r *straceReader) flushHeld() {
 	if r.held != nil {

@@ -16,16 +16,8 @@ import (
 // UnikernelPID; kernel log lines become KindMessage events; anything else
 // is KindOutput, app output that is never taken for a syscall.
 type unikraftReader struct {
-	lr    *lineReader
-	opts  Options
+	textReader
 	tab   *SyscallTable
-	hdr   Header
-	ev    Event
-	ready []Event
-	at    int
-	stats Stats
-	err   error
-	done  bool
 	arena stringArena
 
 	// requests are the shim's "Binary system call request" lines not yet
@@ -59,67 +51,24 @@ func newUnikraftReader(lr *lineReader, opts Options) *unikraftReader {
 	if opts.Origin == 0 || opts.Origin == OriginNative {
 		opts.Origin = OriginUnikernel
 	}
-	return &unikraftReader{
-		lr: lr, opts: opts, tab: Table(opts.Arch),
-		hdr: Header{Origin: OriginUnikernel.String(), Arch: opts.Arch, Tool: "unikraft console", Source: lr.name},
+	r := &unikraftReader{
+		textReader: textReader{lr: lr, opts: opts,
+			hdr: Header{Origin: OriginUnikernel.String(), Arch: opts.Arch, Tool: "unikraft console", Source: lr.name}},
+		tab: Table(opts.Arch),
 	}
+	r.parse = r.parseLine
+	r.finish = func() {
+		r.flushRequests(nil)
+		r.flushNotes()
+	}
+	return r
 }
 
-func (r *unikraftReader) Header() Header { return r.hdr }
-func (r *unikraftReader) Stats() Stats   { return r.stats }
-func (r *unikraftReader) Err() error     { return r.err }
-func (r *unikraftReader) Event() *Event  { return &r.ev }
-func (r *unikraftReader) Close() error   { return r.lr.close() }
-
-func (r *unikraftReader) Scan() bool {
-	for {
-		if r.at < len(r.ready) {
-			r.ev = r.ready[r.at]
-			r.ready[r.at] = Event{}
-			r.at++
-			r.stats.Events++
-			return true
-		}
-		r.ready, r.at = r.ready[:0], 0
-		if r.done || r.err != nil {
-			return false
-		}
-		line, tooLong, ok := r.lr.next()
-		if !ok {
-			r.done = true
-			r.err = r.lr.ioErr()
-			r.flushRequests(nil)
-			r.flushNotes()
-			continue
-		}
-		r.stats.Lines++
-		if tooLong {
-			r.warn("line longer than 16 MiB")
-			continue
-		}
-		r.parseLine(line)
-	}
-}
-
-func (r *unikraftReader) warn(msg string) {
-	r.stats.Skipped++
-	se := &SyntaxError{Pos: Pos{r.lr.name, r.lr.lineNo}, Msg: msg}
-	if r.opts.Strict {
-		if r.err == nil {
-			r.err = se
-		}
-		return
-	}
-	if r.opts.Warn != nil {
-		r.opts.Warn(se)
-	}
-}
+func (r *unikraftReader) warn(msg string) { r.warnAt(r.lr.lineNo, msg) }
 
 func (r *unikraftReader) base(kind Kind) Event {
 	return Event{Kind: kind, Origin: r.opts.Origin, PID: UnikernelPID, TID: UnikernelPID, Time: NoTime, Nr: -1, Duration: -1, Pos: Pos{r.lr.name, r.lr.lineNo}}
 }
-
-func (r *unikraftReader) emit(ev Event) { r.ready = append(r.ready, ev) }
 
 // stripANSI removes terminal escape sequences (colours, the firmware's
 // clear-screen) and other control characters but tab.

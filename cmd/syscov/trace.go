@@ -173,21 +173,10 @@ func recordNative(ctx context.Context, cfg native.Config, path string, stdout io
 	if err != nil {
 		return nil, err
 	}
-	lastFlush := time.Now()
-	var writeErr error
-	cfg.OnEvent = func(ev *trace.Event) {
-		if err := tw.Write(ev); err != nil && writeErr == nil {
-			writeErr = err
-		}
-		if time.Since(lastFlush) > 100*time.Millisecond {
-			tw.Flush()
-			lastFlush = time.Now()
-		}
-	}
+	tw.FlushEvery(100 * time.Millisecond)
+	cfg.OnEvent = func(ev *trace.Event) { tw.Write(ev) } // errors stay in tw
 	res, err := native.Run(ctx, cfg)
-	if ferr := tw.Flush(); writeErr == nil {
-		writeErr = ferr
-	}
+	writeErr := tw.Flush()
 	if err != nil {
 		return nil, err
 	}

@@ -117,21 +117,10 @@ func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, appArgs []s
 		pf.Close()
 		return nil, err
 	}
-	var writeErr error
-	lastFlush := time.Now()
-	cfg.OnEvent = func(ev *trace.Event) {
-		if err := tw.Write(ev); err != nil && writeErr == nil {
-			writeErr = err
-		}
-		if time.Since(lastFlush) > 100*time.Millisecond {
-			tw.Flush()
-			lastFlush = time.Now()
-		}
-	}
+	tw.FlushEvery(100 * time.Millisecond)
+	cfg.OnEvent = func(ev *trace.Event) { tw.Write(ev) } // errors stay in tw
 	res, runErr := unikernel.Run(ctx, cfg)
-	if ferr := tw.Flush(); writeErr == nil {
-		writeErr = ferr
-	}
+	writeErr := tw.Flush()
 	pf.Close()
 	if res == nil {
 		os.Remove(partial)
