@@ -35,6 +35,7 @@ func runCheck(e *env, args []string) error {
 	stacks := fs.Bool("stacks", true, "record native call stacks (call sites in the reports)")
 	backend := fs.String("backend", "ptrace", "native tracer: ptrace or strace")
 	appArgs := fs.StringArray("app-arg", nil, "unikernel: the app's arguments, when they differ from CMD ARGS (repeatable)")
+	probeFile := fs.String("probe", "", "verdicts of 'syscov probe --format json': missing syscalls that work stubbed or faked do not fail the check")
 	var uf unikernelFlags
 	fs.StringVar(&uf.image, "unikernel", "", "also run the app in this Unikraft image on qemu-system-x86_64")
 	fs.StringVar(&uf.initrd, "initrd", "", "unikernel: initrd")
@@ -60,6 +61,12 @@ func runCheck(e *env, args []string) error {
 	table, err := loadSupportTable(*against)
 	if err != nil {
 		return err
+	}
+	var verdicts map[string]analyze.ProbeVerdict
+	if *probeFile != "" {
+		if verdicts, err = loadProbe(*probeFile); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
@@ -115,12 +122,12 @@ func runCheck(e *env, args []string) error {
 	}
 
 	// 3. Coverage, refined by the unikernel run.
-	apps, err := coverageOf(inputs[:1], trace.Options{}, table, nil)
+	apps, err := coverageOf(inputs[:1], trace.Options{}, table, verdicts)
 	if err != nil {
 		return err
 	}
 	if d != nil {
-		refined, err := coverageOf(inputs, trace.Options{}, table, nil)
+		refined, err := coverageOf(inputs, trace.Options{}, table, verdicts)
 		if err != nil {
 			return err
 		}

@@ -40,7 +40,21 @@ func runDiff(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := report.Diff(e.stdout, f, d); err != nil {
+	if f == report.FormatMarkdown || f == report.FormatHTML {
+		// For an issue: the environment and the coverage figures too.
+		page, err := diffPage(fs.Arg(0), fs.Arg(1), opts, d)
+		if err != nil {
+			return err
+		}
+		if f == report.FormatHTML {
+			err = report.HTML(e.stdout, page)
+		} else {
+			err = report.Markdown(e.stdout, page)
+		}
+		if err != nil {
+			return err
+		}
+	} else if err := report.Diff(e.stdout, f, d); err != nil {
 		return err
 	}
 	if d.Lacks() {
@@ -105,4 +119,46 @@ func diffInputs(native, uni string, opts trace.Options, context int, ignore []st
 		return nil, fmt.Errorf("%s: no syscalls", native)
 	}
 	return d, nil
+}
+
+// diffPage is the page of a diff: the verdict, the environment from both
+// traces' headers, the diff and the native run's coverage refined by the
+// unikernel run.
+func diffPage(native, uni string, opts trace.Options, d *analyze.Diff) (report.Page, error) {
+	page := report.Page{Title: "syscov diff", Verdict: report.Verdict(d), Diff: d,
+		Env: []report.KV{{Key: "syscov", Value: version}}}
+	for _, in := range []struct{ label, path string }{{"native", native}, {"unikernel", uni}} {
+		r, err := trace.Open(in.path, opts)
+		if err != nil {
+			return page, err
+		}
+		h := r.Header()
+		r.Close()
+		if h.HostKernel != "" {
+			page.Env = append(page.Env, report.KV{Key: in.label + " host kernel", Value: h.HostKernel})
+		}
+		if len(h.Command) > 0 {
+			page.Env = append(page.Env, report.KV{Key: in.label + " command", Value: strings.Join(h.Command, " ")})
+		}
+		if h.Workload != "" {
+			page.Env = append(page.Env, report.KV{Key: in.label + " workload", Value: h.Workload})
+		}
+		if len(h.VMM) > 0 {
+			page.Env = append(page.Env, report.KV{Key: "VMM", Value: strings.Join(h.VMM, " ")})
+		}
+		page.Env = append(page.Env, report.KV{Key: in.label + " trace", Value: in.path})
+	}
+	if d.Unikraft != "" {
+		page.Env = append(page.Env, report.KV{Key: "Unikraft", Value: d.Unikraft})
+	}
+	table, err := analyze.EmbeddedTable("unikraft")
+	if err != nil {
+		return page, err
+	}
+	apps, err := coverageOf([]string{native, uni}, opts, table, nil)
+	if err != nil {
+		return page, err
+	}
+	page.Apps = apps[:1]
+	return page, nil
 }
