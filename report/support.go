@@ -73,7 +73,7 @@ func SupportTableDetail(w io.Writer, f Format, t *analyze.SupportTable, arch tra
 	var data [][]string
 	for _, n := range names {
 		s := t.Arch[arch][n]
-		data = append(data, []string{strconv.Itoa(tab.Number(n)), n, string(s.Level), cut(s.Note, 36), cut(strings.Join(s.Libs, ","), 16)})
+		data = append(data, []string{strconv.Itoa(tab.Number(n)), n, string(s.Level), cut(s.Note, 32), cut(strings.Join(s.Libs, ","), 14)})
 	}
 	return renderTable(w, []string{"nr", "syscall", "level", "note", "libs"}, data, nil, []bool{true, false, false, false, false})
 }
