@@ -73,6 +73,8 @@ type Result struct {
 	Stopped bool
 	// WorkloadErr is the workload's failure, if any.
 	WorkloadErr error
+	// AppEnded is true when the app ended while the workload ran.
+	AppEnded bool
 	// Canceled is true when the context ended the run (timeout, Ctrl-C).
 	Canceled bool
 	Events   int
@@ -182,8 +184,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	if cfg.Workload != "" && ctx.Err() == nil {
-		res.WorkloadErr = workload.Run(ctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr)
-		if !cancelled() {
+		// The workload ends early when the app does: a client of a dead
+		// server may retry until it times out.
+		wctx, cancelWorkload := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- workload.Run(wctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr) }()
+		select {
+		case res.WorkloadErr = <-done:
+		case <-a.done():
+			res.AppEnded = true
+			cancelWorkload()
+			res.WorkloadErr = <-done
+			if res.WorkloadErr == nil {
+				res.WorkloadErr = errors.New("the app ended during the workload")
+			}
+		}
+		cancelWorkload()
+		if !cancelled() && !res.AppEnded {
 			stop()
 		}
 	}

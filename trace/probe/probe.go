@@ -116,6 +116,8 @@ func Run(ctx context.Context, cfg Config, v Variant) Outcome {
 		out.Reason = "timeout"
 	case crashSignals[res.Signal]:
 		out.Reason = "crashed: " + res.Signal
+	case res.AppEnded:
+		out.Reason = fmt.Sprintf("the app ended during the workload (exit status %d)", res.ExitCode)
 	case res.WorkloadErr != nil:
 		out.Reason = workloadReason(res.WorkloadErr)
 	case nc.Workload == "" && (res.ExitCode != 0 || res.Signal != ""):
