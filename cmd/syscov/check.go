@@ -15,7 +15,6 @@ import (
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/native"
-	"github.com/syscov/syscov/trace/workload"
 )
 
 // runCheck is the main job: trace the app natively (built-in tracer, with
@@ -28,9 +27,8 @@ func runCheck(e *env, args []string) error {
 	outDir := fs.String("out", "syscov-out", "directory for the traces and reports")
 	against := fs.String("against", "unikraft", "support table: unikraft, unikraft@VERSION or a file")
 	workloadCmd := fs.String("workload", "", "shell command run against the app (natively and in the unikernel) once it is ready")
-	ready := fs.String("ready", "", "the app is ready when tcp:PORT accepts connections")
-	readyDelay := fs.Duration("ready-delay", 0, "the app is ready after this delay")
-	readyTimeout := fs.Duration("ready-timeout", 30*time.Second, "give up when the app is not ready after this")
+	var rdy readyFlags
+	rdy.register(fs, 30*time.Second)
 	timeout := fs.Duration("timeout", 0, "end each run after this long")
 	stacks := fs.Bool("stacks", true, "record native call stacks (call sites in the reports)")
 	backend := fs.String("backend", "ptrace", "native tracer: ptrace or strace")
@@ -53,10 +51,9 @@ func runCheck(e *env, args []string) error {
 	if len(argv) == 0 {
 		return usagef("no command: syscov check [FLAGS] -- CMD [ARGS]")
 	}
-	if *ready != "" {
-		if _, err := workload.Addr(*ready); err != nil {
-			return &usageError{err.Error()}
-		}
+	ready, err := rdy.ready()
+	if err != nil {
+		return err
 	}
 	table, err := loadSupportTable(*against)
 	if err != nil {
@@ -82,8 +79,8 @@ func runCheck(e *env, args []string) error {
 
 	// 1. The native run.
 	nativePath := filepath.Join(*outDir, "native.trace")
-	cfg := native.Config{Backend: native.Backend(*backend), Argv: argv, Stacks: *stacks, Ready: *ready, ReadyDelay: *readyDelay,
-		ReadyTimeout: *readyTimeout, Workload: *workloadCmd, Stdout: os.Stderr, Stderr: os.Stderr}
+	cfg := native.Config{Backend: native.Backend(*backend), Argv: argv, Stacks: *stacks, Ready: ready.Spec, ReadyDelay: ready.Delay,
+		ReadyTimeout: ready.Timeout, Workload: *workloadCmd, Stdout: os.Stderr, Stderr: os.Stderr}
 	nctx, cancel := withTimeout()
 	nres, err := recordNative(nctx, cfg, nativePath, e.stdout)
 	cancel()
@@ -109,7 +106,7 @@ func runCheck(e *env, args []string) error {
 			args = *appArgs
 		}
 		uctx, cancel := withTimeout()
-		ures, err := recordUnikernel(e, uctx, uf, args, ukPath, workload.Ready{Spec: *ready, Delay: *readyDelay, Timeout: *readyTimeout}, *workloadCmd, "")
+		ures, err := recordUnikernel(e, uctx, uf, args, ukPath, ready, *workloadCmd, "")
 		cancel()
 		if ures == nil {
 			return fmt.Errorf("unikernel run: %w", err)

@@ -8,22 +8,11 @@ import (
 
 func runCoverage(e *env, args []string) error {
 	fs := newFlagSet(e, "coverage", "coverage INPUT... [--against unikraft[@V]|FILE] [--format table|markdown|json]")
-	var in inputFlags
-	in.register(fs)
+	var rf reportFlags
+	rf.register(fs)
 	against := fs.String("against", "unikraft", "support table: unikraft, unikraft@VERSION (built in) or a file from 'syscov kb import'")
-	format := fs.String("format", "table", "output format: table, markdown, json or html")
 	probeFile := fs.String("probe", "", "verdicts of 'syscov probe --format json': missing syscalls that work stubbed or faked are cheap, not blocking")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return usagef("no input: name the traces of one or more apps")
-	}
-	f, err := report.ParseFormat(*format)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	opts, err := in.options(e)
+	f, opts, err := rf.parse(e, fs, args, "no input: name the traces of one or more apps")
 	if err != nil {
 		return err
 	}

@@ -17,24 +17,16 @@ const exitLacks = 4
 
 func runDiff(e *env, args []string) error {
 	fs := newFlagSet(e, "diff", "diff NATIVE UNIKERNEL [--context N] [--ignore NAMES] [--format table|markdown|json]")
-	var in inputFlags
-	in.register(fs)
+	var rf reportFlags
+	rf.register(fs)
 	context := fs.Int("context", 5, "events of context around the first divergence")
 	ignore := fs.String("ignore", "default", "syscalls set aside before aligning: 'default' (start-up noise), 'none', or NAME,NAME (added to the default with a leading +)")
-	format := fs.String("format", "table", "output format: table, markdown or json")
-	if err := parseFlags(fs, args); err != nil {
+	f, opts, err := rf.parse(e, fs, args, "want two inputs: the native trace and the unikernel trace (or console log)")
+	if err != nil {
 		return err
 	}
 	if fs.NArg() != 2 {
 		return usagef("want two inputs: the native trace and the unikernel trace (or console log)")
-	}
-	f, err := report.ParseFormat(*format)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	opts, err := in.options(e)
-	if err != nil {
-		return err
 	}
 	d, err := diffInputs(fs.Arg(0), fs.Arg(1), opts, *context, ignoreList(*ignore))
 	if err != nil {

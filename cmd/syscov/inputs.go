@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/workload"
 )
 
 // inputFlags are the flags every command that reads traces takes.
@@ -20,6 +23,35 @@ func (f *inputFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.format, "input-format", "auto", "input format: auto, strace or syscov (JSON Lines)")
 	fs.BoolVar(&f.strict, "strict", false, "fail (exit 1) on the first malformed input line instead of skipping it")
 	fs.StringVar(&f.arch, "arch", "", "syscall ABI of strace inputs: x86_64 or aarch64 (default: the host's)")
+}
+
+// reportFlags are the flags of a command that reads traces and prints a
+// report: the input flags and --format.
+type reportFlags struct {
+	inputFlags
+	format string
+}
+
+func (f *reportFlags) register(fs *flag.FlagSet) {
+	f.inputFlags.register(fs)
+	fs.StringVar(&f.format, "format", "table", "output format: table, markdown, json or html")
+}
+
+// parse parses args; a command without inputs is a usage error saying
+// noInput. It returns the output format and the reader options.
+func (f *reportFlags) parse(e *env, fs *flag.FlagSet, args []string, noInput string) (report.Format, trace.Options, error) {
+	if err := parseFlags(fs, args); err != nil {
+		return "", trace.Options{}, err
+	}
+	if fs.NArg() == 0 {
+		return "", trace.Options{}, usagef("%s", noInput)
+	}
+	format, err := report.ParseFormat(f.format)
+	if err != nil {
+		return "", trace.Options{}, &usageError{err.Error()}
+	}
+	opts, err := f.options(e)
+	return format, opts, err
 }
 
 // options turns the flags into reader options; malformed lines are warned
@@ -71,4 +103,27 @@ func lastDotPart(s string) string {
 		return s[i+1:]
 	}
 	return ""
+}
+
+// readyFlags say when an app is ready for its workload (trace, check,
+// probe).
+type readyFlags struct {
+	spec           string
+	delay, timeout time.Duration
+}
+
+func (r *readyFlags) register(fs *flag.FlagSet, timeout time.Duration) {
+	fs.StringVar(&r.spec, "ready", "", "the app is ready when tcp:PORT (or tcp:HOST:PORT) accepts connections")
+	fs.DurationVar(&r.delay, "ready-delay", 0, "the app is ready after this delay")
+	fs.DurationVar(&r.timeout, "ready-timeout", timeout, "give up when the app is not ready after this")
+}
+
+// ready checks --ready and returns the readiness rule.
+func (r *readyFlags) ready() (workload.Ready, error) {
+	if r.spec != "" {
+		if _, err := workload.Addr(strings.ReplaceAll(r.spec, "{port}", "1")); err != nil {
+			return workload.Ready{}, &usageError{err.Error()}
+		}
+	}
+	return workload.Ready{Spec: r.spec, Delay: r.delay, Timeout: r.timeout}, nil
 }

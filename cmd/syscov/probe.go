@@ -28,9 +28,8 @@ func runProbe(e *env, args []string) error {
 	fs.SetInterspersed(false)
 	names := fs.String("syscalls", "", "probe these syscalls (NAME,NAME,%class) instead of all the app uses")
 	missingAgainst := fs.String("missing-against", "", "probe only the used syscalls this support table lacks (unikraft, unikraft@V, a file)")
-	ready := fs.String("ready", "", "the app is ready when tcp:PORT accepts connections ({port}: a free port per run)")
-	readyDelay := fs.Duration("ready-delay", 0, "the app is ready after this delay")
-	readyTimeout := fs.Duration("ready-timeout", 20*time.Second, "a run fails when the app is not ready after this")
+	var rdy readyFlags // {port} in --ready, --workload, --check and CMD: a free port per run
+	rdy.register(fs, 20*time.Second)
 	workloadCmd := fs.String("workload", "", "shell command run against the app; a run fails when it fails")
 	check := fs.String("check", "", "shell command run after the workload, while the app is up; a run fails when it fails")
 	replicas := fs.Int("replicas", 1, "runs per syscall and variant; replicas that disagree are flagged and retried")
@@ -52,7 +51,11 @@ func runProbe(e *env, args []string) error {
 	if *replicas < 1 || *jobs < 1 {
 		return usagef("--replicas and --jobs must be at least 1")
 	}
-	cfg := probe.Config{Argv: argv, Ready: *ready, ReadyDelay: *readyDelay, ReadyTimeout: *readyTimeout,
+	ready, err := rdy.ready()
+	if err != nil {
+		return err
+	}
+	cfg := probe.Config{Argv: argv, Ready: ready.Spec, ReadyDelay: ready.Delay, ReadyTimeout: ready.Timeout,
 		Workload: *workloadCmd, Check: *check, Timeout: *timeout}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

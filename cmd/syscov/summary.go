@@ -8,21 +8,10 @@ import (
 
 func runSummary(e *env, args []string) error {
 	fs := newFlagSet(e, "summary", "summary [--per-process] [--format table|markdown|json] INPUT...")
-	var in inputFlags
-	in.register(fs)
+	var rf reportFlags
+	rf.register(fs)
 	perProcess := fs.Bool("per-process", false, "also summarise each process (pid) on its own")
-	format := fs.String("format", "table", "output format: table, markdown or json")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		return usagef("no input: name one or more traces (strace output, syscov trace files, '-' for stdin)")
-	}
-	f, err := report.ParseFormat(*format)
-	if err != nil {
-		return &usageError{err.Error()}
-	}
-	opts, err := in.options(e)
+	f, opts, err := rf.parse(e, fs, args, "no input: name one or more traces (strace output, syscov trace files, '-' for stdin)")
 	if err != nil {
 		return err
 	}

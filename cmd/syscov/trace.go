@@ -13,7 +13,6 @@ import (
 
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/native"
-	"github.com/syscov/syscov/trace/workload"
 )
 
 // Exit codes of `syscov trace` besides 0/1/2: the app's own exit status
@@ -31,9 +30,8 @@ func runTrace(e *env, args []string) error {
 	stacks := fs.Bool("stacks", false, "record the user-space call stack of every syscall")
 	out := fs.StringP("output", "o", "", "trace file to write (JSON Lines); '-' for stdout (default: NAME.trace after the command)")
 	workloadCmd := fs.String("workload", "", "shell command to run against the app once it is ready; the app is stopped after it")
-	ready := fs.String("ready", "", "the app is ready when tcp:PORT (or tcp:HOST:PORT) accepts connections")
-	readyDelay := fs.Duration("ready-delay", 0, "the app is ready after this delay")
-	readyTimeout := fs.Duration("ready-timeout", 30*time.Second, "give up when the app is not ready after this")
+	var rdy readyFlags
+	rdy.register(fs, 30*time.Second)
 	stopSignal := fs.String("stop-signal", "SIGTERM", "signal that stops the app after the workload")
 	stopGrace := fs.Duration("stop-grace", 5*time.Second, "SIGKILL the app this long after the stop signal")
 	timeout := fs.Duration("timeout", 0, "end the whole run after this long (exit 124)")
@@ -57,24 +55,22 @@ func runTrace(e *env, args []string) error {
 	argv := fs.Args()
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
+	ready, err := rdy.ready()
+	if err != nil {
+		return err
+	}
 	if uf.image != "" {
-		if *ready != "" {
-			if _, err := workload.Addr(*ready); err != nil {
-				return &usageError{err.Error()}
-			}
-		}
 		if *backend != "ptrace" || *stacks || *filter != "" {
 			return usagef("--backend, --stacks and --filter are for native runs, not --unikernel")
 		}
-		r := workload.Ready{Spec: *ready, Delay: *readyDelay, Timeout: *readyTimeout}
-		return runUnikernelTrace(e, ctx, uf, argv, *out, r, *workloadCmd, *dir, *timeout)
+		return runUnikernelTrace(e, ctx, uf, argv, *out, ready, *workloadCmd, *dir, *timeout)
 	}
 	if len(argv) == 0 {
 		return usagef("no command: syscov trace [FLAGS] -- CMD [ARGS]")
 	}
 	cfg := native.Config{
 		Backend: native.Backend(*backend), Argv: argv, Dir: *dir, Stacks: *stacks,
-		Ready: *ready, ReadyDelay: *readyDelay, ReadyTimeout: *readyTimeout,
+		Ready: ready.Spec, ReadyDelay: ready.Delay, ReadyTimeout: ready.Timeout,
 		Workload: *workloadCmd, StopGrace: *stopGrace,
 	}
 	if cfg.Backend != native.BackendPtrace && cfg.Backend != native.BackendStrace {
@@ -85,11 +81,6 @@ func runTrace(e *env, args []string) error {
 		return &usageError{err.Error()}
 	}
 	cfg.StopSignal = sig
-	if *ready != "" {
-		if _, err := workload.Addr(*ready); err != nil {
-			return &usageError{err.Error()}
-		}
-	}
 	if *filter != "" {
 		names, err := trace.ExpandSyscallSet(*filter, trace.HostArch())
 		if err != nil {
