@@ -60,3 +60,23 @@ func TestEmbeddedTable(t *testing.T) {
 		t.Error("an unknown version is found")
 	}
 }
+
+// FuzzParseSupportTable: a table file is never trusted to be well formed.
+func FuzzParseSupportTable(f *testing.F) {
+	data, _ := os.ReadFile("kbdata/unikraft-0.17.0.json")
+	f.Add(data[:min(len(data), 4000)])
+	f.Add([]byte(`{"syscov_kb":1,"os":"unikraft","version":"1","arch":{"x86_64":{"read":{"level":"implemented"}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tab, err := ParseSupportTable(data)
+		if err != nil {
+			return
+		}
+		for arch := range tab.Arch {
+			for name := range tab.Arch[arch] {
+				if l := tab.Lookup(arch, name).Level; l == "" {
+					t.Fatalf("%s %s: empty level", arch, name)
+				}
+			}
+		}
+	})
+}
