@@ -3,10 +3,12 @@ package native
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -194,10 +196,12 @@ func TestRedisBgsave(t *testing.T) {
 				need(t, "strace")
 			}
 			dir := t.TempDir()
-			port := "6397"
-			if backend == BackendStrace {
-				port = "6398"
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
 			}
+			port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+			l.Close()
 			evs, res := record(t, context.Background(), Config{
 				Backend: backend, Argv: []string{"redis-server", "--port", port, "--save", "", "--dir", dir},
 				Ready: "tcp:" + port, Workload: "redis-cli -p " + port + " bgsave && sleep 1", Stacks: true,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -67,30 +68,25 @@ func startStrace(cfg Config) (app, error) {
 		cmd.Process.Kill()
 		return nil, err
 	}
-	tgid := map[int]int{} // strace names threads by tid: find their process
+	threads := newThreadMap()
+	deliver := func(ev *trace.Event) {
+		s.mu.Lock()
+		if s.appPid == 0 && ev.PID != 0 {
+			s.appPid = ev.PID
+		}
+		s.pids[ev.TID] = ev.Kind != trace.KindExit
+		if ev.Kind == trace.KindExit && ev.PID == s.appPid {
+			s.exitCode, s.sig = ev.ExitCode, ev.Signal
+		}
+		s.mu.Unlock()
+		cfg.OnEvent(ev)
+	}
 	go func() {
 		defer close(s.doneCh)
 		for r.Scan() {
-			ev := r.Event()
-			if ev.PID > 0 {
-				g, ok := tgid[ev.PID]
-				if !ok {
-					g = trace.ThreadGroup(ev.PID)
-					tgid[ev.PID] = g
-				}
-				ev.TID, ev.PID = ev.PID, g
-			}
-			s.mu.Lock()
-			if s.appPid == 0 && ev.PID != 0 {
-				s.appPid = ev.PID
-			}
-			s.pids[ev.TID] = ev.Kind != trace.KindExit
-			if ev.Kind == trace.KindExit && ev.PID == s.appPid {
-				s.exitCode, s.sig = ev.ExitCode, ev.Signal
-			}
-			s.mu.Unlock()
-			cfg.OnEvent(ev)
+			threads.add(r.Event(), deliver)
 		}
+		threads.flush(deliver)
 		readErr := r.Err()
 		pr.Close()
 		err := cmd.Wait()
@@ -138,4 +134,81 @@ func (s *straceApp) done() <-chan struct{} { return s.doneCh }
 func (s *straceApp) wait() (int, string, error) {
 	<-s.doneCh
 	return s.exitCode, s.sig, s.err
+}
+
+// threadMap gives strace's events their process: strace names threads by
+// tid. A tid's process comes from the clone that made it (CLONE_THREAD:
+// the parent's process) or, while the thread lives, from /proc. The
+// events of a tid that is gone before either tells are held back until
+// its clone shows up (strace often prints a new thread's first calls
+// before the parent's clone returns), at most maxHeld of them.
+type threadMap struct {
+	pid  map[int]int
+	held map[int][]trace.Event
+}
+
+const maxHeld = 4096
+
+func newThreadMap() *threadMap {
+	return &threadMap{pid: map[int]int{}, held: map[int][]trace.Event{}}
+}
+
+func (m *threadMap) add(ev *trace.Event, deliver func(*trace.Event)) {
+	tid := ev.PID
+	if tid <= 0 {
+		deliver(ev)
+		return
+	}
+	pid, ok := m.pid[tid]
+	if !ok {
+		if held := m.held[tid]; len(held) > 0 && len(held) < maxHeld {
+			m.held[tid] = append(held, ev.Clone())
+			return
+		}
+		if g, found := trace.LookupThreadGroup(tid); found {
+			pid, ok = g, true
+			m.pid[tid] = g
+		} else if len(m.held[tid]) < maxHeld {
+			m.held[tid] = append(m.held[tid], ev.Clone())
+			return
+		} else {
+			pid, ok = tid, true
+			m.resolve(tid, tid, deliver)
+		}
+	}
+	ev.TID, ev.PID = tid, pid
+	deliver(ev)
+	if ev.Kind == trace.KindSyscall && ev.RetVal > 0 {
+		switch ev.Name {
+		case "clone", "clone3", "fork", "vfork":
+			child, childPid := int(ev.RetVal), int(ev.RetVal)
+			if strings.Contains(ev.Args, "CLONE_THREAD") {
+				childPid = pid
+			}
+			m.resolve(child, childPid, deliver)
+		}
+	}
+}
+
+// resolve sets a tid's process and delivers what was held of it.
+func (m *threadMap) resolve(tid, pid int, deliver func(*trace.Event)) {
+	m.pid[tid] = pid
+	for i := range m.held[tid] {
+		ev := &m.held[tid][i]
+		ev.TID, ev.PID = tid, pid
+		deliver(ev)
+	}
+	delete(m.held, tid)
+}
+
+// flush delivers what is still held, each tid as its own process.
+func (m *threadMap) flush(deliver func(*trace.Event)) {
+	tids := make([]int, 0, len(m.held))
+	for tid := range m.held {
+		tids = append(tids, tid)
+	}
+	sort.Ints(tids)
+	for _, tid := range tids {
+		m.resolve(tid, tid, deliver)
+	}
 }
