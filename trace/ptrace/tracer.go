@@ -556,16 +556,19 @@ func devNull(f *os.File) uintptr {
 	if f != nil {
 		return f.Fd()
 	}
-	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-	if err != nil {
+	nullOnce.Do(func() { nullFile, _ = os.OpenFile(os.DevNull, os.O_RDWR, 0) })
+	if nullFile == nil {
 		return ^uintptr(0)
 	}
-	// Kept open for the life of syscov: the child gets its own copy.
-	devNullFiles = append(devNullFiles, null)
-	return null.Fd()
+	return nullFile.Fd()
 }
 
-var devNullFiles []*os.File
+// nullFile is /dev/null, opened once for every run (a probe makes
+// hundreds): the child gets its own copy of the descriptor.
+var (
+	nullOnce sync.Once
+	nullFile *os.File
+)
 
 func now() int64 { return time.Now().UnixNano() }
 
