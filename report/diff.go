@@ -40,6 +40,9 @@ func Verdict(d *analyze.Diff) string {
 	if n := len(d.Failed); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d failing where native succeeded (%s)", n, verdictNames(d.Failed, 5)))
 	}
+	if !d.Lacks() {
+		return "the unikernel has the syscalls the app made, but " + strings.Join(parts, "; ")
+	}
 	return "the unikernel lacks syscalls the app needs: " + strings.Join(parts, "; ")
 }
 
