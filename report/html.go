@@ -19,6 +19,7 @@ type Page struct {
 	Apps      []*analyze.AppCoverage
 	Plan      *analyze.Plan
 	Summary   []SummaryInput
+	Probe     *analyze.ProbeReport
 	Generated string
 }
 
@@ -180,7 +181,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"labelY":        func(i int) int { return 26*i + 21 },
 	"event":         func(e analyze.DiffEvent) string { return eventLine(e) },
 	"join":          strings.Join,
-	"eq":            func(a, b int) bool { return a == b },
+	"eq":            func(a, b any) bool { return a == b },
 	"chartW":        func() float64 { return chartWidth },
 	"nr":            nr,
 }).Parse(`<!DOCTYPE html>
@@ -271,6 +272,13 @@ unikernel (#{{.UnikernelAt}}):
 {{range $i, $e := .Unikernel}}{{if eq $i $f.UnikernelMark}}&gt; {{else}}  {{end}}{{event $e}}
 {{end}}</pre>{{end}}
 {{end}}
+
+{{with .Probe}}<h2 id="probe">What {{.App}} needs for real (syscov probe)</h2>
+<table id="probe-table"><tr><th>syscall</th><th>calls</th><th>stubbed (ENOSYS)</th><th>faked (0)</th><th>verdict</th></tr>
+{{range .Results}}<tr><td>{{.Name}}</td><td class="n">{{.Calls}}</td><td>{{.StubOK}}/{{.StubRuns}} ok {{.StubReason}}</td><td>{{.FakeOK}}/{{.FakeRuns}} ok {{.FakeReason}}</td><td>{{.Verdict}}{{if .Flaky}} (flaky){{end}}</td></tr>
+{{end}}</table>
+{{range .Combos}}<p>All {{len .Names}} syscalls that work {{if eq .Kind "stub"}}stubbed{{else}}faked{{end}}, changed together: {{if .OK}}the app still works{{else}}the app fails ({{.Reason}}){{end}}.</p>
+{{end}}{{end}}
 
 {{if .Summary}}<h2 id="summary">Syscall summary</h2>
 {{range .Summary}}<table><tr><th>syscall</th><th>calls</th><th>errors</th></tr>

@@ -19,6 +19,8 @@ func Probe(w io.Writer, f Format, p *analyze.ProbeReport) error {
 	head := fmt.Sprintf("%s: %d syscalls probed (%d runs, %d replica(s), %d job(s), %.1f s): %d required, %d work stubbed, %d work faked, %d work both",
 		p.App, len(p.Results), p.Runs, p.Replicas, p.Jobs, p.Elapsed.Seconds(), c[analyze.Required], c[analyze.WorksStubbed], c[analyze.WorksFaked], c[analyze.WorksBoth])
 	switch f {
+	case FormatHTML:
+		return HTML(w, Page{Title: "syscov probe: " + p.App, Verdict: head, Probe: p})
 	case FormatJSON:
 		return writeJSON(w, p)
 	case FormatMarkdown:

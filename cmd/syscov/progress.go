@@ -11,7 +11,8 @@ import (
 )
 
 // progress prints "reading NAME: N events, M lines" on a terminal while a
-// long input is read; nothing when stderr is not a terminal (piped, CI).
+// long input is read (or "trace of CMD: N events" while tracing); nothing
+// when stderr is not a terminal (piped, CI).
 type progress struct {
 	w      io.Writer
 	on     bool
@@ -40,7 +41,11 @@ func (p *progress) tick(lines int) {
 	if now := time.Now(); now.Sub(p.last) > 250*time.Millisecond && now.Sub(p.start) > time.Second {
 		p.last = now
 		p.shown = true
-		fmt.Fprintf(p.w, "\rreading %s: %d events, %d lines", p.name, p.events, lines)
+		if lines > 0 {
+			fmt.Fprintf(p.w, "\rreading %s: %d events, %d lines", p.name, p.events, lines)
+		} else {
+			fmt.Fprintf(p.w, "\r%s: %d events", p.name, p.events)
+		}
 	}
 }
 

@@ -165,8 +165,13 @@ func recordNative(ctx context.Context, cfg native.Config, path string, stdout io
 		return nil, err
 	}
 	tw.FlushEvery(100 * time.Millisecond)
-	cfg.OnEvent = func(ev *trace.Event) { tw.Write(ev) } // errors stay in tw
+	pr := newProgress(os.Stderr, "trace of "+cfg.Argv[0])
+	cfg.OnEvent = func(ev *trace.Event) {
+		tw.Write(ev) // errors stay in tw
+		pr.tick(0)
+	}
 	res, err := native.Run(ctx, cfg)
+	pr.done()
 	writeErr := tw.Flush()
 	if err != nil {
 		return nil, err
