@@ -24,8 +24,8 @@ type SyscallStat struct {
 	Timed int
 	// Errnos counts the calls per errno name.
 	Errnos map[string]int
-	// Statuses counts the calls per status.
-	Statuses map[trace.Status]int
+	// Statuses counts the calls per status (indexed by trace.Status).
+	Statuses [8]int
 }
 
 // UsecsPerCall is the mean duration of the timed calls, in microseconds.
@@ -134,10 +134,12 @@ func countsAsError(ev *trace.Event) bool { return ev.Errno != "" }
 func addCall(m map[string]*SyscallStat, ev *trace.Event) {
 	s, ok := m[ev.Name]
 	if !ok {
-		s = &SyscallStat{Name: ev.Name, Nr: ev.Nr, Errnos: map[string]int{}, Statuses: map[trace.Status]int{}}
+		s = &SyscallStat{Name: ev.Name, Nr: ev.Nr, Errnos: map[string]int{}}
 		m[ev.Name] = s
 	}
-	s.Statuses[ev.Status]++
+	if int(ev.Status) < len(s.Statuses) {
+		s.Statuses[ev.Status]++
+	}
 	if ev.Status == trace.StatusUnfinished {
 		s.NoReturn++
 		return
