@@ -15,23 +15,7 @@ func BenchmarkReader(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			input := bytes.Repeat(data, (8<<20)/len(data)+1)
-			b.SetBytes(int64(len(input)))
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				r, err := NewReader(bytes.NewReader(input), "bench", 0, Options{Format: FormatStrace, Arch: ArchX86_64})
-				if err != nil {
-					b.Fatal(err)
-				}
-				n := 0
-				for r.Scan() {
-					n++
-				}
-				if r.Err() != nil || n == 0 {
-					b.Fatal(r.Err(), n)
-				}
-			}
+			benchRead(b, data, FormatStrace)
 		})
 	}
 }
@@ -43,11 +27,17 @@ func BenchmarkUnikraftReader(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchRead(b, data, FormatUnikraft)
+}
+
+// benchRead reads data repeated to 8 MiB in the given format, b.N times.
+func benchRead(b *testing.B, data []byte, format Format) {
 	input := bytes.Repeat(data, (8<<20)/len(data)+1)
 	b.SetBytes(int64(len(input)))
 	b.ReportAllocs()
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r, err := NewReader(bytes.NewReader(input), "bench", 0, Options{Format: FormatUnikraft, Arch: ArchX86_64})
+		r, err := NewReader(bytes.NewReader(input), "bench", 0, Options{Format: format, Arch: ArchX86_64})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -55,15 +55,9 @@ func runCheck(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	table, err := loadSupportTable(*against)
+	table, verdicts, err := loadJudgement(*against, *probeFile)
 	if err != nil {
 		return err
-	}
-	var verdicts map[string]analyze.ProbeVerdict
-	if *probeFile != "" {
-		if verdicts, err = loadProbe(*probeFile); err != nil {
-			return err
-		}
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err

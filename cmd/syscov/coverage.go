@@ -16,15 +16,9 @@ func runCoverage(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	table, err := loadSupportTable(*against)
+	table, verdicts, err := loadJudgement(*against, *probeFile)
 	if err != nil {
 		return err
-	}
-	var verdicts map[string]analyze.ProbeVerdict
-	if *probeFile != "" {
-		if verdicts, err = loadProbe(*probeFile); err != nil {
-			return err
-		}
 	}
 	apps, err := coverageOf(fs.Args(), opts, table, verdicts)
 	if err != nil {

@@ -194,3 +194,14 @@ func loadProbe(path string) (map[string]analyze.ProbeVerdict, error) {
 	}
 	return rep.Verdicts(), nil
 }
+
+// loadJudgement loads what uses are judged against: a support table and,
+// when probeFile is set, the probe verdicts.
+func loadJudgement(against, probeFile string) (*analyze.SupportTable, map[string]analyze.ProbeVerdict, error) {
+	table, err := loadSupportTable(against)
+	if err != nil || probeFile == "" {
+		return table, nil, err
+	}
+	verdicts, err := loadProbe(probeFile)
+	return table, verdicts, err
+}
