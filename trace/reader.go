@@ -56,6 +56,12 @@ type Header struct {
 	// Unikraft is the version banner of a unikernel run, when known.
 	Unikraft string   `json:"unikraft,omitempty"`
 	VMM      []string `json:"vmm,omitempty"`
+	// Cmdline is the kernel command line of a unikernel run, exactly as
+	// the guest got it; Initrd the initrd it booted with, and RootfsList
+	// the list of what syscov packed into it.
+	Cmdline    string `json:"cmdline,omitempty"`
+	Initrd     string `json:"initrd,omitempty"`
+	RootfsList string `json:"rootfs_list,omitempty"`
 	// Accel is how the unikernel ran: "kvm" or "tcg"; Fallback why KVM
 	// was left for TCG.
 	Accel    string `json:"accel,omitempty"`

@@ -35,15 +35,7 @@ func runCheck(e *env, args []string) error {
 	appArgs := fs.StringArray("app-arg", nil, "unikernel: the app's arguments, when they differ from CMD ARGS (repeatable)")
 	probeFile := fs.String("probe", "", "verdicts of 'syscov probe --format json': missing syscalls that work stubbed or faked do not fail the check")
 	var uf unikernelFlags
-	fs.StringVar(&uf.image, "unikernel", "", "also run the app in this Unikraft image on qemu-system-x86_64")
-	fs.StringVar(&uf.initrd, "initrd", "", "unikernel: initrd")
-	fs.StringVar(&uf.rootfs, "rootfs", "", "unikernel: host directory shared over 9p")
-	fs.StringVar(&uf.memory, "memory", "256M", "unikernel: guest memory")
-	fs.StringVar(&uf.kvm, "kvm", "auto", "unikernel: auto, on, off")
-	fs.StringArrayVar(&uf.ports, "port", nil, "unikernel: forward 127.0.0.1:HOST to the guest's GUEST port")
-	fs.StringVar(&uf.appendParams, "append", "", "unikernel: kernel parameters")
-	fs.DurationVar(&uf.idle, "idle", 3*time.Second, "unikernel: stop when the console is quiet this long after the last syscall")
-	fs.StringVar(&uf.qemu, "qemu", "qemu-system-x86_64", "unikernel: the qemu binary")
+	uf.register(fs, "also run the app in this Unikraft image on qemu-system-x86_64")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -58,6 +50,18 @@ func runCheck(e *env, args []string) error {
 	table, verdicts, err := loadJudgement(*against, *probeFile)
 	if err != nil {
 		return err
+	}
+	// The image and the unikernel's command line are checked before the
+	// native run: a bad image must not cost a native run first.
+	var plan *unikernelPlan
+	if uf.image != "" {
+		ukArgs := argv
+		if len(*appArgs) > 0 {
+			ukArgs = *appArgs
+		}
+		if plan, err = planUnikernel(uf, ukArgs); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
@@ -76,7 +80,9 @@ func runCheck(e *env, args []string) error {
 	cfg := native.Config{Backend: native.Backend(*backend), Argv: argv, Stacks: *stacks, Ready: ready.Spec, ReadyDelay: ready.Delay,
 		ReadyTimeout: ready.Timeout, Workload: *workloadCmd, Stdout: os.Stderr, Stderr: os.Stderr}
 	nctx, cancel := withTimeout()
-	nres, err := recordNative(nctx, cfg, nativePath, e.stdout)
+	files := analyze.NewFileUses()
+	nativeStart := time.Now()
+	nres, err := recordNative(nctx, cfg, nativePath, e.stdout, files.Add)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("native run: %w", err)
@@ -92,23 +98,33 @@ func runCheck(e *env, args []string) error {
 
 	// 2. The unikernel run, with the same workload.
 	var d *analyze.Diff
-	if uf.image != "" {
+	var ukFailure error
+	if plan != nil {
 		ukPath := filepath.Join(*outDir, "unikernel.trace")
 		uf.consoleLog = filepath.Join(*outDir, "unikernel.console.log")
-		args := argv
-		if len(*appArgs) > 0 {
-			args = *appArgs
+		if plan.rootfs != nil {
+			for _, skipped := range addNativeFiles(plan.rootfs, files, nativeStart) {
+				fmt.Fprintf(e.stderr, "syscov: not packed: %s\n", skipped)
+			}
 		}
 		uctx, cancel := withTimeout()
-		ures, err := recordUnikernel(e, uctx, uf, args, ukPath, ready, *workloadCmd, "")
+		ures, err := recordUnikernel(e, uctx, uf, plan, ukPath, ready, *workloadCmd, "")
 		cancel()
 		if ures == nil {
 			return fmt.Errorf("unikernel run: %w", err)
 		}
-		inputs = append(inputs, ukPath)
-		d, err = diffInputs(nativePath, ukPath, trace.Options{}, 5, nil)
-		if err != nil {
-			return err
+		// A run that did not boot, crashed, or made no syscall says
+		// nothing of what the unikernel lacks: no diff verdict from it.
+		ukFailure = unikernelFailure(ures, *timeout)
+		if ukFailure == nil && ures.Syscalls == 0 {
+			ukFailure = &exitError{exitBootFailure, fmt.Errorf("the unikernel run made no syscall (%s%s); see %s", ures.Ended, detailSuffix(ures.Detail), uf.consoleLog)}
+		}
+		if ukFailure == nil {
+			inputs = append(inputs, ukPath)
+			d, err = diffInputs(nativePath, ukPath, trace.Options{}, 5, nil)
+			if err != nil {
+				return err
+			}
 		}
 	}
 
@@ -190,6 +206,9 @@ func runCheck(e *env, args []string) error {
 		fmt.Fprintf(e.stdout, "  missing %-18s %6d calls  %-30s first at %s\n", u.Key, u.Calls, u.Class, u.SiteString())
 	}
 	fmt.Fprintf(e.stdout, "reports in %s\n", *outDir)
+	if ukFailure != nil {
+		return ukFailure
+	}
 	if len(a.Blocking) > 0 {
 		lacks = true
 	}

@@ -38,17 +38,7 @@ func runTrace(e *env, args []string) error {
 	filter := fs.String("filter", "", "trace only these syscalls: NAME,NAME,%class (a seccomp-bpf filter; others never stop the app)")
 	dir := fs.String("dir", "", "working directory of the app and the workload")
 	var uf unikernelFlags
-	fs.StringVar(&uf.image, "unikernel", "", "run the app inside this Unikraft image on qemu-system-x86_64 instead of natively")
-	fs.StringVar(&uf.initrd, "initrd", "", "unikernel: initrd (e.g. a cpio of the app's root filesystem)")
-	fs.StringVar(&uf.rootfs, "rootfs", "", "unikernel: host directory shared as the guest's 9p filesystem (mount tag fs1)")
-	fs.StringVar(&uf.memory, "memory", "256M", "unikernel: guest memory")
-	fs.StringVar(&uf.kvm, "kvm", "auto", "unikernel: auto (KVM, TCG when KVM cannot run the guest), on, off")
-	fs.StringArrayVar(&uf.ports, "port", nil, "unikernel: forward 127.0.0.1:HOST to the guest's GUEST port (HOST:GUEST, repeatable)")
-	fs.StringVar(&uf.appendParams, "append", "", "unikernel: kernel parameters (before ' -- ' and the app's arguments)")
-	fs.StringVar(&uf.consoleLog, "console-log", "", "unikernel: where to keep the raw console (default: next to -o)")
-	fs.DurationVar(&uf.idle, "idle", 0, "unikernel: stop when the console is quiet this long after the last syscall")
-	fs.StringVar(&uf.qemu, "qemu", "qemu-system-x86_64", "unikernel: the qemu binary")
-	fs.BoolVar(&uf.echo, "console", false, "unikernel: also copy the console to stderr as it arrives")
+	uf.register(fs, "run the app inside this Unikraft image on qemu-system-x86_64 instead of natively")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -102,7 +92,7 @@ func runTrace(e *env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	res, err := recordNative(ctx, cfg, path, e.stdout)
+	res, err := recordNative(ctx, cfg, path, e.stdout, nil)
 	if err != nil {
 		return err
 	}
@@ -150,7 +140,9 @@ func parseSignal(s string) (syscall.Signal, error) {
 // recordNative runs cfg and writes its trace to path ("-": stdout),
 // flushed at least every 100 ms so that a crash loses little: the file is
 // readable up to its last complete line.
-func recordNative(ctx context.Context, cfg native.Config, path string, stdout io.Writer) (*native.Result, error) {
+//
+// also, when set, sees every event too.
+func recordNative(ctx context.Context, cfg native.Config, path string, stdout io.Writer, also func(*trace.Event)) (*native.Result, error) {
 	var w io.Writer = stdout
 	if path != "-" {
 		file, err := os.Create(path)
@@ -168,6 +160,9 @@ func recordNative(ctx context.Context, cfg native.Config, path string, stdout io
 	pr := newProgress(os.Stderr, "trace of "+cfg.Argv[0])
 	cfg.OnEvent = func(ev *trace.Event) {
 		tw.Write(ev) // errors stay in tw
+		if also != nil {
+			also(ev)
+		}
 		pr.tick(0)
 	}
 	res, err := native.Run(ctx, cfg)

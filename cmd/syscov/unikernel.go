@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"strconv"
+
 	"errors"
 	"fmt"
+	flag "github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
+
+	"github.com/syscov/syscov/analyze"
 	"io"
 	"os"
 	"path/filepath"
@@ -15,58 +21,48 @@ import (
 	"github.com/syscov/syscov/trace/workload"
 )
 
-// unikernelFlags are the flags of `syscov trace --unikernel`.
+// unikernelFlags are the unikernel flags of `syscov trace --unikernel`
+// and `syscov check`: one set, one default each.
 type unikernelFlags struct {
 	image, initrd, rootfs, memory, kvm, appendParams, consoleLog, qemu string
-	ports                                                              []string
+	ports, rootfsAdd                                                   []string
 	idle                                                               time.Duration
 	echo                                                               bool
 }
 
-// Exit code of `syscov trace --unikernel` when the unikernel did not boot
-// (as opposed to the app failing in it).
-const exitBootFailure = 3
+// defaultIdle ends a unikernel run when the console has been quiet this
+// long after the last syscall: app-elfloader never powers off after the
+// app's exit_group.
+const defaultIdle = 3 * time.Second
 
-func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs []string, out string, ready workload.Ready, workloadCmd, dir string, timeout time.Duration) error {
-	if out == "" {
-		out = strings.TrimSuffix(filepath.Base(uf.image), filepath.Ext(uf.image)) + ".uk.trace"
-	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	res, err := recordUnikernel(e, ctx, uf, appArgs, out, ready, workloadCmd, dir)
-	if res == nil {
-		return err
-	}
-	switch {
-	case err != nil:
-		return err
-	case res.Ended == unikernel.EndTimeout:
-		return &exitError{exitTimeout, fmt.Errorf("timed out after %v; qemu was stopped", timeout)}
-	case res.Ended == unikernel.EndInterrupt:
-		return &exitError{exitInterrupt, errors.New("interrupted; qemu was stopped")}
-	case res.Ended == unikernel.EndBoot:
-		return &exitError{exitBootFailure, fmt.Errorf("the unikernel did not boot: %s", res.Detail)}
-	case res.Ended == unikernel.EndQEMU:
-		return fmt.Errorf("qemu failed: %s", res.Detail)
-	case res.WorkloadErr != nil:
-		return res.WorkloadErr
-	}
-	return nil
+func (uf *unikernelFlags) register(fs *flag.FlagSet, imageHelp string) {
+	fs.StringVar(&uf.image, "unikernel", "", imageHelp)
+	fs.StringVar(&uf.initrd, "initrd", "", "unikernel: initrd to boot with (default: syscov packs one: the app, its ELF interpreter and libraries, /tmp)")
+	fs.StringVar(&uf.rootfs, "rootfs", "", "unikernel: host directory shared as the guest's 9p filesystem (mount tag fs1) instead of an initrd")
+	fs.StringArrayVar(&uf.rootfsAdd, "rootfs-add", nil, "unikernel: also pack host file or directory SRC (at DST) into the initrd syscov packs: SRC[:DST] (repeatable)")
+	fs.StringVar(&uf.memory, "memory", "256M", "unikernel: guest memory")
+	fs.StringVar(&uf.kvm, "kvm", "auto", "unikernel: auto (KVM, TCG when KVM cannot run the guest), on, off")
+	fs.StringArrayVar(&uf.ports, "port", nil, "unikernel: forward 127.0.0.1:HOST to the guest's GUEST port (HOST:GUEST, repeatable)")
+	fs.StringVar(&uf.appendParams, "append", "", "unikernel: kernel parameters (before ' -- ' and the app's arguments; needs uklibparam in the image)")
+	fs.StringVar(&uf.consoleLog, "console-log", "", "unikernel: where to keep the raw console (default: next to the trace)")
+	fs.DurationVar(&uf.idle, "idle", defaultIdle, "unikernel: stop when the console is quiet this long after the last syscall (0: never)")
+	fs.StringVar(&uf.qemu, "qemu", "qemu-system-x86_64", "unikernel: the qemu binary")
+	fs.BoolVar(&uf.echo, "console", false, "unikernel: also copy the console to stderr as it arrives")
 }
 
-// recordUnikernel boots the image, writes the trace to out and the raw
-// console next to it, and reports on stderr how the run went.
-func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, appArgs []string, out string, ready workload.Ready, workloadCmd, dir string) (*unikernel.Result, error) {
-	consoleLog := uf.consoleLog
-	if consoleLog == "" {
-		consoleLog = strings.TrimSuffix(out, ".trace") + ".console.log"
-		if out == "-" {
-			consoleLog = "console.log"
-		}
-	}
+// unikernelPlan is what is checked and decided before any run: the image,
+// the app's argv in the guest, the kernel command line, the root
+// filesystem to pack.
+type unikernelPlan struct {
+	image   *unikernel.Image
+	argv    []string
+	cmdline string
+	rootfs  *unikernel.Rootfs // nil with --initrd or --rootfs
+}
+
+// planUnikernel checks the flags and the image before anything runs (a
+// bad image must not cost a native run first).
+func planUnikernel(uf unikernelFlags, appArgs []string) (*unikernelPlan, error) {
 	switch uf.kvm {
 	case unikernel.KVMAuto, unikernel.KVMOn, unikernel.KVMOff:
 	default:
@@ -74,13 +70,147 @@ func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, appArgs []s
 	}
 	for _, p := range uf.ports {
 		h, g, ok := strings.Cut(p, ":")
-		if !ok || h == "" || g == "" {
-			return nil, usagef("--port %q: want HOST:GUEST", p)
+		if !ok || !isPort(h) || !isPort(g) {
+			return nil, usagef("--port %q: want HOST:GUEST, two port numbers", p)
 		}
 	}
+	if uf.initrd != "" && uf.rootfs != "" {
+		return nil, usagef("--initrd and --rootfs: give one")
+	}
+	if len(uf.rootfsAdd) > 0 && (uf.initrd != "" || uf.rootfs != "") {
+		return nil, usagef("--rootfs-add adds to the initrd syscov packs: not with --initrd or --rootfs")
+	}
+	im, err := unikernel.InspectImage(uf.image)
+	if err != nil {
+		return nil, err
+	}
+	p := &unikernelPlan{image: im, argv: append([]string(nil), appArgs...)}
+	if uf.initrd == "" && uf.rootfs == "" && len(appArgs) > 0 {
+		p.rootfs = unikernel.NewRootfs()
+		abs, err := p.rootfs.AddProgram(appArgs[0])
+		if err != nil {
+			return nil, fmt.Errorf("packing the initrd: %w", err)
+		}
+		p.argv[0] = abs // the guest has no $PATH search of the host's
+		for _, spec := range uf.rootfsAdd {
+			src, dst, _ := strings.Cut(spec, ":")
+			if err := p.rootfs.AddTree(src, dst, "--rootfs-add"); err != nil {
+				return nil, fmt.Errorf("--rootfs-add %s: %w", spec, err)
+			}
+		}
+	}
+	if p.cmdline, err = unikernel.KernelCmdline(im, uf.appendParams, p.argv); err != nil {
+		return nil, &usageError{err.Error()}
+	}
+	return p, nil
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0 && n <= 65535
+}
+
+// packInitrd writes the planned root filesystem as a CPIO next to the
+// trace, and its list (guest path, size, why) beside it.
+func (p *unikernelPlan) packInitrd(base string) (cpio, list string, err error) {
+	cpio, list = base+".initrd.cpio", base+".rootfs.txt"
+	if err := p.rootfs.WriteCPIOFile(cpio); err != nil {
+		return "", "", err
+	}
+	var b strings.Builder
+	var total int64
+	for _, e := range p.rootfs.List() {
+		if e.Dir {
+			fmt.Fprintf(&b, "%-60s %10s  %s\n", e.Guest+"/", "dir", e.Why)
+			continue
+		}
+		total += e.Size
+		fmt.Fprintf(&b, "%-60s %10d  %s\n", e.Guest, e.Size, e.Why)
+	}
+	fmt.Fprintf(&b, "total %d bytes\n", total)
+	return cpio, list, os.WriteFile(list, []byte(b.String()), 0o644)
+}
+
+// exitBootFailure is the exit code of `syscov trace --unikernel` and
+// `syscov check` when the unikernel did not boot or the guest crashed (as
+// opposed to the app failing in it).
+const exitBootFailure = 3
+
+func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs []string, out string, ready workload.Ready, workloadCmd, dir string, timeout time.Duration) error {
+	if out == "" {
+		out = strings.TrimSuffix(filepath.Base(uf.image), filepath.Ext(uf.image)) + ".uk.trace"
+	}
+	plan, err := planUnikernel(uf, appArgs)
+	if err != nil {
+		return err
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	res, err := recordUnikernel(e, ctx, uf, plan, out, ready, workloadCmd, dir)
+	if res == nil {
+		return err
+	}
+	if err := unikernelFailure(res, timeout); err != nil {
+		return err
+	}
+	return res.WorkloadErr
+}
+
+// unikernelFailure is the error for a unikernel run that did not give a
+// usable trace: a timeout, Ctrl-C, a boot failure or crash (exit 3), qemu
+// failing.
+func unikernelFailure(res *unikernel.Result, timeout time.Duration) error {
+	switch res.Ended {
+	case unikernel.EndTimeout:
+		return &exitError{exitTimeout, fmt.Errorf("the unikernel run timed out after %v; qemu was stopped", timeout)}
+	case unikernel.EndInterrupt:
+		return &exitError{exitInterrupt, errors.New("interrupted; qemu was stopped")}
+	case unikernel.EndBoot:
+		return &exitError{exitBootFailure, fmt.Errorf("the unikernel did not boot: %s", res.Detail)}
+	case unikernel.EndCrash, unikernel.EndPanic:
+		return &exitError{exitBootFailure, fmt.Errorf("the unikernel crashed after %d syscalls: %s", res.Syscalls, firstNonEmpty(res.Detail, res.Ended))}
+	case unikernel.EndQEMU:
+		return fmt.Errorf("qemu failed: %s", res.Detail)
+	}
+	return nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// recordUnikernel boots the image, writes the trace to out and the raw
+// console next to it, and reports on stderr how the run went.
+func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, plan *unikernelPlan, out string, ready workload.Ready, workloadCmd, dir string) (*unikernel.Result, error) {
+	base := strings.TrimSuffix(out, ".trace")
+	if out == "-" {
+		base = "unikernel"
+	}
+	consoleLog := uf.consoleLog
+	if consoleLog == "" {
+		consoleLog = base + ".console.log"
+	}
+	initrd := uf.initrd
+	var rootfsList string
+	if plan.rootfs != nil {
+		var err error
+		if initrd, rootfsList, err = plan.packInitrd(base); err != nil {
+			return nil, fmt.Errorf("packing the initrd: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "syscov: packed %d paths into %s (list in %s)\n", len(plan.rootfs.List()), initrd, rootfsList)
+	}
+	ready.Forwarded = len(uf.ports) > 0
 	cfg := unikernel.Config{
-		QEMU: uf.qemu, Image: uf.image, Initrd: uf.initrd, RootFS: uf.rootfs, Memory: uf.memory,
-		KVM: uf.kvm, Ports: uf.ports, Append: uf.appendParams, AppArgs: appArgs, ConsoleLog: consoleLog,
+		QEMU: uf.qemu, Image: uf.image, Inspected: plan.image, Initrd: initrd, RootFS: uf.rootfs, Memory: uf.memory,
+		KVM: uf.kvm, Ports: uf.ports, Append: uf.appendParams, AppArgs: plan.argv, ConsoleLog: consoleLog,
 		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.idle, Stdout: os.Stderr, Stderr: os.Stderr,
 		Warn:   func(se *trace.SyntaxError) { fmt.Fprintf(e.stderr, "syscov: warning: %v\n", se) },
 		Notice: func(msg string) { fmt.Fprintf(e.stderr, "syscov: %s\n", msg) },
@@ -89,7 +219,7 @@ func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, appArgs []s
 		cfg.Echo = e.stderr
 	}
 	hdr := trace.Header{
-		Origin: trace.OriginUnikernel.String(), Arch: trace.ArchX86_64, Command: appArgs, Workload: workloadCmd,
+		Origin: trace.OriginUnikernel.String(), Arch: trace.ArchX86_64, Command: plan.argv, Workload: workloadCmd,
 		Tool: "syscov " + version, Start: time.Now().UTC(),
 	}
 	if uname := hostKernel(); uname != "" {
@@ -126,16 +256,14 @@ func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, appArgs []s
 		os.Remove(partial)
 		return nil, runErr
 	}
-	hdr.VMM, hdr.Accel, hdr.Fallback = res.VMM, res.Accel, res.Fallback
+	hdr.VMM, hdr.Cmdline, hdr.Accel, hdr.Fallback = res.VMM, res.Cmdline, res.Accel, res.Fallback
+	hdr.Initrd, hdr.RootfsList = initrd, rootfsList
 	hdr.Unikraft, hdr.Ended, hdr.EndDetail = res.Unikraft, res.Ended, res.Detail
 	if err := finishTrace(partial, out, hdr, e.stdout); err != nil {
 		return nil, err
 	}
 	if writeErr != nil {
 		return nil, writeErr
-	}
-	if res.Fallback != "" {
-		fmt.Fprintf(e.stderr, "syscov: ran under TCG: %s\n", res.Fallback)
 	}
 	where := out
 	if out == "-" {
@@ -205,4 +333,79 @@ func hostKernel() string {
 		return ""
 	}
 	return strings.TrimSpace(string(b))
+}
+
+// maxPackedFile is the largest file syscov packs from what the native run
+// read: the initrd is extracted into the guest's memory.
+const maxPackedFile = 32 << 20
+
+// addNativeFiles adds to the root filesystem what the native run found
+// and that existed before it started (never a file the app made: a
+// database it created natively must not be there when it starts in the
+// unikernel), and the directories it wrote into. It returns what it left
+// out, and why.
+func addNativeFiles(r *unikernel.Rootfs, files *analyze.FileUses, start time.Time) []string {
+	var skipped []string
+	for _, u := range files.Found() {
+		p := u.Path
+		if r.Has(p) || p == "/" {
+			continue
+		}
+		if pseudoFS(p) {
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // gone since: made and removed by the run
+		}
+		if bornAfter(p, start, fi.IsDir()) {
+			skipped = append(skipped, p+" (made or changed by the native run)")
+			continue
+		}
+		switch {
+		case fi.IsDir():
+			r.AddDir(p, "the native run looked it up")
+		case !fi.Mode().IsRegular():
+		case fi.Size() > maxPackedFile:
+			skipped = append(skipped, fmt.Sprintf("%s (%d bytes: larger than %d; add it with --rootfs-add)", p, fi.Size(), maxPackedFile))
+		default:
+			r.AddFile(p, p, "the native run "+u.Call+" it ("+u.First.String()+")")
+		}
+	}
+	for _, d := range files.WrittenDirs() {
+		if !pseudoFS(d) {
+			r.AddDir(d, "the native run wrote into it")
+		}
+	}
+	return skipped
+}
+
+// pseudoFS: paths of the kernel's own filesystems, which an initrd cannot
+// stand in for.
+func pseudoFS(p string) bool {
+	for _, pre := range []string{"/proc", "/sys", "/dev", "/run"} {
+		if p == pre || strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// bornAfter reports whether a file was created (statx birth time) or, on
+// filesystems without one, last changed after t.
+func bornAfter(p string, t time.Time, dir bool) bool {
+	var sx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_BTIME|unix.STATX_CTIME|unix.STATX_MTIME, &sx); err != nil {
+		return false
+	}
+	ts := sx.Ctime
+	if sx.Mask&unix.STATX_BTIME != 0 {
+		ts = sx.Btime
+		// A file that existed but was written during the run has other
+		// content now than the app found.
+		if m := time.Unix(sx.Mtime.Sec, int64(sx.Mtime.Nsec)); !dir && !m.Before(t) {
+			return true
+		}
+	}
+	return !time.Unix(ts.Sec, int64(ts.Nsec)).Before(t)
 }

@@ -7,17 +7,14 @@ package unikernel
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/syscov/syscov/trace"
@@ -33,16 +30,18 @@ const (
 
 // Config describes one unikernel run.
 type Config struct {
-	QEMU    string // default qemu-system-x86_64 on PATH
-	Image   string // the unikernel (-kernel)
-	Initrd  string
-	RootFS  string   // a host directory shared over 9p (mount tag fs1)
-	Memory  string   // default 256M
-	KVM     string   // auto, on, off
-	Ports   []string // HOST:GUEST TCP forwards on 127.0.0.1
-	Append  string   // kernel parameters
-	AppArgs []string // the app's arguments, after " -- "
-	Extra   []string // more qemu arguments, as given
+	QEMU  string // default qemu-system-x86_64 on PATH
+	Image string // the unikernel (-kernel)
+	// Inspected is what InspectImage read of Image (Run reads it when nil).
+	Inspected *Image
+	Initrd    string
+	RootFS    string   // a host directory shared over 9p (mount tag fs1)
+	Memory    string   // default 256M
+	KVM       string   // auto, on, off
+	Ports     []string // HOST:GUEST TCP forwards on 127.0.0.1
+	Append    string   // kernel parameters
+	AppArgs   []string // the app's argv, written as KernelCmdline says
+	Extra     []string // more qemu arguments, as given
 	// ConsoleLog is where the raw console goes (always kept).
 	ConsoleLog string
 	Ready      workload.Ready
@@ -78,12 +77,15 @@ const (
 	EndInterrupt = "interrupted"
 	EndQEMU      = "qemu failed"
 	EndBoot      = "boot failure"
+	EndCrash     = "guest stopped after a fatal error"
 )
 
 // Result is how a unikernel run went.
 type Result struct {
-	VMM   []string // the final qemu command line
-	Accel string   // "kvm" or "tcg"
+	VMM []string // the final qemu command line
+	// Cmdline is the kernel command line the guest was given.
+	Cmdline string
+	Accel   string // "kvm" or "tcg"
 	// Fallback is why KVM was left for TCG, when it was.
 	Fallback string
 	Ended    string
@@ -98,13 +100,10 @@ type Result struct {
 	Elapsed     time.Duration
 }
 
-// kvmFailures are what qemu prints when KVM cannot run the guest; on
-// nested paravirtual KVM, Unikraft's boot code hits the first two.
-var kvmFailures = []string{"KVM internal error", "emulation failure", "failed to set MSR", "kvm run failed", "Failed to get \"msrs\""}
-
-// bootFailures are console messages that mean the unikernel did not boot,
-// not that the app failed.
-var bootFailures = []string{"Could not initialize the HWRNG", "returned error", "Failed to initialize", "Unhandled page fault", "Unikraft crash", "Assertion failure"}
+// fatalBoot are console messages after which the guest does not go on:
+// an init function that failed (ukboot), app-elfloader not finding or
+// loading the program, a crash or an assertion.
+var fatalBoot = []string{"returned error", "Failed to find executable", "Failed to load", "Unhandled page fault", "Unikraft crash", "Assertion failure", "assertion failed", "Could not find an initrd"}
 
 // KVMUsable reports whether /dev/kvm can be opened for KVM.
 func KVMUsable() bool {
@@ -116,67 +115,33 @@ func KVMUsable() bool {
 	return true
 }
 
-// Args builds the qemu argv (without the binary) for accel "kvm" or "tcg"
-// and a QMP socket path.
-func Args(cfg Config, accel, qmpPath string) []string {
-	mem := cfg.Memory
-	if mem == "" {
-		mem = "256M"
-	}
-	args := []string{
-		"-display", "none", "-no-reboot", "-m", mem,
-		"-serial", "stdio", "-monitor", "none",
-		"-device", "pvpanic", "-action", "panic=exit-failure",
-		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-		"-qmp", "unix:" + qmpPath + ",server=on,wait=off", "-S",
-		"-kernel", cfg.Image,
-	}
-	if accel == "kvm" {
-		args = append(args, "-enable-kvm", "-cpu", "host")
-	} else {
-		args = append(args, "-accel", "tcg", "-cpu", "max")
-	}
-	if cfg.Initrd != "" {
-		args = append(args, "-initrd", cfg.Initrd)
-	}
-	if cfg.RootFS != "" {
-		args = append(args, "-fsdev", "local,id=fs0,path="+cfg.RootFS+",security_model=passthrough",
-			"-device", "virtio-9p-pci,fsdev=fs0,mount_tag=fs1")
-	}
-	if len(cfg.Ports) > 0 {
-		netdev := "user,id=n0"
-		for _, p := range cfg.Ports {
-			host, guest, _ := strings.Cut(p, ":")
-			netdev += ",hostfwd=tcp:127.0.0.1:" + host + "-:" + guest
-		}
-		args = append(args, "-netdev", netdev, "-device", "virtio-net-pci,netdev=n0")
-	}
-	if cmdline := KernelCmdline(cfg.Append, cfg.AppArgs); cmdline != "" {
-		args = append(args, "-append", cmdline)
-	}
-	return append(args, cfg.Extra...)
-}
-
-// KernelCmdline joins kernel parameters and the app's arguments the way
-// Unikraft splits them: "PARAMS -- ARGS".
-func KernelCmdline(params string, appArgs []string) string {
-	params = strings.TrimSpace(params)
-	if len(appArgs) == 0 {
-		return params
-	}
-	if params == "" {
-		return "-- " + strings.Join(appArgs, " ")
-	}
-	return params + " -- " + strings.Join(appArgs, " ")
-}
-
 // Run boots the unikernel and records its console. ctx's end (timeout,
-// Ctrl-C) stops qemu.
+// Ctrl-C) stops the VM. A VMM that does not start is an error that
+// carries its own words; with --kvm auto, one that fails in a way KVM
+// explains (at start or at the guest's first instructions) is run again
+// under TCG, and the result says why.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Image == "" {
-		return nil, errors.New("no unikernel image")
+		return nil, errNoImage
 	}
-	if _, err := os.Stat(cfg.Image); err != nil {
+	mode := cfg.KVM
+	if mode == "" {
+		mode = KVMAuto
+	}
+	switch mode {
+	case KVMOn, KVMAuto, KVMOff:
+	default:
+		return nil, fmt.Errorf("--kvm %q: want auto, on or off", mode)
+	}
+	im := cfg.Inspected
+	if im == nil {
+		var err error
+		if im, err = InspectImage(cfg.Image); err != nil {
+			return nil, err
+		}
+	}
+	cmdline, err := KernelCmdline(im, cfg.Append, cfg.AppArgs)
+	if err != nil {
 		return nil, err
 	}
 	qemuBin := cfg.QEMU
@@ -187,10 +152,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (install Debian's qemu-system-x86 package)", err)
 	}
-	mode := cfg.KVM
-	if mode == "" {
-		mode = KVMAuto
-	}
+	vmm := QEMU{Binary: path}
 	start := time.Now()
 	accel := "tcg"
 	switch mode {
@@ -203,55 +165,52 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if KVMUsable() {
 			accel = "kvm"
 		}
-	case KVMOff:
-	default:
-		return nil, fmt.Errorf("--kvm %q: want auto, on or off", mode)
 	}
-	res, err := attempt(ctx, cfg, path, accel, mode == KVMAuto)
-	if err != nil {
+	res, err := attempt(ctx, cfg, vmm, accel, cmdline, mode == KVMAuto)
+	var why string
+	var se *startError
+	switch {
+	case errors.As(err, &se) && accel == "kvm" && isKVMFailure(se.Stderr):
+		why = lastLines(se.Stderr, 2)
+	case err != nil:
 		return nil, err
+	case res.Ended == EndQEMU && accel == "kvm" && isKVMFailure(res.Detail):
+		why = res.Detail
 	}
-	if res.Ended == EndQEMU && accel == "kvm" && isKVMFailure(res.Detail) {
+	if why != "" {
 		if mode == KVMOn {
-			return res, fmt.Errorf("--kvm on: KVM cannot run this guest: %s", res.Detail)
+			return res, fmt.Errorf("--kvm on: KVM cannot run this guest: %s", why)
 		}
-		reason := "KVM cannot run this guest (" + res.Detail + "); rerun under TCG"
 		if cfg.Notice != nil {
-			cfg.Notice(reason)
+			cfg.Notice("KVM cannot run this guest (" + why + "); rerun under TCG")
 		}
-		res2, err := attempt(ctx, cfg, path, "tcg", false)
-		if err != nil {
+		if res, err = attempt(ctx, cfg, vmm, "tcg", cmdline, false); err != nil {
 			return nil, err
 		}
-		res2.Fallback = res.Detail
-		res = res2
+		res.Fallback = why
 	}
+	res.Cmdline = cmdline
 	res.Elapsed = time.Since(start)
 	return res, nil
 }
 
-func isKVMFailure(s string) bool {
-	for _, f := range kvmFailures {
-		if strings.Contains(s, f) {
-			return true
-		}
-	}
-	return false
+// runState is what one attempt learns from the console, shared by the
+// reader goroutine and the loop that decides when the run ends.
+type runState struct {
+	mu          sync.Mutex
+	lastSyscall time.Time
+	lastOutput  time.Time
+	held        []trace.Event
+	holding     bool
+	errLines    []string // ERR and CRIT messages before the first syscall
+	fatal       string   // the message that stopped the guest
+	crash       string
 }
 
 // attempt is one boot. With buffer set, events are held back until the
 // guest has shown it runs (a syscall, or 2 s): a KVM failure at boot then
 // leaves nothing behind.
-func attempt(ctx context.Context, cfg Config, qemuPath, accel string, buffer bool) (*Result, error) {
-	dir, err := os.MkdirTemp("", "syscov-vm-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	qmpPath := filepath.Join(dir, "qmp.sock")
-	args := Args(cfg, accel, qmpPath)
-	res := &Result{VMM: append([]string{qemuPath}, args...), Accel: accel}
-
+func attempt(ctx context.Context, cfg Config, vmm VMM, accel, cmdline string, buffer bool) (*Result, error) {
 	var console io.Writer = io.Discard
 	if cfg.ConsoleLog != "" {
 		f, err := os.Create(cfg.ConsoleLog)
@@ -264,158 +223,23 @@ func attempt(ctx context.Context, cfg Config, qemuPath, accel string, buffer boo
 	if cfg.Echo != nil {
 		console = io.MultiWriter(console, cfg.Echo)
 	}
-
-	cmd := exec.Command(qemuPath, args...) // an argv, never a shell
-	cmd.Dir = cfg.Dir
-	stdout, err := cmd.StdoutPipe()
+	m, err := vmm.Start(cfg, accel, cmdline)
 	if err != nil {
 		return nil, err
 	}
-	var stderr bytes.Buffer
-	var stderrMu sync.Mutex
-	kvmFailed := make(chan string, 1)
-	cmd.Stderr = writerFunc(func(p []byte) (int, error) {
-		stderrMu.Lock()
-		stderr.Write(p)
-		s := stderr.String()
-		stderrMu.Unlock()
-		for _, f := range kvmFailures {
-			if i := strings.Index(s, f); i >= 0 && accel == "kvm" {
-				line := s[i:]
-				if nl := strings.IndexByte(line, '\n'); nl >= 0 {
-					line = line[:nl]
-				}
-				select {
-				case kvmFailed <- line:
-				default:
-				}
-			}
-		}
-		return len(p), nil
-	})
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() {
-		waitErr = cmd.Wait()
-		close(exited)
-	}()
-	kill := func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	defer func() {
-		kill()
-		<-exited
-	}()
-
-	var evMu sync.Mutex
-	var qmpEvents []string
-	q, err := dialQMP(qmpPath, time.Now().Add(10*time.Second), func(name string, data map[string]any) {
-		evMu.Lock()
-		defer evMu.Unlock()
-		if name == "SHUTDOWN" {
-			reason, _ := data["reason"].(string)
-			name += ":" + reason
-		}
-		qmpEvents = append(qmpEvents, name)
-	})
-	if err != nil {
-		select {
-		case <-exited:
-			return nil, fmt.Errorf("qemu did not start: %s", strings.TrimSpace(stderr.String()))
-		default:
-			return nil, err
-		}
-	}
-	defer q.close()
-	if _, err := q.do("cont"); err != nil {
-		return nil, err
-	}
-
-	// The console: raw to the log, parsed into events.
-	var (
-		mu          sync.Mutex
-		lastSyscall time.Time
-		lastOutput  = time.Now()
-		held        []trace.Event
-		holding     = buffer
-		bootFail    string
-		crash       string
-	)
-	release := func() {
-		for i := range held {
-			cfg.OnEvent(&held[i])
-		}
-		held, holding = nil, false
-	}
-	pr, pw := io.Pipe()
+	defer m.Kill()
+	res := &Result{VMM: m.Argv(), Accel: accel}
+	st := &runState{holding: buffer, lastOutput: time.Now()}
 	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		r, err := trace.NewReader(pr, "console", 0, trace.Options{Format: trace.FormatUnikraft, Origin: trace.OriginUnikernel, Warn: cfg.Warn})
-		if err != nil {
-			io.Copy(io.Discard, pr)
-			return
-		}
-		for r.Scan() {
-			ev := r.Event()
-			mu.Lock()
-			res.Events++
-			if ev.Kind == trace.KindSyscall {
-				res.Syscalls++
-				lastSyscall = time.Now()
-				if holding {
-					release()
-				}
-			}
-			if ev.Kind == trace.KindMessage {
-				for _, f := range bootFailures {
-					if strings.Contains(ev.Text, f) {
-						if ev.Level == "crit" && crash == "" {
-							crash = ev.Text
-						}
-						if bootFail == "" && res.Syscalls == 0 {
-							bootFail = ev.Text
-						}
-					}
-				}
-			}
-			if holding {
-				held = append(held, ev.Clone())
-			} else {
-				cfg.OnEvent(ev)
-			}
-			mu.Unlock()
-		}
-		mu.Lock()
-		res.Unikraft = r.Header().Unikraft
-		mu.Unlock()
-	}()
-	go func() {
-		br := bufio.NewReaderSize(stdout, 64<<10)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := br.Read(buf)
-			if n > 0 {
-				console.Write(buf[:n])
-				pw.Write(buf[:n])
-				mu.Lock()
-				lastOutput = time.Now()
-				mu.Unlock()
-			}
-			if err != nil {
-				pw.Close()
-				return
-			}
-		}
-	}()
+	go readConsole(cfg, m.Console(), console, res, st, readerDone)
 
 	// The workload, once the guest is ready.
 	workloadDone := make(chan error, 1)
+	workloadRunning := false
 	if cfg.Workload != "" || cfg.Ready.Spec != "" || cfg.Ready.Delay > 0 {
+		workloadRunning = cfg.Workload != ""
 		go func() {
-			if err := cfg.Ready.Wait(ctx, exited); err != nil {
+			if err := cfg.Ready.Wait(ctx, m.Exited()); err != nil {
 				workloadDone <- err
 				return
 			}
@@ -425,116 +249,217 @@ func attempt(ctx context.Context, cfg Config, qemuPath, accel string, buffer boo
 			workloadDone <- workload.Run(ctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr)
 		}()
 	}
-
 	bootTimer := time.NewTimer(2 * time.Second)
 	defer bootTimer.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
-	stopQEMU := func(why string) {
+	quit := func(why string) {
 		res.Ended = why
-		q.do("quit")
-		select {
-		case <-exited:
-		case <-time.After(2 * time.Second):
-			kill()
-			<-exited
-		}
+		m.Quit(2 * time.Second)
 	}
 loop:
 	for {
 		select {
-		case <-exited:
-			break loop
-		case line := <-kvmFailed:
-			res.Ended, res.Detail = EndQEMU, line
-			kill()
-			<-exited
-			mu.Lock()
-			held = nil
-			mu.Unlock()
+		case <-m.Exited():
 			break loop
 		case err := <-workloadDone:
 			res.WorkloadErr = err
-			stopQEMU(EndWorkload)
+			workloadRunning = false
+			quit(EndWorkload)
 			break loop
 		case <-ctx.Done():
+			res.Ended = EndInterrupt
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				res.Ended = EndTimeout
-			} else {
-				res.Ended = EndInterrupt
 			}
-			kill()
-			<-exited
+			m.Kill()
 			break loop
 		case <-bootTimer.C:
-			mu.Lock()
-			if holding {
-				release()
+			st.mu.Lock()
+			if st.holding {
+				st.release(cfg.OnEvent)
 			}
-			mu.Unlock()
+			st.mu.Unlock()
 		case <-tick.C:
-			if cfg.Idle > 0 {
-				mu.Lock()
-				idle := !lastSyscall.IsZero() && time.Since(lastSyscall) >= cfg.Idle && time.Since(lastOutput) >= cfg.Idle
-				mu.Unlock()
-				if idle {
-					stopQEMU(EndIdle)
+			if accel == "kvm" {
+				if s := m.Stderr(); isKVMFailure(s) {
+					res.Ended, res.Detail = EndQEMU, lastLines(s, 2)
+					m.Kill()
+					st.mu.Lock()
+					st.held = nil
+					st.mu.Unlock()
 					break loop
 				}
 			}
+			st.mu.Lock()
+			quiet := time.Since(st.lastOutput)
+			fatal := st.fatal != "" && quiet >= 500*time.Millisecond
+			idle := cfg.Idle > 0 && !workloadRunning && !st.lastSyscall.IsZero() && time.Since(st.lastSyscall) >= cfg.Idle && quiet >= cfg.Idle
+			st.mu.Unlock()
+			switch {
+			case fatal:
+				// The guest stopped (app-elfloader halts or spins after a
+				// failed init or a crash): no point waiting for idle.
+				quit(EndCrash)
+				break loop
+			case idle:
+				quit(EndIdle)
+				break loop
+			}
 		}
 	}
+	m.Kill()
 	<-readerDone
-	mu.Lock()
-	defer mu.Unlock()
-	if holding && res.Ended != EndQEMU {
-		release()
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.holding && res.Ended != EndQEMU {
+		st.release(cfg.OnEvent)
 	}
-	res.QEMUExit = cmd.ProcessState.ExitCode()
+	ended, detail, code := m.End()
+	res.QEMUExit = code
 	if res.Ended == "" {
-		res.Ended, res.Detail = classifyExit(res.QEMUExit, qmpEvents, strings.TrimSpace(stderr.String()))
+		res.Ended, res.Detail = ended, detail
 	}
-	if bootFail != "" && res.Syscalls == 0 && res.Ended != EndQEMU {
-		res.Detail = bootFail
-		if res.Ended != EndTimeout && res.Ended != EndInterrupt {
-			res.Ended = EndBoot
+	switch {
+	case res.Ended == EndQEMU:
+	case res.Syscalls == 0 && (st.fatal != "" || len(st.errLines) > 0) && res.Ended != EndTimeout && res.Ended != EndInterrupt:
+		res.Ended, res.Detail = EndBoot, bootFailure(st)
+	case res.Syscalls == 0 && st.fatal != "":
+		res.Detail = bootFailure(st)
+	case res.Ended == EndCrash || res.Ended == EndPanic:
+		if res.Detail == "" {
+			res.Detail = firstNonEmpty(st.crash, st.fatal)
 		}
-	} else if crash != "" && res.Detail == "" {
-		res.Detail = crash
+	case st.crash != "" && res.Detail == "":
+		res.Detail = st.crash
 	}
-	_ = waitErr
 	return res, nil
 }
 
-// classifyExit names how qemu ended from its status and the QMP events.
-func classifyExit(code int, events []string, stderr string) (string, string) {
-	for _, e := range events {
-		switch {
-		case e == "GUEST_PANICKED":
-			return EndPanic, ""
-		case e == "SHUTDOWN:guest-shutdown":
-			return EndPowerOff, ""
-		case e == "SHUTDOWN:guest-reset":
-			return EndReset, ""
+// readConsole copies the console to the log and parses it into events.
+func readConsole(cfg Config, in io.Reader, log io.Writer, res *Result, st *runState, done chan<- struct{}) {
+	defer close(done)
+	pr, pw := io.Pipe()
+	go func() {
+		br := bufio.NewReaderSize(in, 64<<10)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := br.Read(buf)
+			if n > 0 {
+				log.Write(buf[:n])
+				pw.Write(buf[:n])
+				st.mu.Lock()
+				st.lastOutput = time.Now()
+				st.mu.Unlock()
+			}
+			if err != nil {
+				pw.Close()
+				return
+			}
+		}
+	}()
+	r, err := trace.NewReader(pr, "console", 0, trace.Options{Format: trace.FormatUnikraft, Origin: trace.OriginUnikernel, Warn: cfg.Warn})
+	if err != nil {
+		io.Copy(io.Discard, pr)
+		return
+	}
+	for r.Scan() {
+		ev := r.Event()
+		st.mu.Lock()
+		res.Events++
+		switch ev.Kind {
+		case trace.KindSyscall:
+			res.Syscalls++
+			st.lastSyscall = time.Now()
+			if st.holding {
+				st.release(cfg.OnEvent)
+			}
+		case trace.KindMessage:
+			st.note(ev, res.Syscalls)
+		}
+		if st.holding {
+			st.held = append(st.held, ev.Clone())
+		} else {
+			cfg.OnEvent(ev)
+		}
+		st.mu.Unlock()
+	}
+	st.mu.Lock()
+	res.Unikraft = r.Header().Unikraft
+	st.mu.Unlock()
+}
+
+func (st *runState) release(onEvent func(*trace.Event)) {
+	for i := range st.held {
+		onEvent(&st.held[i])
+	}
+	st.held, st.holding = nil, false
+}
+
+// note keeps the kernel messages that explain a failed boot or a crash.
+func (st *runState) note(ev *trace.Event, syscalls int) {
+	isErr := ev.Level == "err" || ev.Level == "crit"
+	text := strings.TrimSpace(ev.Text)
+	if isErr && syscalls == 0 && !strings.HasPrefix(text, "*") {
+		st.errLines = append(st.errLines, text)
+	}
+	fatal := ev.Level == "crit"
+	for _, f := range fatalBoot {
+		if strings.Contains(text, f) {
+			fatal = true
 		}
 	}
-	if code == 0 {
-		return EndPowerOff, ""
+	if !fatal {
+		return
 	}
-	if code%2 == 1 && stderr == "" {
-		// isa-debug-exit: the guest wrote V, qemu exits with 2V+1.
-		return EndDebugExit, fmt.Sprintf("code %d", (code-1)/2)
+	if ev.Level == "crit" && st.crash == "" {
+		st.crash = text
 	}
-	return EndQEMU, firstLine(stderr)
+	if st.fatal == "" {
+		st.fatal = text
+	}
 }
 
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// bootFailure names the line that stopped the boot, and the error before
+// it that gave the same code (ukboot's "Init function … returned error
+// -95" follows the library's own "Could not initialize the HWRNG (-95)").
+func bootFailure(st *runState) string {
+	stop := st.fatal
+	if stop == "" && len(st.errLines) > 0 {
+		stop = st.errLines[len(st.errLines)-1]
 	}
-	return s
+	code := errCode(stop)
+	if code == "" {
+		return stop
+	}
+	for _, l := range st.errLines {
+		if l != stop && errCode(l) == code {
+			return stop + " (after: " + l + ")"
+		}
+	}
+	return stop
 }
 
-type writerFunc func([]byte) (int, error)
+// errCode finds a negative error number in a message: "(-95)" or
+// "error -95".
+func errCode(s string) string {
+	for i := 0; i+1 < len(s); i++ {
+		if s[i] == '-' && s[i+1] >= '0' && s[i+1] <= '9' && (i == 0 || s[i-1] == '(' || s[i-1] == ' ') {
+			j := i + 1
+			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
+				j++
+			}
+			return s[i:j]
+		}
+	}
+	return ""
+}
 
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}

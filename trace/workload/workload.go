@@ -25,6 +25,11 @@ type Ready struct {
 	Delay time.Duration
 	// Timeout bounds the wait for Spec (default 30s).
 	Timeout time.Duration
+	// Forwarded: the port is a VMM's port forward (qemu's user network),
+	// which accepts a connection before the guest does and closes it when
+	// the guest refuses. Ready then needs a connection that stays open
+	// (or answers) for a moment.
+	Forwarded bool
 }
 
 // Addr checks a --ready value and returns the address to dial.
@@ -70,8 +75,11 @@ func (r Ready) Wait(ctx context.Context, ended <-chan struct{}) error {
 	for {
 		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 		if err == nil {
+			ok := !r.Forwarded || heldOpen(c)
 			c.Close()
-			return nil
+			if ok {
+				return nil
+			}
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("the app was not ready (%s) within %v", r.Spec, timeout)
@@ -84,6 +92,20 @@ func (r Ready) Wait(ctx context.Context, ended <-chan struct{}) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// heldOpen reports whether the peer keeps a connection open (or sends
+// something) for 300 ms: a forward whose guest side refused closes at
+// once.
+func heldOpen(c net.Conn) bool {
+	c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	var b [1]byte
+	n, err := c.Read(b[:])
+	if n > 0 {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // Run runs a workload shell command (untraced) and kills its whole process

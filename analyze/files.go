@@ -1,0 +1,132 @@
+package analyze
+
+import (
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// pathCalls are the syscalls whose first string argument is a path the
+// call looks up (the open, stat, access, readlink and exec families).
+var pathCalls = map[string]bool{
+	"open": true, "openat": true, "openat2": true, "creat": true,
+	"stat": true, "lstat": true, "newfstatat": true, "statx": true, "fstatat64": true,
+	"access": true, "faccessat": true, "faccessat2": true,
+	"readlink": true, "readlinkat": true, "execve": true, "execveat": true,
+}
+
+// FileUse is one path an app looked up.
+type FileUse struct {
+	Path string
+	// First is the first call that found it (or, when none did, the first
+	// that looked it up).
+	First trace.Pos
+	Call  string
+	// Found: some call found it; Created: an open with O_CREAT may have
+	// made it; Written: it was opened for writing.
+	Found, Created, Written bool
+	// Errno is what the first failing lookup answered, when none found it.
+	Errno string
+}
+
+// FileUses collects the paths an app's syscalls name: what a root
+// filesystem for it must hold, and which directories it writes into.
+type FileUses struct {
+	uses map[string]*FileUse
+	dirs map[string]bool
+}
+
+// NewFileUses starts an empty collection.
+func NewFileUses() *FileUses {
+	return &FileUses{uses: map[string]*FileUse{}, dirs: map[string]bool{}}
+}
+
+// Add looks at one event.
+func (f *FileUses) Add(ev *trace.Event) {
+	if ev.Kind != trace.KindSyscall {
+		return
+	}
+	switch ev.Name {
+	case "mkdir", "mkdirat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "rmdir", "link", "linkat", "symlink", "symlinkat":
+		if p, ok := callPath(ev); ok && ev.Status == trace.StatusOK {
+			f.dirs[path.Dir(p)] = true
+		}
+		return
+	}
+	if !pathCalls[ev.Name] {
+		return
+	}
+	p, ok := callPath(ev)
+	if !ok {
+		return
+	}
+	u := f.uses[p]
+	if u == nil {
+		u = &FileUse{Path: p, First: ev.Pos, Call: ev.Name}
+		f.uses[p] = u
+	}
+	switch {
+	case ev.Status == trace.StatusOK:
+		if !u.Found {
+			u.Found, u.First, u.Call, u.Errno = true, ev.Pos, ev.Name, ""
+		}
+		if strings.Contains(ev.Args, "O_CREAT") {
+			u.Created = true
+			f.dirs[path.Dir(p)] = true
+		}
+		if strings.Contains(ev.Args, "O_WRONLY") || strings.Contains(ev.Args, "O_RDWR") {
+			u.Written = true
+		}
+	case !u.Found && u.Errno == "":
+		u.Errno = ev.Errno
+	}
+}
+
+// callPath is the absolute path a call names: its first quoted argument,
+// when it is absolute (a path relative to a directory fd or the working
+// directory is left out: the guest's working directory is /). Paths cut
+// by the tracer ("…"...) are left out too.
+func callPath(ev *trace.Event) (string, bool) {
+	args := ev.Args
+	i := strings.IndexByte(args, '"')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.IndexByte(args[i+1:], '"')
+	if j < 0 {
+		return "", false
+	}
+	p := args[i+1 : i+1+j]
+	if strings.HasPrefix(args[i+1+j+1:], "...") || !strings.HasPrefix(p, "/") || strings.Contains(p, `\`) {
+		return "", false
+	}
+	return path.Clean(p), true
+}
+
+// Found are the paths some call found, sorted.
+func (f *FileUses) Found() []*FileUse {
+	var out []*FileUse
+	for _, u := range f.uses {
+		if u.Found {
+			out = append(out, u)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// Use returns what is known of a path.
+func (f *FileUses) Use(p string) *FileUse { return f.uses[path.Clean(p)] }
+
+// WrittenDirs are the directories the app created, renamed or removed
+// files in, sorted.
+func (f *FileUses) WrittenDirs() []string {
+	var out []string
+	for d := range f.dirs {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
+}
