@@ -88,7 +88,7 @@ func IsThreadCreate(ev *trace.Event) bool {
 func Class(ev *trace.Event) string {
 	switch {
 	case IsForkLike(ev):
-		return "fork, e.g. a background save"
+		return forkClass(ev)
 	case IsThreadCreate(ev):
 		return "thread"
 	case ev.Name == "socket" && strings.HasPrefix(strings.TrimSpace(ev.Args), "AF_NETLINK"):
@@ -143,3 +143,19 @@ func argAt(args string, i int) string {
 // NotSupported reports whether an errno means "this system does not
 // support that": a verdict about the unikernel, not an ordinary failure.
 func NotSupported(errno string) bool { return trace.IsNotSupported(errno) }
+
+// forkClass names a fork-like call by what its stack says it is for: a
+// background save only where a frame says so, else the app function that
+// forks, else just "fork".
+func forkClass(ev *trace.Event) string {
+	for _, f := range ev.Stack {
+		l := strings.ToLower(f.Func)
+		if strings.Contains(l, "background") || strings.Contains(l, "bgsave") {
+			return "fork (background save, " + f.Func + ")"
+		}
+	}
+	if f := appFrame(ev.Stack); f != nil && f.Func != "" {
+		return "fork (" + f.Func + ")"
+	}
+	return "fork"
+}

@@ -2,8 +2,10 @@ package analyze
 
 import (
 	"fmt"
+	"math"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/syscov/syscov/trace"
@@ -17,11 +19,17 @@ type UsedSyscall struct {
 	Name  string
 	Nr    int
 	Calls int
+	// ShutdownCalls are the calls made after syscov sent its stop signal.
+	ShutdownCalls int
 	// Level is the support of this use against the table (refined by
 	// unikernel traces); Note why.
 	Level Level
 	Note  string
 	Class string
+	// Impact, for a use that is not supported: what lacking it does to
+	// the app, and why (the judge's words).
+	Impact    Impact
+	ImpactWhy string
 	// First is where the app first makes the call: the input position and,
 	// when stacks were recorded, the innermost frame outside libc.
 	First      trace.Pos
@@ -30,6 +38,8 @@ type UsedSyscall struct {
 	UnikernelSeen string
 	// Probe is what `syscov probe` found the app needs of it, when known.
 	Probe ProbeVerdict
+
+	args string // of the first call, for argument-keyed fallbacks
 }
 
 // AppCoverage is the coverage of one app's trace.
@@ -43,11 +53,22 @@ type AppCoverage struct {
 	Implemented, Stubbed, Partial, Missing int
 	Calls                                  int
 	CallsSupported                         int // calls whose use is implemented or stubbed
-	// Blocking are the missing uses, by calls (the ones to implement).
-	// With probe verdicts, only the required ones (and the unprobed) are
-	// blocking; Cheap are the missing ones a stub or a fake would do for.
-	Blocking []*UsedSyscall
-	Cheap    []*UsedSyscall
+	// Blocking are the missing uses the app cannot do without (impact
+	// blocks), by calls: the ones to implement. Tolerated are the missing
+	// uses whose impact is degrades or noise; Cheap (a subset of
+	// Tolerated) those that `syscov probe` showed a stub or a fake does
+	// for.
+	Blocking  []*UsedSyscall
+	Tolerated []*UsedSyscall
+	Cheap     []*UsedSyscall
+	// Program is the base name of the app's program (what probe verdicts
+	// are keyed by).
+	Program string
+	// Runtimes are the libc and runtimes the app was seen to use.
+	Runtimes []string
+	// SetAside counts the events of wrapper processes (shells, shims)
+	// that were not counted as the app's, by program.
+	SetAside []NameCount
 }
 
 // Weighted is the share of calls the unikernel supports, 0..1.
@@ -58,24 +79,30 @@ func (c *AppCoverage) Weighted() float64 {
 	return float64(c.CallsSupported) / float64(c.Calls)
 }
 
+// Percent prints a share as a percentage with one decimal, rounded down:
+// never "100.0" while something is missing.
+func Percent(share float64) string {
+	p := math.Floor(share*1000+1e-9) / 10
+	return strconv.FormatFloat(p, 'f', 1, 64)
+}
+
 // Distinct is how many distinct uses the app makes.
 func (c *AppCoverage) Distinct() int { return len(c.Used) }
 
-// CoverageBuilder folds one app's events into its coverage.
+// CoverageBuilder folds one app's events into its coverage. It judges at
+// the end (Coverage), so that what unikernel runs show (Refinement) may
+// come from inputs read after this one.
 type CoverageBuilder struct {
-	table  *SupportTable
-	arch   trace.Arch
-	refine *Refinement
-	used   map[string]*UsedSyscall
-	app    string
-	src    string
-	origin string
-	probe  map[string]ProbeVerdict
+	judge    *Judge
+	arch     trace.Arch
+	used     map[string]*UsedSyscall
+	app      string
+	src      string
+	origin   string
+	runtimes *Runtimes
+	filter   *AppFilter
+	shutdown bool
 }
-
-// SetProbe gives the verdicts of `syscov probe`: missing syscalls that
-// work stubbed or faked are cheap, not blocking.
-func (b *CoverageBuilder) SetProbe(v map[string]ProbeVerdict) { b.probe = v }
 
 // Refinement is what unikernel runs showed of the image: syscalls that
 // answered "not implemented" are missing there, whatever the table says.
@@ -95,13 +122,15 @@ func (r *Refinement) Add(ev *trace.Event) {
 	}
 }
 
-// NewCoverageBuilder starts the coverage of one app against table.
-func NewCoverageBuilder(app, source string, hdr trace.Header, table *SupportTable, refine *Refinement) *CoverageBuilder {
+// NewCoverageBuilder starts the coverage of one app, judged by judge.
+// filter (nil: every process) sets wrapper processes aside.
+func NewCoverageBuilder(app, source string, hdr trace.Header, judge *Judge, filter *AppFilter) *CoverageBuilder {
 	arch := hdr.Arch
 	if arch == "" {
 		arch = trace.ArchX86_64
 	}
-	return &CoverageBuilder{table: table, arch: arch, refine: refine, used: map[string]*UsedSyscall{}, app: app, src: source, origin: hdr.Origin}
+	return &CoverageBuilder{judge: judge, arch: arch, used: map[string]*UsedSyscall{}, app: app, src: source, origin: hdr.Origin,
+		runtimes: NewRuntimes(), filter: filter}
 }
 
 // AppName names an app from its trace header or file.
@@ -121,13 +150,21 @@ func AppName(hdr trace.Header, source string) string {
 
 // Add counts one event.
 func (b *CoverageBuilder) Add(ev *trace.Event) {
+	if trace.IsStopMarker(ev) {
+		b.shutdown = true
+		return
+	}
 	if ev.Kind != trace.KindSyscall {
 		return
 	}
-	key, level, note := b.judge(ev)
+	if b.filter != nil && !b.filter.Keep(ev) {
+		return
+	}
+	b.runtimes.Add(ev)
+	key, level, note := b.judge.Support(b.arch, ev)
 	u := b.used[key]
 	if u == nil {
-		u = &UsedSyscall{Key: key, Name: ev.Name, Nr: ev.Nr, Level: level, Note: note, Class: Class(ev), First: ev.Pos, Probe: b.probe[ev.Name]}
+		u = &UsedSyscall{Key: key, Name: ev.Name, Nr: ev.Nr, Level: level, Note: note, Class: Class(ev), First: ev.Pos, args: ev.Args}
 		if f := appFrame(ev.Stack); f != nil {
 			fc := *f
 			u.FirstFrame = &fc
@@ -135,7 +172,28 @@ func (b *CoverageBuilder) Add(ev *trace.Event) {
 		b.used[key] = u
 	}
 	u.Calls++
-	if ev.Origin == trace.OriginUnikernel && u.UnikernelSeen == "" {
+	if b.shutdown {
+		u.ShutdownCalls++
+	}
+	if ev.Origin == trace.OriginUnikernel {
+		b.fromUnikernel(u, ev)
+	}
+}
+
+// fromUnikernel makes a use's level stricter by what the unikernel
+// answered it.
+func (b *CoverageBuilder) fromUnikernel(u *UsedSyscall, ev *trace.Event) {
+	switch ev.Status {
+	case trace.StatusUnsupported:
+		if ev.Errno == "ENOSYS" || NotSupported(ev.Errno) {
+			u.Level, u.Note = Missing, "the unikernel answered "+ev.Errno
+		}
+	case trace.StatusStubbed:
+		if u.Level == Implemented {
+			u.Level, u.Note = Stubbed, ev.Text
+		}
+	}
+	if u.UnikernelSeen == "" {
 		switch ev.Status {
 		case trace.StatusUnsupported, trace.StatusError, trace.StatusStubbed:
 			u.UnikernelSeen = ev.Status.String()
@@ -144,39 +202,6 @@ func (b *CoverageBuilder) Add(ev *trace.Event) {
 			}
 		}
 	}
-}
-
-// judge decides the support of one call: the table's level, made stricter
-// for uses the unikernel rejects (a fork-like clone where only threads are
-// supported) and by what unikernel runs showed.
-func (b *CoverageBuilder) judge(ev *trace.Event) (key string, level Level, note string) {
-	key = ev.Name
-	s := b.table.Lookup(b.arch, ev.Name)
-	level, note = s.Level, s.Note
-	if IsForkLike(ev) && (ev.Name == "clone" || ev.Name == "clone3") {
-		key = ev.Name + " (fork)"
-		if level == Partial || level == Implemented && strings.Contains(strings.ToLower(note), "clone") {
-			level, note = Missing, "fork-like clone (no CLONE_VM): "+note
-		}
-	}
-	if b.refine != nil {
-		if why, ok := b.refine.Missing[ev.Name]; ok && level != Missing {
-			level, note = Missing, why
-		}
-	}
-	if ev.Origin == trace.OriginUnikernel {
-		switch ev.Status {
-		case trace.StatusUnsupported:
-			if ev.Errno == "ENOSYS" || NotSupported(ev.Errno) {
-				level, note = Missing, "the unikernel answered "+ev.Errno
-			}
-		case trace.StatusStubbed:
-			if level == Implemented {
-				level, note = Stubbed, ev.Text
-			}
-		}
-	}
-	return key, level, note
 }
 
 // appFrame is the innermost frame outside the C library and the loader.
@@ -190,10 +215,31 @@ func appFrame(stack []trace.Frame) *trace.Frame {
 	return nil
 }
 
-// Coverage returns the app's coverage.
-func (b *CoverageBuilder) Coverage() *AppCoverage {
-	c := &AppCoverage{App: b.app, Source: b.src, Origin: b.origin, Table: b.table.Name()}
+// Coverage judges every use and returns the app's coverage; refine (may
+// be nil) is what unikernel runs showed.
+func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
+	c := &AppCoverage{App: b.app, Source: b.src, Origin: b.origin, Table: b.judge.Table.Name()}
+	for rt := range b.runtimes.Found {
+		c.Runtimes = append(c.Runtimes, rt)
+	}
+	sort.Strings(c.Runtimes)
+	c.Program = strings.TrimSuffix(c.App, " (unikernel)")
+	if b.filter != nil {
+		c.SetAside = b.filter.SetAside()
+		if app := b.filter.App(); app != "" {
+			c.Program = app
+			if app != c.App && len(c.SetAside) > 0 {
+				c.App = app + " (via " + c.App + ")"
+			}
+		}
+	}
 	for _, u := range b.used {
+		if refine != nil && u.Level != Missing {
+			if why, ok := refine.Missing[u.Name]; ok {
+				u.Level, u.Note = Missing, why
+			}
+		}
+		u.Probe = b.judge.ProbeOf(c.Program, u.Name)
 		c.Used = append(c.Used, u)
 		c.Calls += u.Calls
 		switch u.Level {
@@ -207,10 +253,15 @@ func (b *CoverageBuilder) Coverage() *AppCoverage {
 			c.Partial++
 		case Missing:
 			c.Missing++
-			if u.Probe.Cheap() {
-				c.Cheap = append(c.Cheap, u)
-			} else {
+			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, Runtimes: b.runtimes.Found})
+			u.Impact, u.ImpactWhy = j.Impact, j.Why
+			if j.Impact == Blocks {
 				c.Blocking = append(c.Blocking, u)
+			} else {
+				c.Tolerated = append(c.Tolerated, u)
+				if u.Probe.Cheap() {
+					c.Cheap = append(c.Cheap, u)
+				}
 			}
 		}
 	}
@@ -224,6 +275,7 @@ func (b *CoverageBuilder) Coverage() *AppCoverage {
 	}
 	byCalls(c.Used)
 	byCalls(c.Blocking)
+	byCalls(c.Tolerated)
 	byCalls(c.Cheap)
 	return c
 }
@@ -249,6 +301,9 @@ type Plan struct {
 	Apps       int
 	CoveredNow int
 	Blockers   []Blocker  // by apps blocked, then calls
+	// Degrading are the missing uses that only degrade apps (a fallback
+	// takes over), by apps, then calls: after the blockers.
+	Degrading []Blocker
 	Steps      []PlanStep // greedy: each step covers the most apps it can
 	// AfterTop is how many apps are fully covered after the first k steps,
 	// for k = 5 and 10.
@@ -277,16 +332,38 @@ func MakePlan(apps []*AppCoverage) *Plan {
 	for k, list := range blocked {
 		p.Blockers = append(p.Blockers, Blocker{Key: k, Apps: list, Calls: calls[k]})
 	}
-	sort.Slice(p.Blockers, func(i, j int) bool {
-		a, b := p.Blockers[i], p.Blockers[j]
-		if len(a.Apps) != len(b.Apps) {
-			return len(a.Apps) > len(b.Apps)
+	degrading := map[string]*Blocker{}
+	for _, a := range apps {
+		for _, u := range a.Tolerated {
+			if u.Impact != Degrades {
+				continue
+			}
+			d := degrading[u.Key]
+			if d == nil {
+				d = &Blocker{Key: u.Key}
+				degrading[u.Key] = d
+			}
+			d.Apps = append(d.Apps, a.App)
+			d.Calls += u.Calls
 		}
-		if a.Calls != b.Calls {
-			return a.Calls > b.Calls
-		}
-		return a.Key < b.Key
-	})
+	}
+	for _, d := range degrading {
+		p.Degrading = append(p.Degrading, *d)
+	}
+	byApps := func(list []Blocker) {
+		sort.Slice(list, func(i, j int) bool {
+			a, b := list[i], list[j]
+			if len(a.Apps) != len(b.Apps) {
+				return len(a.Apps) > len(b.Apps)
+			}
+			if a.Calls != b.Calls {
+				return a.Calls > b.Calls
+			}
+			return a.Key < b.Key
+		})
+	}
+	byApps(p.Blockers)
+	byApps(p.Degrading)
 	covered := p.CoveredNow
 	for {
 		best, bestDone, bestNeed, bestCalls := "", -1, 0, 0

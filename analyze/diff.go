@@ -2,8 +2,10 @@ package analyze
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/syscov/syscov/trace"
@@ -58,7 +60,22 @@ type Verdict struct {
 	NativeCalls    int
 	NativeSites    []string
 	FirstUnikernel trace.Pos
-	Note           string
+	// Args is the argument text of the first failing unikernel call.
+	Args string
+	Note string
+	// Impact is the judge's: blocks, degrades or noise, and why.
+	Impact    Impact
+	ImpactWhy string
+}
+
+// FileGap is a path the app found natively that the unikernel's root
+// filesystem lacks: a gap of the image, not a syscall the unikernel lacks.
+type FileGap struct {
+	Path           string
+	NativeCall     string // the call that found it natively
+	Errno          string // what the unikernel answered
+	FirstUnikernel trace.Pos
+	Calls          int
 }
 
 // Divergence is the first place the aligned runs part.
@@ -97,13 +114,22 @@ type Diff struct {
 	Ignored                       []NameCount
 	First                         *Divergence
 	Missing, NotSupported, Failed []Verdict
-	// NeverReached are the native calls after the unikernel's last match.
+	// FileGaps are lookups that failed in the unikernel on paths the
+	// native run found.
+	FileGaps []FileGap
+	// NeverReached are the native calls after the unikernel's last match
+	// (calls the shim cannot print, and writes whose bytes the unikernel
+	// wrote in other pieces, are not counted).
 	NeverReached      []NameCount
 	NeverReachedCalls int
 	ForkChildren      []ForkChild
 	// Ended is how the unikernel run ended (from its header or its
 	// console); EndDetail more.
 	Ended, EndDetail string
+	// SetAside counts native events of wrapper processes, by program.
+	SetAside []NameCount
+	// Runtimes the native run was seen to use.
+	Runtimes []string
 	// Timeline is the alignment in TimelineBuckets buckets along the
 	// edit script: per bucket, how many equal, native-only and
 	// unikernel-only events (for a chart of where the runs part).
@@ -113,8 +139,19 @@ type Diff struct {
 // TimelineBuckets is the resolution of Diff.Timeline.
 const TimelineBuckets = 200
 
-// Lacks reports whether the unikernel lacks syscalls the app needs.
-func (d *Diff) Lacks() bool { return len(d.Missing) > 0 || len(d.NotSupported) > 0 }
+// Lacks reports whether the unikernel lacks syscalls the app needs: a
+// missing or not-supported syscall whose impact is blocks (or, with
+// strict, any impact but noise).
+func (d *Diff) Lacks(strict bool) bool {
+	for _, list := range [][]Verdict{d.Missing, d.NotSupported} {
+		for _, v := range list {
+			if v.Impact == Blocks || v.Impact == "" || strict && v.Impact == Degrades {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // DiffBuilder collects the two runs event by event.
 //
@@ -144,6 +181,25 @@ type DiffBuilder struct {
 	uniHeader  trace.Header
 	nativeName string
 	uniName    string
+
+	judge    *Judge
+	filter   *AppFilter
+	runtimes *Runtimes
+	shutdown bool
+	// shutdownCalls counts native calls made after the stop signal.
+	shutdownCalls map[string]int
+	nativeFiles   *FileUses
+	// Bytes written by the native main process and by the unikernel,
+	// per fd, to compare writes by bytes rather than by calls.
+	nativeWritten, uniWritten map[string]int64
+	lastUni                   DiffEvent // the unikernel's last syscall
+	nativeHeader              trace.Header
+}
+
+// UseJudge has the diff judge the impact of what the unikernel lacks, and
+// set wrapper processes aside with filter (nil: keep every process).
+func (b *DiffBuilder) UseJudge(j *Judge, filter *AppFilter) {
+	b.judge, b.filter = j, filter
 }
 
 // NewDiffBuilder starts a diff. ignore lists syscalls set aside before
@@ -155,7 +211,8 @@ func NewDiffBuilder(context int, ignore []string) *DiffBuilder {
 	}
 	b := &DiffBuilder{context: context, ignore: map[string]bool{}, children: map[int]*ForkChild{},
 		forkedAt: map[int]string{}, ignored: map[string]int{}, uniIgnored: map[string]int{}, threadOf: map[int]int{},
-		nativeSide: newSide(), uniSide: newSide()}
+		nativeSide: newSide(), uniSide: newSide(), runtimes: NewRuntimes(), shutdownCalls: map[string]int{},
+		nativeFiles: NewFileUses(), nativeWritten: map[string]int64{}, uniWritten: map[string]int64{}}
 	for _, n := range ignore {
 		b.ignore[n] = true
 	}
@@ -200,10 +257,27 @@ func (b *DiffBuilder) SetSources(native, unikernel string, uniHeader trace.Heade
 	b.nativeName, b.uniName, b.uniHeader = native, unikernel, uniHeader
 }
 
+// SetNativeHeader takes the native trace's header (the app's name).
+func (b *DiffBuilder) SetNativeHeader(h trace.Header) {
+	b.nativeHeader = h
+}
+
 // AddNative adds an event of the native run.
 func (b *DiffBuilder) AddNative(ev *trace.Event) {
+	if trace.IsStopMarker(ev) {
+		b.shutdown = true
+		return
+	}
 	if ev.Kind != trace.KindSyscall {
 		return
+	}
+	if b.filter != nil && !b.filter.Keep(ev) {
+		return
+	}
+	b.runtimes.Add(ev)
+	b.nativeFiles.Add(ev)
+	if b.shutdown {
+		b.shutdownCalls[ev.Name]++
 	}
 	if b.mainPID == 0 {
 		b.mainPID = ev.PID
@@ -232,6 +306,9 @@ func (b *DiffBuilder) AddNative(ev *trace.Event) {
 		c.Calls++
 		return
 	}
+	if n := writtenBytes(ev); n > 0 {
+		b.nativeWritten[writeFD(ev)] += n
+	}
 	if st.ignored {
 		b.ignored[ev.Name]++
 		return
@@ -239,6 +316,38 @@ func (b *DiffBuilder) AddNative(ev *trace.Event) {
 	b.native.add(diffEvent(ev))
 	b.nativeTok = append(b.nativeTok, st.tok)
 }
+
+// writeCalls are the calls whose result is a count of bytes written.
+var writeCalls = map[string]bool{"write": true, "writev": true, "pwrite64": true, "pwritev": true, "pwritev2": true, "send": true, "sendto": true, "sendmsg": true}
+
+// writtenBytes is how many bytes a write-like call wrote.
+func writtenBytes(ev *trace.Event) int64 {
+	if !writeCalls[ev.Name] || ev.Status != trace.StatusOK {
+		return 0
+	}
+	if ev.RetVal > 0 {
+		return ev.RetVal
+	}
+	n, _ := strconv.ParseInt(strings.Fields(ev.Ret + " ")[0], 0, 64)
+	return n
+}
+
+// writeFD is the fd a write goes to, as the first argument prints it
+// ("1", "fd:1", "0x1").
+func writeFD(ev *trace.Event) string {
+	a := strings.TrimPrefix(argAt(ev.Args, 0), "fd:")
+	if i := strings.IndexByte(a, '<'); i > 0 { // -y: 1</dev/pts/0>
+		a = a[:i]
+	}
+	if n, err := strconv.ParseInt(a, 0, 64); err == nil {
+		return strconv.FormatInt(n, 10)
+	}
+	return a
+}
+
+// unprintable are calls the Unikraft shim prints no line for (they do not
+// return: the app exits, or execve replaced it): never "not reached".
+var unprintable = map[string]bool{"exit": true, "exit_group": true, "execve": true, "execveat": true}
 
 // AddUnikernel adds an event of the unikernel run.
 func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
@@ -249,6 +358,10 @@ func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
 		return
 	}
 	de := diffEvent(ev)
+	b.lastUni = de
+	if n := writtenBytes(ev); n > 0 {
+		b.uniWritten[writeFD(ev)] += n
+	}
 	if ev.Status == trace.StatusUnsupported || ev.Status == trace.StatusError || ev.Status == trace.StatusStubbed {
 		b.uniAll = append(b.uniAll, de)
 	}
@@ -294,7 +407,7 @@ func (b *DiffBuilder) Diff() *Diff {
 			lastNative = op.A + op.N
 			for i := 0; i < op.N; i++ {
 				n, u := b.native.at(op.A+i), b.uni.at(op.B+i)
-				if n.Status == trace.StatusOK && u.Status == trace.StatusError && !NotSupported(u.Errno) && samePath(n.Args, u.Args) {
+				if n.Status == trace.StatusOK && u.Status == trace.StatusError && !NotSupported(u.Errno) && samePath(n.Args, u.Args) && !b.fileGap(u) {
 					key := u.Name + " " + u.Errno
 					v := failed[key]
 					if v == nil {
@@ -328,7 +441,7 @@ func (b *DiffBuilder) Diff() *Diff {
 		key := string(kind) + " " + u.Name
 		v := byKey[key]
 		if v == nil {
-			v = &Verdict{Kind: kind, Name: u.Name, Errno: u.Errno, FirstUnikernel: u.Pos}
+			v = &Verdict{Kind: kind, Name: u.Name, Errno: u.Errno, FirstUnikernel: u.Pos, Args: u.Args}
 			byKey[key] = v
 		}
 		v.UnikernelCalls++
@@ -379,12 +492,22 @@ func (b *DiffBuilder) Diff() *Diff {
 			return list[i].Name < list[j].Name
 		})
 	}
+	d.FileGaps = b.fileGaps()
 	// The native tail the unikernel never reached.
 	counts := map[string]int{}
 	for i := lastNative; i < b.native.len(); i++ {
-		counts[b.native.at(i).Name]++
+		n := b.native.at(i)
+		if unprintable[n.Name] || writeCalls[n.Name] && b.uniWritten[writeFD(&trace.Event{Args: n.Args})] >= b.nativeWritten[writeFD(&trace.Event{Args: n.Args})] {
+			continue
+		}
+		counts[n.Name]++
 		d.NeverReachedCalls++
 	}
+	d.Runtimes = sortedKeys(b.runtimes.Found)
+	if b.filter != nil {
+		d.SetAside = b.filter.SetAside()
+	}
+	b.judgeVerdicts(d)
 	d.NeverReached = sortedCounts(counts)
 	d.Ignored = sortedCounts(b.ignored)
 	for _, c := range b.children {
@@ -401,23 +524,34 @@ func (b *DiffBuilder) Diff() *Diff {
 	return d
 }
 
-// classOf finds the class of a syscall's first unikernel use.
+// classOf finds the class of a syscall's first unikernel use. The shim
+// prints clone3 (and clone, in some releases) without decoding its
+// flags: those are judged by the native run's uses of the same call.
 func (b *DiffBuilder) classOf(name string) string {
 	for _, u := range b.uniAll {
-		if u.Name == name {
-			ev := trace.Event{Kind: trace.KindSyscall, Name: u.Name, Args: u.Args}
-			if name == "clone" || name == "clone3" {
-				// The unikernel prints clone flags its own way: look at
-				// the native fork, if any.
-				for _, n := range b.nativeSites(name) {
-					ne := trace.Event{Kind: trace.KindSyscall, Name: n.Name, Args: n.Args}
-					if IsForkLike(&ne) {
-						return Class(&ne)
-					}
+		if u.Name != name {
+			continue
+		}
+		ev := trace.Event{Kind: trace.KindSyscall, Name: u.Name, Args: u.Args}
+		if (name == "clone" || name == "clone3") && !strings.Contains(u.Args, "CLONE_") {
+			counts := map[string]int{}
+			best := ""
+			for _, n := range b.nativeSites(name) {
+				ne := trace.Event{Kind: trace.KindSyscall, Name: n.Name, Args: n.Args}
+				if n.Frame != nil {
+					ne.Stack = []trace.Frame{*n.Frame}
+				}
+				c := Class(&ne)
+				counts[c]++
+				if best == "" || counts[c] > counts[best] {
+					best = c
 				}
 			}
-			return Class(&ev)
+			if best != "" {
+				return best
+			}
 		}
+		return Class(&ev)
 	}
 	return Family(name)
 }
@@ -535,5 +669,98 @@ func timeline(ops []Op) [][3]int {
 			pos += n
 		}
 	}
+	return out
+}
+
+// fileLookups are calls whose ENOENT says a path is absent.
+var fileLookups = map[string]bool{"open": true, "openat": true, "openat2": true, "stat": true, "lstat": true, "newfstatat": true,
+	"statx": true, "access": true, "faccessat": true, "faccessat2": true, "readlink": true, "readlinkat": true}
+
+// fileGap reports whether a failing unikernel call is a lookup of a path
+// the native run found.
+func (b *DiffBuilder) fileGap(u *DiffEvent) bool {
+	if !fileLookups[u.Name] || u.Errno != "ENOENT" && u.Errno != "ENOTDIR" {
+		return false
+	}
+	p, ok := callPath(&trace.Event{Args: u.Args})
+	if !ok {
+		return false
+	}
+	use := b.nativeFiles.Use(p)
+	return use != nil && use.Found
+}
+
+// fileGaps lists, once per path, the unikernel lookups that failed on
+// paths the native run found.
+func (b *DiffBuilder) fileGaps() []FileGap {
+	by := map[string]*FileGap{}
+	var order []string
+	for i := range b.uniAll {
+		u := &b.uniAll[i]
+		if !b.fileGap(u) {
+			continue
+		}
+		p, _ := callPath(&trace.Event{Args: u.Args})
+		g := by[p]
+		if g == nil {
+			g = &FileGap{Path: p, NativeCall: b.nativeFiles.Use(p).Call, Errno: u.Errno, FirstUnikernel: u.Pos}
+			by[p] = g
+			order = append(order, p)
+		}
+		g.Calls++
+	}
+	out := make([]FileGap, 0, len(order))
+	for _, p := range order {
+		out = append(out, *by[p])
+	}
+	return out
+}
+
+// judgeVerdicts has the judge give each missing and not-supported
+// syscall its impact; without a judge every one blocks.
+func (b *DiffBuilder) judgeVerdicts(d *Diff) {
+	for _, list := range [][]Verdict{d.Missing, d.NotSupported} {
+		for i := range list {
+			v := &list[i]
+			if b.judge == nil {
+				v.Impact, v.ImpactWhy = Blocks, "no judge"
+				continue
+			}
+			// Entries keyed on arguments match the failing call or any
+			// native use of the syscall (the shim prints some calls
+			// undecoded).
+			args := v.Args
+			for _, site := range b.nativeSites(v.Name) {
+				args += " | " + site.Args
+			}
+			// The run stopped right after this call failed: a crash, a
+			// fatal error, a panic (not an idle console or the workload's
+			// end, after which the app may just have been done).
+			failedThere := b.lastUni.Name == v.Name && b.lastUni.Status != trace.StatusOK && stoppedByFailure(d.Ended)
+			app := path.Base(strings.TrimSuffix(AppName(b.nativeHeader, b.nativeName), " (unikernel)"))
+			if b.filter != nil && b.filter.App() != "" {
+				app = b.filter.App()
+			}
+			j := b.judge.Impact(Use{App: app, Name: v.Name, Args: args, Calls: v.NativeCalls, ShutdownCalls: b.shutdownCalls[v.Name], FailedThere: failedThere, Runtimes: b.runtimes.Found})
+			v.Impact, v.ImpactWhy = j.Impact, j.Why
+		}
+	}
+}
+
+// stoppedByFailure: an end that means the guest could not go on.
+func stoppedByFailure(ended string) bool {
+	switch ended {
+	case "guest stopped after a fatal error", "guest panicked (pvpanic)", "crash", "qemu failed":
+		return true
+	}
+	return false
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
 	return out
 }

@@ -31,8 +31,11 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "== %s (%s) against %s\n", a.App, a.Source, a.Table)
-		fmt.Fprintf(w, "%d distinct syscalls: %d implemented, %d stubbed, %d partial, %d missing; %.1f %% of %d calls supported\n",
-			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, 100*a.Weighted(), a.Calls)
+		fmt.Fprintf(w, "%d distinct syscalls: %d implemented, %d stubbed, %d partial, %d missing (%d blocking); %s %% of %d calls supported\n",
+			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, len(a.Blocking), analyze.Percent(a.Weighted()), a.Calls)
+		if len(a.SetAside) > 0 {
+			fmt.Fprintf(w, "set aside (wrapper processes, not the app): %s\n", countsList(a.SetAside, 6))
+		}
 		if len(a.Cheap) > 0 {
 			var names []string
 			for _, u := range a.Cheap {
@@ -42,18 +45,23 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 		}
 		if len(a.Blocking) == 0 {
 			fmt.Fprintln(w, "nothing missing that the app needs for real")
+		}
+		if len(a.Blocking)+len(a.Tolerated) == 0 {
 			continue
 		}
 		var rows [][]string
-		for _, u := range a.Blocking {
+		for _, u := range append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...) {
 			class := u.Class
 			if u.Probe != "" {
 				class += " [" + string(u.Probe) + "]"
 			}
-			rows = append(rows, []string{u.Key, nr(u.Nr), strconv.Itoa(u.Calls), cut(class, 24), cut(u.SiteString(), 26), cut(u.UnikernelSeen, 16)})
+			rows = append(rows, []string{u.Key, strconv.Itoa(u.Calls), cut(class, 22), string(u.Impact), cut(u.SiteString(), 26), cut(u.UnikernelSeen, 14)})
 		}
-		if err := renderTable(w, []string{"missing", "nr", "calls", "class", "first call site", "unikernel"}, rows, nil, []bool{false, true, true, false, false, false}); err != nil {
+		if err := renderTable(w, []string{"missing", "calls", "class", "impact", "first call site", "unikernel"}, rows, nil, []bool{false, true, false, false, false, false}); err != nil {
 			return err
+		}
+		for _, u := range a.Tolerated {
+			fmt.Fprintf(w, "  %s %s: %s\n", u.Key, u.Impact, u.ImpactWhy)
 		}
 	}
 	if plan != nil && plan.Apps > 1 {
@@ -66,8 +74,23 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 			return err
 		}
 		fmt.Fprintf(w, "implementing the top 5 covers %d of %d apps, the top 10 %d\n", plan.AfterTop[5], plan.Apps, plan.AfterTop[10])
+		if len(plan.Degrading) > 0 {
+			fmt.Fprintf(w, "then, what only degrades apps: %s\n", degradingList(plan.Degrading))
+		}
 	}
 	return nil
+}
+
+func degradingList(list []analyze.Blocker) string {
+	var parts []string
+	for _, d := range list {
+		apps := "apps"
+		if len(d.Apps) == 1 {
+			apps = "app"
+		}
+		parts = append(parts, fmt.Sprintf("%s (%d %s)", d.Key, len(d.Apps), apps))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func nr(n int) string {
@@ -80,20 +103,27 @@ func nr(n int) string {
 func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	for _, a := range apps {
 		fmt.Fprintf(w, "### Coverage of %s against %s\n\n", mdCell(a.App), mdCell(a.Table))
-		fmt.Fprintf(w, "**%d** distinct syscalls: %d implemented, %d stubbed, %d partial, **%d missing**; %.1f %% of %d calls supported.\n\n",
-			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, 100*a.Weighted(), a.Calls)
-		if len(a.Blocking) > 10 {
-			fmt.Fprintf(w, "<details><summary>%d missing syscall uses</summary>\n\n", len(a.Blocking))
+		fmt.Fprintf(w, "**%d** distinct syscalls: %d implemented, %d stubbed, %d partial, **%d missing** (%d blocking); %s %% of %d calls supported.\n\n",
+			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, len(a.Blocking), analyze.Percent(a.Weighted()), a.Calls)
+		missing := append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...)
+		if len(missing) > 10 {
+			fmt.Fprintf(w, "<details><summary>%d missing syscall uses</summary>\n\n", len(missing))
 		}
-		if len(a.Blocking) > 0 {
-			fmt.Fprintln(w, "| missing | nr | calls | class | first call site | unikernel |")
-			fmt.Fprintln(w, "|---|--:|--:|---|---|---|")
-			for _, u := range a.Blocking {
-				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
+		if len(missing) > 0 {
+			fmt.Fprintln(w, "| missing | nr | calls | impact | class | first call site | unikernel |")
+			fmt.Fprintln(w, "|---|--:|--:|---|---|---|---|")
+			for _, u := range missing {
+				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, u.Impact, mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
 			}
 			fmt.Fprintln(w)
+			for _, u := range a.Tolerated {
+				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(u.Key), u.Impact, mdCell(u.ImpactWhy))
+			}
+			if len(a.Tolerated) > 0 {
+				fmt.Fprintln(w)
+			}
 		}
-		if len(a.Blocking) > 10 {
+		if len(missing) > 10 {
 			fmt.Fprint(w, "</details>\n\n")
 		}
 	}
@@ -119,30 +149,37 @@ type jsonUse struct {
 	FirstSite string `json:"first_site"`
 	Unikernel string `json:"unikernel,omitempty"`
 	Probe     string `json:"probe,omitempty"`
+	Impact    string `json:"impact,omitempty"`
+	ImpactWhy string `json:"impact_why,omitempty"`
 }
 
 func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	type jsonApp struct {
-		App      string         `json:"app"`
-		Source   string         `json:"source"`
-		Table    string         `json:"table"`
-		Counts   map[string]int `json:"counts"`
-		Calls    int            `json:"calls"`
-		Weighted float64        `json:"weighted_coverage"`
-		Used     []jsonUse      `json:"used"`
-		Missing  []string       `json:"missing"`
+		App       string         `json:"app"`
+		Source    string         `json:"source"`
+		Table     string         `json:"table"`
+		Counts    map[string]int `json:"counts"`
+		Calls     int            `json:"calls"`
+		Weighted  float64        `json:"weighted_coverage"`
+		Used      []jsonUse      `json:"used"`
+		Missing   []string       `json:"missing"`
+		Tolerated []string       `json:"tolerated"`
+		Runtimes  []string       `json:"runtimes"`
 	}
 	doc := map[string]any{"schema": CoverageSchema}
 	var out []jsonApp
 	for _, a := range apps {
 		ja := jsonApp{App: a.App, Source: a.Source, Table: a.Table, Calls: a.Calls, Weighted: a.Weighted(),
 			Counts:  map[string]int{"implemented": a.Implemented, "stubbed": a.Stubbed, "partial": a.Partial, "missing": a.Missing},
-			Missing: []string{}}
+			Missing: []string{}, Tolerated: []string{}, Runtimes: nonNil(a.Runtimes)}
 		for _, u := range a.Used {
-			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen, string(u.Probe)})
+			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen, string(u.Probe), string(u.Impact), u.ImpactWhy})
 		}
 		for _, u := range a.Blocking {
 			ja.Missing = append(ja.Missing, u.Key)
+		}
+		for _, u := range a.Tolerated {
+			ja.Tolerated = append(ja.Tolerated, u.Key)
 		}
 		out = append(out, ja)
 	}

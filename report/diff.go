@@ -25,34 +25,44 @@ func Diff(w io.Writer, f Format, d *analyze.Diff) error {
 	return diffText(w, d)
 }
 
-// Verdict is the one-line summary of a diff.
+// Verdict is the one-line summary of a diff: what blocks the app, what
+// it survives, and the file gaps of the image.
 func Verdict(d *analyze.Diff) string {
-	if !d.Lacks() && len(d.Failed) == 0 {
-		return fmt.Sprintf("the unikernel ran every syscall the native run made that it reached (%d aligned)", d.Equal)
+	byImpact := map[analyze.Impact][]analyze.Verdict{}
+	for _, list := range [][]analyze.Verdict{d.Missing, d.NotSupported} {
+		for _, v := range list {
+			byImpact[v.Impact] = append(byImpact[v.Impact], v)
+		}
 	}
 	var parts []string
-	if n := len(d.Missing); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d missing (%s)", n, verdictNames(d.Missing, 5)))
+	if n := len(byImpact[analyze.Blocks]); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d blocking (%s)", n, verdictNames(byImpact[analyze.Blocks])))
 	}
-	if n := len(d.NotSupported); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d not supported (%s)", n, verdictNames(d.NotSupported, 5)))
+	if n := len(byImpact[analyze.Degrades]); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d with a fallback (%s)", n, verdictNames(byImpact[analyze.Degrades])))
+	}
+	if n := len(byImpact[analyze.Noise]); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d noise (%s)", n, verdictNames(byImpact[analyze.Noise])))
 	}
 	if n := len(d.Failed); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d failing where native succeeded (%s)", n, verdictNames(d.Failed, 5)))
+		parts = append(parts, fmt.Sprintf("%d failing where native succeeded (%s)", n, verdictNames(d.Failed)))
 	}
-	if !d.Lacks() {
-		return "the unikernel has the syscalls the app made, but " + strings.Join(parts, "; ")
+	if n := len(d.FileGaps); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d files the image lacks", n))
 	}
-	return "the unikernel lacks syscalls the app needs: " + strings.Join(parts, "; ")
+	switch {
+	case d.Lacks(false):
+		return "the unikernel lacks syscalls the app needs: " + strings.Join(parts, "; ")
+	case len(parts) == 0:
+		return fmt.Sprintf("the unikernel ran every syscall the native run made that it reached (%d aligned)", d.Equal)
+	}
+	return "nothing the app needs is lacking: " + strings.Join(parts, "; ")
 }
 
-func verdictNames(vs []analyze.Verdict, n int) string {
+// verdictNames lists every name: a verdict line is never cut.
+func verdictNames(vs []analyze.Verdict) string {
 	var names []string
-	for i, v := range vs {
-		if i == n {
-			names = append(names, "…")
-			break
-		}
+	for _, v := range vs {
 		names = append(names, v.Name)
 	}
 	return strings.Join(names, ", ")
@@ -85,9 +95,24 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintf(w, "\n%s:\n", group.title)
 		var rows [][]string
 		for _, v := range group.list {
-			rows = append(rows, []string{v.Name, nr(v.Nr), cut(v.Class, 26), strconv.Itoa(v.NativeCalls), cut(outcome(v), 22), cut(firstSite(v), 28)})
+			rows = append(rows, []string{v.Name, cut(v.Class, 22), strconv.Itoa(v.NativeCalls), cut(outcome(v), 16), string(v.Impact), cut(firstSite(v), 24)})
 		}
-		if err := renderTable(w, []string{"syscall", "nr", "class", "native", "unikernel", "native call site"}, rows, nil, []bool{false, true, false, true, false, false}); err != nil {
+		if err := renderTable(w, []string{"syscall", "class", "native", "unikernel", "impact", "native call site"}, rows, nil, []bool{false, false, true, false, false, false}); err != nil {
+			return err
+		}
+		for _, v := range group.list {
+			if v.Impact != "" && v.Impact != analyze.Blocks {
+				fmt.Fprintf(w, "  %s %s: %s\n", v.Name, v.Impact, v.ImpactWhy)
+			}
+		}
+	}
+	if len(d.FileGaps) > 0 {
+		fmt.Fprintf(w, "\nfiles the app needs that the image lacks (not syscall gaps):\n")
+		var rows [][]string
+		for _, g := range d.FileGaps {
+			rows = append(rows, []string{cut(g.Path, 50), g.NativeCall, strconv.Itoa(g.Calls) + "× " + g.Errno})
+		}
+		if err := renderTable(w, []string{"path", "found natively by", "unikernel"}, rows, nil, []bool{false, false, false}); err != nil {
 			return err
 		}
 	}
@@ -172,10 +197,23 @@ func diffMarkdown(w io.Writer, d *analyze.Diff) error {
 	fmt.Fprintf(w, "\n- the unikernel run ended: %s%s\n\n", mdCell(d.Ended), mdCell(detailSuffix(d.EndDetail)))
 	all := append(append(append([]analyze.Verdict(nil), d.Missing...), d.NotSupported...), d.Failed...)
 	if len(all) > 0 {
-		fmt.Fprintln(w, "| syscall | nr | verdict | class | native calls | unikernel | top native call site |")
-		fmt.Fprintln(w, "|---|--:|---|---|--:|---|---|")
+		fmt.Fprintln(w, "| syscall | nr | verdict | impact | class | native calls | unikernel | top native call site |")
+		fmt.Fprintln(w, "|---|--:|---|---|---|--:|---|---|")
 		for _, v := range all {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s | %s |\n", mdCell(v.Name), nr(v.Nr), v.Kind, mdCell(v.Class), v.NativeCalls, mdCell(outcome(v)), mdCell(firstSite(v)))
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", mdCell(v.Name), nr(v.Nr), v.Kind, v.Impact, mdCell(v.Class), v.NativeCalls, mdCell(outcome(v)), mdCell(firstSite(v)))
+		}
+		fmt.Fprintln(w)
+		for _, v := range all {
+			if v.Impact == analyze.Degrades || v.Impact == analyze.Noise {
+				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(v.Name), v.Impact, mdCell(v.ImpactWhy))
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if len(d.FileGaps) > 0 {
+		fmt.Fprintf(w, "**Files the app needs that the image lacks** (not syscall gaps):\n\n| path | found natively by | unikernel |\n|---|---|---|\n")
+		for _, g := range d.FileGaps {
+			fmt.Fprintf(w, "| `%s` | %s | %d× %s |\n", mdCode(g.Path), mdCell(g.NativeCall), g.Calls, g.Errno)
 		}
 		fmt.Fprintln(w)
 	}
@@ -204,6 +242,8 @@ type jsonVerdict struct {
 	NativeSites    []string `json:"native_sites"`
 	FirstUnikernel string   `json:"first_unikernel"`
 	Note           string   `json:"note,omitempty"`
+	Impact         string   `json:"impact,omitempty"`
+	ImpactWhy      string   `json:"impact_why,omitempty"`
 }
 
 type jsonDiffEvent struct {
@@ -223,7 +263,7 @@ func diffJSON(d *analyze.Diff) map[string]any {
 			if sites == nil {
 				sites = []string{}
 			}
-			out = append(out, jsonVerdict{string(v.Kind), v.Name, v.Nr, v.Class, v.Errno, v.UnikernelCalls, v.NativeCalls, sites, v.FirstUnikernel.String(), v.Note})
+			out = append(out, jsonVerdict{string(v.Kind), v.Name, v.Nr, v.Class, v.Errno, v.UnikernelCalls, v.NativeCalls, sites, v.FirstUnikernel.String(), v.Note, string(v.Impact), v.ImpactWhy})
 		}
 		return out
 	}
@@ -244,7 +284,10 @@ func diffJSON(d *analyze.Diff) map[string]any {
 	doc := map[string]any{
 		"schema":           DiffSchema,
 		"verdict":          Verdict(d),
-		"lacks_syscalls":   d.Lacks(),
+		"lacks_syscalls":   d.Lacks(false),
+		"file_gaps":        fileGapsJSON(d.FileGaps),
+		"set_aside":        counts(d.SetAside),
+		"runtimes":         nonNil(d.Runtimes),
 		"native":           map[string]any{"source": d.NativeSource, "aligned": d.NativeLen},
 		"unikernel":        map[string]any{"source": d.UnikernelSource, "aligned": d.UnikernelLen, "unikraft": d.Unikraft, "ended": d.Ended, "end_detail": d.EndDetail},
 		"alignment":        map[string]int{"equal": d.Equal, "native_only": d.NativeOnly, "unikernel_only": d.UniOnly},
@@ -264,4 +307,19 @@ func diffJSON(d *analyze.Diff) map[string]any {
 		}
 	}
 	return doc
+}
+
+func fileGapsJSON(gaps []analyze.FileGap) []map[string]any {
+	out := []map[string]any{}
+	for _, g := range gaps {
+		out = append(out, map[string]any{"path": g.Path, "native_call": g.NativeCall, "errno": g.Errno, "calls": g.Calls, "first_unikernel": g.FirstUnikernel.String()})
+	}
+	return out
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }

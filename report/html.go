@@ -54,7 +54,7 @@ func levelBars(apps []*analyze.AppCoverage) []bar {
 	var out []bar
 	for _, a := range apps {
 		total := a.Implemented + a.Stubbed + a.Partial + a.Missing
-		b := bar{Label: a.App, Total: total, Suffix: fmt.Sprintf("%.1f %% of calls", 100*a.Weighted())}
+		b := bar{Label: a.App, Total: total, Suffix: analyze.Percent(a.Weighted()) + " % of calls"}
 		x := 0.0
 		for _, p := range []struct {
 			n     int
@@ -210,7 +210,7 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 </head>
 <body>
 <h1>{{.Title}}</h1>
-{{if .Verdict}}<p class="verdict{{if not .Diff}}{{else if not .Diff.Lacks}} ok{{end}}" id="verdict">{{.Verdict}}</p>{{end}}
+{{if .Verdict}}<p class="verdict{{if not .Diff}}{{else if not (.Diff.Lacks false)}} ok{{end}}" id="verdict">{{.Verdict}}</p>{{end}}
 {{if .Env}}<dl class="env" id="env">{{range .Env}}<dt>{{.Key}}</dt><dd>{{.Value}}</dd>{{end}}</dl>{{end}}
 
 {{if .Apps}}
@@ -261,8 +261,8 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 {{end}}</svg>
 <figcaption class="legend">divergence timeline, along the alignment: <span><i style="background:#afb8c1"></i>equal</span><span><i style="background:#fb8f44"></i>native only</span><span><i style="background:#0969da"></i>unikernel only</span></figcaption></figure>
 {{$v := verdicts .}}
-{{if $v}}<table id="verdict-table"><tr><th>syscall</th><th>nr</th><th>verdict</th><th>class</th><th>native calls</th><th>unikernel</th><th>top native call site</th></tr>
-{{range $v}}<tr><td>{{.Name}}</td><td class="n">{{nr .Nr}}</td><td>{{.Kind}}</td><td>{{.Class}}</td><td class="n">{{.NativeCalls}}</td><td>{{.UnikernelCalls}}× {{.Errno}}</td><td>{{if .NativeSites}}{{index .NativeSites 0}}{{end}}</td></tr>
+{{if $v}}<table id="verdict-table"><tr><th>syscall</th><th>nr</th><th>verdict</th><th>impact</th><th>class</th><th>native calls</th><th>unikernel</th><th>top native call site</th></tr>
+{{range $v}}<tr><td>{{.Name}}</td><td class="n">{{nr .Nr}}</td><td>{{.Kind}}</td><td title="{{.ImpactWhy}}">{{.Impact}}</td><td>{{.Class}}</td><td class="n">{{.NativeCalls}}</td><td>{{.UnikernelCalls}}× {{.Errno}}</td><td>{{if .NativeSites}}{{index .NativeSites 0}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{with .First}}{{$f := .}}<h3>First divergence</h3>
 <pre id="first-divergence">native (#{{.NativeAt}}):

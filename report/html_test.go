@@ -33,16 +33,20 @@ func fixturePage(t *testing.T) Page {
 	db.SetSources("redis-bgsave.strace", "redis-elfloader-0.17.log", uhdr)
 	d := db.Diff()
 	table, _ := analyze.EmbeddedTable("unikraft")
+	judge, err := analyze.NewJudge(table, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var apps []*analyze.AppCoverage
 	for _, in := range []struct {
 		name string
 		evs  []trace.Event
 	}{{"redis-server", native}, {"sqlite3", sqlite}} {
-		cb := analyze.NewCoverageBuilder(in.name, in.name, trace.Header{}, table, nil)
+		cb := analyze.NewCoverageBuilder(in.name, in.name, trace.Header{}, judge, nil)
 		for i := range in.evs {
 			cb.Add(&in.evs[i])
 		}
-		apps = append(apps, cb.Coverage())
+		apps = append(apps, cb.Coverage(nil))
 	}
 	return Page{Title: "syscov check: redis-server", Verdict: Verdict(d), Diff: d, Apps: apps, Plan: analyze.MakePlan(apps),
 		Env: []KV{{"syscov", "test"}, {"Unikraft", d.Unikraft}}}
@@ -92,7 +96,7 @@ func TestHTMLInChromium(t *testing.T) {
 	for _, want := range []string{
 		`id="verdict"`, `id="coverage-chart"`, `id="impact-chart"`, `id="frequency-chart"`, `id="timeline-chart"`,
 		`id="verdict-table"`, `id="first-divergence"`, `id="plan-table"`,
-		"the unikernel lacks syscalls the app needs", "rt_sigaction", "fork, e.g. a background save",
+		"the unikernel lacks syscalls the app needs", "rt_sigaction", "clone (fork)", ">blocks<",
 	} {
 		if !strings.Contains(dom, want) {
 			t.Errorf("the DOM has no %q", want)

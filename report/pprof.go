@@ -16,23 +16,32 @@ import (
 // stack is a sample with the values calls and time (ns); the stack is the
 // native frames recorded with --stacks, the syscall the leaf and the
 // process the root; without stacks it is process → class → syscall. The
-// labels syscall, errno, class and status (supported, stubbed, partial,
-// missing against the table) let `go tool pprof -tagfocus=status=missing`
-// answer which code paths need the missing syscalls. The profile is plain
-// github.com/google/pprof/profile structs, checked with CheckValid.
+// labels syscall, errno, class, status (supported, stubbed, partial,
+// missing) and impact (blocks, degrades, noise) let `go tool pprof
+// -tagfocus=status=missing` answer which code paths need the missing
+// syscalls. Status and impact are the judge's, as in the coverage report:
+// the caller gives them per app and use when the profile is made. The
+// profile is plain github.com/google/pprof/profile structs, checked with
+// CheckValid.
 type ProfileBuilder struct {
-	table   *analyze.SupportTable
 	p       *profile.Profile
 	funcs   map[string]*profile.Function
 	locs    map[string]*profile.Location
 	samples map[string]*profile.Sample
-	comms   map[int]string
+	// use says which app and use (the judge's key) each sample is of.
+	use   map[*profile.Sample]sampleUse
+	comms map[int]string
 }
 
-// NewProfileBuilder starts a profile; table may be nil (no status label).
-func NewProfileBuilder(table *analyze.SupportTable) *ProfileBuilder {
+type sampleUse struct {
+	app int
+	key string
+}
+
+// NewProfileBuilder starts a profile.
+func NewProfileBuilder() *ProfileBuilder {
 	return &ProfileBuilder{
-		table: table,
+		use: map[*profile.Sample]sampleUse{},
 		p: &profile.Profile{
 			SampleType: []*profile.ValueType{{Type: "calls", Unit: "count"}, {Type: "time", Unit: "nanoseconds"}},
 			PeriodType: &profile.ValueType{Type: "calls", Unit: "count"},
@@ -60,8 +69,9 @@ func (b *ProfileBuilder) location(name, file string) *profile.Location {
 	return l
 }
 
-// Add counts one event (syscalls only).
-func (b *ProfileBuilder) Add(ev *trace.Event) {
+// Add counts one event (syscalls only) of app number app, whose use the
+// judge keys as key ("clone (fork)").
+func (b *ProfileBuilder) Add(ev *trace.Event, app int, key string) {
 	if ev.Comm != "" {
 		b.comms[ev.PID] = ev.Comm
 	}
@@ -69,24 +79,6 @@ func (b *ProfileBuilder) Add(ev *trace.Event) {
 		return
 	}
 	class := analyze.Class(ev)
-	status := ""
-	if b.table != nil {
-		arch := trace.ArchX86_64
-		level := b.table.Lookup(arch, ev.Name).Level
-		if analyze.IsForkLike(ev) && level == analyze.Partial {
-			level = analyze.Missing
-		}
-		switch ev.Status {
-		case trace.StatusUnsupported:
-			level = analyze.Missing
-		case trace.StatusStubbed:
-			level = analyze.Stubbed
-		}
-		status = string(level)
-		if level == analyze.Implemented {
-			status = "supported"
-		}
-	}
 	// Leaf first: the syscall, the recorded frames, then the process.
 	var stack []*profile.Location
 	stack = append(stack, b.location("syscall "+ev.Name, ""))
@@ -110,17 +102,15 @@ func (b *ProfileBuilder) Add(ev *trace.Event) {
 	for _, l := range stack {
 		ids = append(ids, fmt.Sprint(l.ID))
 	}
-	key := strings.Join(ids, ",") + "|" + ev.Errno + "|" + status + "|" + class
-	s, ok := b.samples[key]
+	skey := fmt.Sprint(app) + "|" + key + "|" + strings.Join(ids, ",") + "|" + ev.Errno + "|" + class
+	s, ok := b.samples[skey]
 	if !ok {
 		s = &profile.Sample{Location: stack, Value: []int64{0, 0}, Label: map[string][]string{"syscall": {ev.Name}, "class": {class}}}
 		if ev.Errno != "" {
 			s.Label["errno"] = []string{ev.Errno}
 		}
-		if status != "" {
-			s.Label["status"] = []string{status}
-		}
-		b.samples[key] = s
+		b.samples[skey] = s
+		b.use[s] = sampleUse{app, key}
 		b.p.Sample = append(b.p.Sample, s)
 	}
 	s.Value[0]++
@@ -130,8 +120,31 @@ func (b *ProfileBuilder) Add(ev *trace.Event) {
 }
 
 // Profile returns the checked profile; with value "time", time is the
-// default sample type.
-func (b *ProfileBuilder) Profile(value string) (*profile.Profile, error) {
+// default sample type. judged (nil: no status labels) gives the coverage
+// of each app, whose judgement labels the samples.
+func (b *ProfileBuilder) Profile(value string, judged []*analyze.AppCoverage) (*profile.Profile, error) {
+	if judged != nil {
+		uses := map[sampleUse]*analyze.UsedSyscall{}
+		for i, a := range judged {
+			for _, u := range a.Used {
+				uses[sampleUse{i, u.Key}] = u
+			}
+		}
+		for s, su := range b.use {
+			u := uses[su]
+			if u == nil {
+				continue
+			}
+			status := string(u.Level)
+			if u.Level == analyze.Implemented {
+				status = "supported"
+			}
+			s.Label["status"] = []string{status}
+			if u.Impact != "" {
+				s.Label["impact"] = []string{string(u.Impact)}
+			}
+		}
+	}
 	if value == "time" {
 		b.p.DefaultSampleType = "time"
 	} else {

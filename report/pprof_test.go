@@ -26,11 +26,20 @@ func TestProfileOfStraceStacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	b := NewProfileBuilder(table)
-	for r.Scan() {
-		b.Add(r.Event())
+	judge, err := analyze.NewJudge(table, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	p, err := b.Profile("calls")
+	b := NewProfileBuilder()
+	cb := analyze.NewCoverageBuilder("sysmix", "sysmix-k.strace", r.Header(), judge, nil)
+	for r.Scan() {
+		ev := r.Event()
+		cb.Add(ev)
+		key, _, _ := judge.Support(trace.ArchX86_64, ev)
+		b.Add(ev, 0, key)
+	}
+	cov := cb.Coverage(nil)
+	p, err := b.Profile("calls", []*analyze.AppCoverage{cov})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +62,14 @@ func TestProfileOfStraceStacks(t *testing.T) {
 	if total != 90 {
 		t.Errorf("%d calls in the profile, want the 90 syscalls of the trace", total)
 	}
-	if fork == nil || fork.Label["status"][0] != "missing" || fork.Label["class"][0] != "fork, e.g. a background save" {
+	// The profile's labels are the coverage report's: one judge.
+	var covFork *analyze.UsedSyscall
+	for _, u := range cov.Used {
+		if u.Key == "clone (fork)" {
+			covFork = u
+		}
+	}
+	if fork == nil || covFork == nil || fork.Label["status"][0] != "missing" || fork.Label["class"][0] != "fork (main)" || fork.Label["impact"][0] != string(covFork.Impact) {
 		t.Fatalf("fork sample %+v", fork)
 	}
 	var names []string

@@ -88,13 +88,17 @@ func TestJSONFollowsSchemas(t *testing.T) {
 	validate(t, compileSchema(t, "diff.schema.json"), buf.Bytes())
 
 	table, _ := analyze.EmbeddedTable("unikraft")
+	judge, err := analyze.NewJudge(table, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var apps []*analyze.AppCoverage
 	for _, evs := range [][]trace.Event{native, uni} {
-		cb := analyze.NewCoverageBuilder("app", "src", trace.Header{}, table, nil)
+		cb := analyze.NewCoverageBuilder("app", "src", trace.Header{}, judge, nil)
 		for i := range evs {
 			cb.Add(&evs[i])
 		}
-		apps = append(apps, cb.Coverage())
+		apps = append(apps, cb.Coverage(nil))
 	}
 	buf.Reset()
 	if err := Coverage(&buf, FormatJSON, apps, analyze.MakePlan(apps)); err != nil {

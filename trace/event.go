@@ -11,6 +11,7 @@ package trace
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -226,4 +227,19 @@ func (e *Event) Clone() Event {
 		c.Stack = append([]Frame(nil), e.Stack...)
 	}
 	return c
+}
+
+// StopMarker is the text of the message event a native run writes when
+// syscov sends the app its stop signal (after the workload): what the app
+// does from then on is its shutdown, not its work.
+const StopMarker = "syscov sent the stop signal"
+
+// NewStopMarker is the event that marks the start of the shutdown phase.
+func NewStopMarker(t int64, signal string) Event {
+	return Event{Kind: KindMessage, Time: t, Duration: -1, Level: "info", Library: "syscov", Text: StopMarker + " " + signal, Signal: signal}
+}
+
+// IsStopMarker reports whether ev marks the start of the shutdown phase.
+func IsStopMarker(ev *Event) bool {
+	return ev.Kind == KindMessage && ev.Library == "syscov" && strings.HasPrefix(ev.Text, StopMarker)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/native"
+	"github.com/syscov/syscov/trace/unikernel"
 )
 
 // runCheck is the main job: trace the app natively (built-in tracer, with
@@ -25,7 +26,6 @@ func runCheck(e *env, args []string) error {
 	fs := newFlagSet(e, "check", "check [--unikernel IMAGE ...] [--ready tcp:PORT] [--workload CMD] [--out DIR] -- CMD [ARGS]")
 	fs.SetInterspersed(false)
 	outDir := fs.String("out", "syscov-out", "directory for the traces and reports")
-	against := fs.String("against", "unikraft", "support table: unikraft, unikraft@VERSION or a file")
 	workloadCmd := fs.String("workload", "", "shell command run against the app (natively and in the unikernel) once it is ready")
 	var rdy readyFlags
 	rdy.register(fs, 30*time.Second)
@@ -33,7 +33,8 @@ func runCheck(e *env, args []string) error {
 	stacks := fs.Bool("stacks", true, "record native call stacks (call sites in the reports)")
 	backend := fs.String("backend", "ptrace", "native tracer: ptrace or strace")
 	appArgs := fs.StringArray("app-arg", nil, "unikernel: the app's arguments, when they differ from CMD ARGS (repeatable)")
-	probeFile := fs.String("probe", "", "verdicts of 'syscov probe --format json': missing syscalls that work stubbed or faked do not fail the check")
+	var jf judgeFlags
+	jf.register(fs)
 	var uf unikernelFlags
 	uf.register(fs, "also run the app in this Unikraft image on qemu-system-x86_64")
 	if err := parseFlags(fs, args); err != nil {
@@ -47,7 +48,7 @@ func runCheck(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	table, verdicts, err := loadJudgement(*against, *probeFile)
+	j, err := jf.judgement()
 	if err != nil {
 		return err
 	}
@@ -94,10 +95,10 @@ func runCheck(e *env, args []string) error {
 		return &exitError{exitInterrupt, fmt.Errorf("the native run was interrupted or timed out")}
 	}
 	fmt.Fprintf(e.stderr, "syscov: native run of %s: %d events in %s\n", argv[0], nres.Events, nativePath)
-	inputs := []string{nativePath}
 
 	// 2. The unikernel run, with the same workload.
 	var d *analyze.Diff
+	var apps []*analyze.AppCoverage
 	var ukFailure error
 	if plan != nil {
 		ukPath := filepath.Join(*outDir, "unikernel.trace")
@@ -119,26 +120,23 @@ func runCheck(e *env, args []string) error {
 		if ukFailure == nil && ures.Syscalls == 0 {
 			ukFailure = &exitError{exitBootFailure, fmt.Errorf("the unikernel run made no syscall (%s%s); see %s", ures.Ended, detailSuffix(ures.Detail), uf.consoleLog)}
 		}
-		if ukFailure == nil {
-			inputs = append(inputs, ukPath)
-			d, err = diffInputs(nativePath, ukPath, trace.Options{}, 5, nil)
+		// A guest that crashed after running the app is diffed (what it
+		// lacked may be why), but never passes.
+		crashed := ures.Syscalls > 0 && (ures.Ended == unikernel.EndCrash || ures.Ended == unikernel.EndPanic)
+		if ukFailure == nil || crashed {
+			ra, err := analyzeRuns(nativePath, ukPath, trace.Options{}, 5, nil, j)
 			if err != nil {
 				return err
 			}
+			d, apps = ra.diff, []*analyze.AppCoverage{ra.coverage}
 		}
 	}
 
-	// 3. Coverage, refined by the unikernel run.
-	apps, err := coverageOf(inputs[:1], trace.Options{}, table, verdicts)
-	if err != nil {
-		return err
-	}
-	if d != nil {
-		refined, err := coverageOf(inputs, trace.Options{}, table, verdicts)
-		if err != nil {
+	// 3. Coverage, when no diff drew it from the same pass.
+	if apps == nil {
+		if apps, err = coverageOf([]string{nativePath}, trace.Options{}, j); err != nil {
 			return err
 		}
-		apps = refined[:1]
 	}
 
 	// 4. Reports.
@@ -194,23 +192,35 @@ func runCheck(e *env, args []string) error {
 	lacks := false
 	if d != nil {
 		fmt.Fprintf(e.stdout, "%s\n", report.Verdict(d))
-		lacks = d.Lacks()
+		lacks = d.Lacks(j.strict)
 	}
-	fmt.Fprintf(e.stdout, "%s against %s: %d distinct syscalls, %d missing, %d partial, %d stubbed; %.1f %% of %d calls supported\n",
-		a.App, a.Table, a.Distinct(), a.Missing, a.Partial, a.Stubbed, 100*a.Weighted(), a.Calls)
-	for i, u := range a.Blocking {
-		if i == 8 {
-			fmt.Fprintf(e.stdout, "  … %d more in %s\n", len(a.Blocking)-8, filepath.Join(*outDir, "coverage.txt"))
+	fmt.Fprintf(e.stdout, "%s against %s: %d distinct syscalls, %d missing (%d blocking), %d partial, %d stubbed; %s %% of %d calls supported\n",
+		a.App, a.Table, a.Distinct(), a.Missing, len(a.Blocking), a.Partial, a.Stubbed, analyze.Percent(a.Weighted()), a.Calls)
+	shown := 0
+	for _, u := range append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...) {
+		if shown == 8 {
+			fmt.Fprintf(e.stdout, "  … %d more in %s\n", len(a.Blocking)+len(a.Tolerated)-8, filepath.Join(*outDir, "coverage.txt"))
 			break
 		}
-		fmt.Fprintf(e.stdout, "  missing %-18s %6d calls  %-30s first at %s\n", u.Key, u.Calls, u.Class, u.SiteString())
+		shown++
+		fmt.Fprintf(e.stdout, "  %-8s %-18s %6d calls  %-26s first at %s\n", u.Impact, u.Key, u.Calls, u.Class, u.SiteString())
+	}
+	if ukFailure != nil && d != nil {
+		fmt.Fprintf(e.stdout, "the unikernel run failed: %v\n", ukFailure)
 	}
 	fmt.Fprintf(e.stdout, "reports in %s\n", *outDir)
-	if ukFailure != nil {
+	if ukFailure != nil && (d == nil || !d.Lacks(j.strict)) {
 		return ukFailure
 	}
 	if len(a.Blocking) > 0 {
 		lacks = true
+	}
+	if j.strict {
+		for _, u := range a.Tolerated {
+			if u.Impact == analyze.Degrades {
+				lacks = true
+			}
+		}
 	}
 	if lacks {
 		return &exitError{code: exitLacks}

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"fmt"
-	"runtime/debug"
 	"strings"
+
+	flag "github.com/spf13/pflag"
 
 	"github.com/syscov/syscov/analyze"
 	"github.com/syscov/syscov/report"
@@ -16,11 +16,13 @@ import (
 const exitLacks = 4
 
 func runDiff(e *env, args []string) error {
-	fs := newFlagSet(e, "diff", "diff NATIVE UNIKERNEL [--context N] [--ignore NAMES] [--format table|markdown|json]")
+	fs := newFlagSet(e, "diff", "diff NATIVE UNIKERNEL [--context N] [--ignore NAMES] [--against TABLE] [--format table|markdown|json|html]")
 	var rf reportFlags
 	rf.register(fs)
 	context := fs.Int("context", 5, "events of context around the first divergence")
 	ignore := fs.String("ignore", "default", "syscalls set aside before aligning: 'default' (start-up noise), 'none', or NAME,NAME (added to the default with a leading +)")
+	var jf judgeFlags
+	jf.register(fs)
 	f, opts, err := rf.parse(e, fs, args, "want two inputs: the native trace and the unikernel trace (or console log)")
 	if err != nil {
 		return err
@@ -28,16 +30,18 @@ func runDiff(e *env, args []string) error {
 	if fs.NArg() != 2 {
 		return usagef("want two inputs: the native trace and the unikernel trace (or console log)")
 	}
-	d, err := diffInputs(fs.Arg(0), fs.Arg(1), opts, *context, ignoreList(*ignore))
+	j, err := jf.judgement()
 	if err != nil {
 		return err
 	}
+	ra, err := analyzeRuns(fs.Arg(0), fs.Arg(1), opts, *context, ignoreList(*ignore), j)
+	if err != nil {
+		return err
+	}
+	d := ra.diff
 	if f == report.FormatMarkdown || f == report.FormatHTML {
 		// For an issue: the environment and the coverage figures too.
-		page, err := diffPage(fs.Arg(0), fs.Arg(1), opts, d)
-		if err != nil {
-			return err
-		}
+		page := diffPage(fs.Arg(0), fs.Arg(1), ra)
 		if f == report.FormatHTML {
 			err = report.HTML(e.stdout, page)
 		} else {
@@ -49,10 +53,31 @@ func runDiff(e *env, args []string) error {
 	} else if err := report.Diff(e.stdout, f, d); err != nil {
 		return err
 	}
-	if d.Lacks() {
+	if d.Lacks(j.strict) {
 		return &exitError{code: exitLacks}
 	}
 	return nil
+}
+
+// judgeFlags are the flags of what the analysis is judged by (coverage,
+// diff, check).
+type judgeFlags struct {
+	against string
+	probes  []string
+	strict  bool
+	apps           appFlags
+}
+
+func (jf *judgeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&jf.against, "against", "unikraft", "support table: unikraft, unikraft@VERSION (built in) or a file from 'syscov kb import'")
+	fs.StringArrayVar(&jf.probes, "probe", nil, "verdicts of 'syscov probe --format json' (repeatable, one per app; each applies to the app it probed): missing syscalls that work stubbed or faked degrade, not block")
+	fs.BoolVar(&jf.strict, "strict-impact", false, "exit 4 also when what is lacking only degrades the app (a fallback takes over)")
+	jf.apps.register(fs)
+}
+
+func (jf *judgeFlags) judgement() (judgement, error) {
+	table, verdicts, err := loadJudgement(jf.against, jf.probes)
+	return judgement{table: table, probe: verdicts, apps: jf.apps, strict: jf.strict}, err
 }
 
 func ignoreList(spec string) []string {
@@ -67,65 +92,18 @@ func ignoreList(spec string) []string {
 	return strings.Split(spec, ",")
 }
 
-func diffInputs(native, uni string, opts trace.Options, context int, ignore []string) (*analyze.Diff, error) {
-	// Both runs are held for the alignment: collect garbage less often,
-	// the heap is mostly those events (peak RSS stays well under 1 GiB for
-	// two runs of a million syscalls).
-	defer debug.SetGCPercent(debug.SetGCPercent(400))
-	b := analyze.NewDiffBuilder(context, ignore)
-	nr, err := trace.Open(native, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer nr.Close()
-	uopts := opts
-	uopts.Origin = trace.OriginUnikernel
-	ur, err := trace.Open(uni, uopts)
-	if err != nil {
-		return nil, err
-	}
-	defer ur.Close()
-	// The two runs are read at the same time (the builder keeps their
-	// state apart).
-	nativeDone := make(chan error, 1)
-	go func() {
-		for nr.Scan() {
-			b.AddNative(nr.Event())
-		}
-		nativeDone <- nr.Err()
-	}()
-	for ur.Scan() {
-		ev := ur.Event()
-		ev.Origin = trace.OriginUnikernel
-		b.AddUnikernel(ev)
-	}
-	if err := <-nativeDone; err != nil {
-		return nil, err
-	}
-	if err := ur.Err(); err != nil {
-		return nil, err
-	}
-	b.SetSources(native, uni, ur.Header())
-	d := b.Diff()
-	if d.NativeLen == 0 {
-		return nil, fmt.Errorf("%s: no syscalls", native)
-	}
-	return d, nil
-}
-
 // diffPage is the page of a diff: the verdict, the environment from both
 // traces' headers, the diff and the native run's coverage refined by the
 // unikernel run.
-func diffPage(native, uni string, opts trace.Options, d *analyze.Diff) (report.Page, error) {
+func diffPage(native, uni string, ra *runsAnalysis) report.Page {
+	d := ra.diff
 	page := report.Page{Title: "syscov diff", Verdict: report.Verdict(d), Diff: d,
 		Env: []report.KV{{Key: "syscov", Value: version}}}
-	for _, in := range []struct{ label, path string }{{"native", native}, {"unikernel", uni}} {
-		r, err := trace.Open(in.path, opts)
-		if err != nil {
-			return page, err
-		}
-		h := r.Header()
-		r.Close()
+	for _, in := range []struct {
+		label, path string
+		h           trace.Header
+	}{{"native", native, ra.native}, {"unikernel", uni, ra.uni}} {
+		h := in.h
 		if h.HostKernel != "" {
 			page.Env = append(page.Env, report.KV{Key: in.label + " host kernel", Value: h.HostKernel})
 		}
@@ -143,14 +121,6 @@ func diffPage(native, uni string, opts trace.Options, d *analyze.Diff) (report.P
 	if d.Unikraft != "" {
 		page.Env = append(page.Env, report.KV{Key: "Unikraft", Value: d.Unikraft})
 	}
-	table, err := analyze.EmbeddedTable("unikraft")
-	if err != nil {
-		return page, err
-	}
-	apps, err := coverageOf([]string{native, uni}, opts, table, nil)
-	if err != nil {
-		return page, err
-	}
-	page.Apps = apps[:1]
-	return page, nil
+	page.Apps = []*analyze.AppCoverage{ra.coverage}
+	return page
 }

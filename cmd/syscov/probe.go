@@ -182,26 +182,38 @@ func runProbe(e *env, args []string) error {
 	return report.Probe(e.stdout, f, rep)
 }
 
-// loadProbe reads probe.json for coverage and check.
-func loadProbe(path string) (map[string]analyze.ProbeVerdict, error) {
+// loadProbe reads probe.json for coverage and check: the app it probed
+// and its verdicts.
+func loadProbe(path string) (string, map[string]analyze.ProbeVerdict, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	var rep analyze.ProbeReport
 	if err := jsonUnmarshal(data, &rep); err != nil || !strings.HasPrefix(rep.Schema, "syscov.probe/") {
-		return nil, fmt.Errorf("%s: not a syscov probe report (syscov probe --format json)", path)
+		return "", nil, fmt.Errorf("%s: not a syscov probe report (syscov probe --format json)", path)
 	}
-	return rep.Verdicts(), nil
+	app := rep.App
+	if len(rep.Command) > 0 {
+		app = filepath.Base(rep.Command[0])
+	}
+	return app, rep.Verdicts(), nil
 }
 
-// loadJudgement loads what uses are judged against: a support table and,
-// when probeFile is set, the probe verdicts.
-func loadJudgement(against, probeFile string) (*analyze.SupportTable, map[string]analyze.ProbeVerdict, error) {
+// loadJudgement loads what uses are judged against: a support table and
+// the probe verdicts of the probed apps, by app.
+func loadJudgement(against string, probeFiles []string) (*analyze.SupportTable, map[string]map[string]analyze.ProbeVerdict, error) {
 	table, err := loadSupportTable(against)
-	if err != nil || probeFile == "" {
+	if err != nil || len(probeFiles) == 0 {
 		return table, nil, err
 	}
-	verdicts, err := loadProbe(probeFile)
-	return table, verdicts, err
+	probes := map[string]map[string]analyze.ProbeVerdict{}
+	for _, f := range probeFiles {
+		app, verdicts, err := loadProbe(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		probes[app] = verdicts
+	}
+	return table, probes, nil
 }

@@ -29,25 +29,53 @@ func runProfile(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	var table *analyze.SupportTable
-	if *against != "none" {
-		if table, err = loadSupportTable(*against); err != nil {
-			return err
-		}
-	}
-	b := report.NewProfileBuilder(table)
+	var judged []*analyze.AppCoverage
+	b := report.NewProfileBuilder()
 	events := 0
-	err = eachTrace(fs.Args(), opts, func(name string, r trace.Reader) error {
-		for r.Scan() {
-			b.Add(r.Event())
-			events++
-		}
-		return r.Err()
-	})
+	ins, err := openInputs(fs.Args(), opts)
 	if err != nil {
 		return err
 	}
-	p, err := b.Profile(*value)
+	defer closeInputs(ins)
+	var j judgement
+	if *against != "none" {
+		if j.table, err = loadSupportTable(*against); err != nil {
+			return err
+		}
+	} else if j.table, err = analyze.EmbeddedTable("unikraft"); err != nil {
+		return err
+	}
+	judge := j.judge()
+	// One pass over each input: the profile and the coverage that judges
+	// its samples.
+	refine := analyze.NewRefinement()
+	var builders []*analyze.CoverageBuilder
+	for i, in := range ins {
+		hdr := in.r.Header()
+		arch := hdr.Arch
+		if arch == "" {
+			arch = trace.ArchX86_64
+		}
+		cb := analyze.NewCoverageBuilder(analyze.AppName(hdr, in.name), in.name, hdr, judge, nil)
+		err := in.scan(cb.Add, refine.Add, func(ev *trace.Event) {
+			events++
+			key := ev.Name
+			if ev.Kind == trace.KindSyscall {
+				key, _, _ = judge.Support(arch, ev)
+			}
+			b.Add(ev, i, key)
+		})
+		if err != nil {
+			return err
+		}
+		builders = append(builders, cb)
+	}
+	if *against != "none" {
+		for _, cb := range builders {
+			judged = append(judged, cb.Coverage(refine))
+		}
+	}
+	p, err := b.Profile(*value, judged)
 	if err != nil {
 		return err
 	}

@@ -302,6 +302,9 @@ loop:
 				// failed init or a crash): no point waiting for idle.
 				quit(EndCrash)
 				break loop
+			case idle && st.fatal != "":
+				quit(EndCrash)
+				break loop
 			case idle:
 				quit(EndIdle)
 				break loop

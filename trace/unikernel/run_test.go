@@ -192,9 +192,9 @@ func TestPanic(t *testing.T) {
 }
 
 func TestIdleEnd(t *testing.T) {
-	guest := buildGuest(t, "redis-elfloader-0.17.log")
+	guest := buildGuest(t, "helloworld-0.12.log")
 	r := boot(t, context.Background(), Config{Image: guest, Append: "mode=hang", Idle: 400 * time.Millisecond})
-	if r.err != nil || r.res.Ended != EndIdle || r.res.Syscalls != 22 {
+	if r.err != nil || r.res.Ended != EndIdle || r.res.Syscalls != 5 {
 		t.Fatalf("ended %q after %d syscalls, err %v", r.res.Ended, r.res.Syscalls, r.err)
 	}
 }

@@ -1,0 +1,172 @@
+package analyze
+
+import (
+	"path"
+	"strings"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// wrappers are programs that start the app rather than being it: shells,
+// env and the like, and version managers.
+var wrappers = map[string]bool{
+	"sh": true, "bash": true, "dash": true, "zsh": true, "ksh": true, "mksh": true, "fish": true, "busybox": true,
+	"env": true, "nice": true, "nohup": true, "stdbuf": true, "timeout": true, "setsid": true, "taskset": true,
+	"ionice": true, "chrt": true, "time": true, "sudo": true, "runuser": true, "su": true, "xargs": true,
+	"pyenv": true, "pyenv-exec": true, "rbenv": true, "rbenv-exec": true, "nodenv": true, "nodenv-exec": true,
+	"asdf": true, "mise": true, "direnv": true,
+}
+
+// helpers are utilities that version managers' shims run on their way to
+// the app (a pyenv shim runs uname, readlink, dirname ...): never the app
+// once a shim has started; the app in any other case (sh -c 'cat x > y').
+var helpers = map[string]bool{
+	"uname": true, "dirname": true, "basename": true, "readlink": true, "realpath": true, "head": true, "tail": true,
+	"cat": true, "sed": true, "tr": true, "cut": true, "grep": true, "awk": true, "mkdir": true, "ls": true,
+	"id": true, "which": true, "sort": true, "wc": true, "date": true, "tty": true, "stty": true, "true": true, "false": true,
+	"rm": true, "cp": true, "mv": true, "ln": true, "touch": true, "chmod": true, "chown": true, "sleep": true, "test": true,
+	"[": true, "printf": true, "echo": true, "kill": true, "mktemp": true, "find": true, "tee": true, "install": true,
+}
+
+// IsWrapper reports whether a program path names a wrapper: a shell, env
+// and its kin, or a version manager's shim (a path with a shims/ or
+// libexec/ directory of pyenv, rbenv, nodenv).
+func IsWrapper(p string) bool {
+	if wrappers[path.Base(p)] {
+		return true
+	}
+	return strings.Contains(p, "/shims/") || strings.Contains(p, "env/libexec/")
+}
+
+// AppFilter tells the app's events from its wrappers'. The app is the
+// program the traced command finally execs: a trace that starts with a
+// wrapper (sh -c 'exec app', env, a pyenv shim) is followed through its
+// execs and forks to the first program that is not a wrapper; that
+// process and every process and thread it makes are the app. Events of
+// the wrappers are set aside and counted. A trace that does not start
+// with an execve (an attached strace, a unikernel) is all app.
+type AppFilter struct {
+	// Only, when set, picks the app by program name (the base name of the
+	// execve'd path) in a larger tree instead.
+	Only string
+
+	started  bool // the first syscall was seen
+	active   bool // the trace starts with an execve: filter
+	chosen   bool
+	app      map[int]bool // processes and threads of the app
+	parent   map[int]int
+	setAside map[string]int
+	progOf   map[int]string
+	rootPID  int  // the process of the first execve
+	shim     bool // a version manager's shim or script ran
+}
+
+// isShim: a version manager's shim or one of its scripts.
+func isShim(p string) bool {
+	switch path.Base(p) {
+	case "pyenv", "pyenv-exec", "rbenv", "rbenv-exec", "nodenv", "nodenv-exec", "asdf", "mise":
+		return true
+	}
+	return strings.Contains(p, "/shims/") || strings.Contains(p, "env/libexec/")
+}
+
+// NewAppFilter starts a filter; only picks the app by name ("" for the
+// program the command finally execs).
+func NewAppFilter(only string) *AppFilter {
+	return &AppFilter{Only: only, app: map[int]bool{}, parent: map[int]int{}, setAside: map[string]int{}, progOf: map[int]string{}}
+}
+
+// Keep reports whether ev is the app's.
+func (f *AppFilter) Keep(ev *trace.Event) bool {
+	if ev.Kind != trace.KindSyscall {
+		return true
+	}
+	if !f.started {
+		f.started = true
+		f.active = ev.Name == "execve" || ev.Name == "execveat"
+	}
+	if !f.active {
+		return true
+	}
+	pid := ev.TID
+	if pid == 0 {
+		pid = ev.PID
+	}
+	if isCreate(ev) && ev.RetVal > 0 {
+		f.parent[int(ev.RetVal)] = pid
+	}
+	if (ev.Name == "execve" || ev.Name == "execveat") && ev.Status == trace.StatusOK {
+		prog, _ := firstQuoted(ev.Args)
+		if f.rootPID == 0 {
+			f.rootPID = pid
+		}
+		f.progOf[pid] = path.Base(prog)
+		if isShim(prog) {
+			f.shim = true
+		}
+		// What the command's own process finally execs is the app unless
+		// it is a wrapper; a utility a wrapper forks is a helper.
+		if !f.chosen && f.isApp(prog, pid == f.rootPID) {
+			f.chosen = true
+			f.app[pid] = true
+			return true
+		}
+	}
+	if f.chosen && (f.inApp(pid) || f.inApp(ev.PID)) {
+		return true
+	}
+	name := f.progOf[pid]
+	if name == "" {
+		name = f.progOf[f.parent[pid]]
+	}
+	if name == "" {
+		name = ev.Comm
+	}
+	if name == "" {
+		name = "(a wrapper's child before its exec)"
+	}
+	f.setAside[name]++
+	return false
+}
+
+func (f *AppFilter) isApp(prog string, root bool) bool {
+	if f.Only != "" {
+		return path.Base(prog) == f.Only
+	}
+	return !IsWrapper(prog) && (root || !f.shim || !helpers[path.Base(prog)])
+}
+
+func (f *AppFilter) inApp(pid int) bool {
+	for i := 0; i < 64 && pid > 0; i++ {
+		if f.app[pid] {
+			return true
+		}
+		p, ok := f.parent[pid]
+		if !ok {
+			return false
+		}
+		pid = p
+	}
+	return false
+}
+
+// App is the base name of the program taken for the app ("" before one
+// is, or when the trace does not start with an execve).
+func (f *AppFilter) App() string {
+	for pid := range f.app {
+		return f.progOf[pid]
+	}
+	return ""
+}
+
+// SetAside counts the set-aside events by program.
+func (f *AppFilter) SetAside() []NameCount { return sortedCounts(f.setAside) }
+
+// isCreate: a call that makes a process or a thread.
+func isCreate(ev *trace.Event) bool {
+	switch ev.Name {
+	case "clone", "clone3", "fork", "vfork":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,212 @@
+package analyze
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// Impact is what a syscall the unikernel lacks does to the app.
+type Impact string
+
+const (
+	// Blocks: the app fails without it (no known fallback, probing says
+	// it is required, or the unikernel run failed there).
+	Blocks Impact = "blocks"
+	// Degrades: a known fallback of the libc or runtime takes over, or an
+	// optional feature is lost.
+	Degrades Impact = "degrades"
+	// Noise: a start-up probe whose failure is normal, or a call made
+	// only while syscov stopped the app.
+	Noise Impact = "noise"
+)
+
+// Fallback is one entry of the fallback knowledge file: a syscall whose
+// failure a runtime handles by itself.
+type Fallback struct {
+	Syscall string `json:"syscall"`
+	Runtime string `json:"runtime"`
+	Impact  Impact `json:"impact"`
+	// Args, when set, limits the entry to calls whose argument text holds
+	// it (socket AF_UNIX, arch_prctl 0x3001).
+	Args     string `json:"args,omitempty"`
+	Fallback string `json:"fallback"`
+	Source   string `json:"source"`
+}
+
+//go:embed fallbacks.json
+var fallbacksJSON []byte
+
+// Fallbacks returns the built-in fallback knowledge (analyze/fallbacks.json).
+func Fallbacks() ([]Fallback, error) {
+	var f struct {
+		Version int        `json:"syscov_fallbacks"`
+		Entries []Fallback `json:"entries"`
+	}
+	if err := json.Unmarshal(fallbacksJSON, &f); err != nil {
+		return nil, fmt.Errorf("fallbacks.json: %w", err)
+	}
+	for i, e := range f.Entries {
+		if e.Syscall == "" || e.Runtime == "" || e.Fallback == "" || e.Source == "" || (e.Impact != Degrades && e.Impact != Noise) {
+			return nil, fmt.Errorf("fallbacks.json: entry %d (%s): want syscall, runtime, fallback, source and impact degrades or noise", i, e.Syscall)
+		}
+	}
+	return f.Entries, nil
+}
+
+// Judgement is the impact of one lacking syscall use, and why.
+type Judgement struct {
+	Impact Impact
+	Why    string
+	// Fallback is the knowledge entry behind a "degrades", when one is.
+	Fallback *Fallback
+}
+
+// Judge decides the support of each call (the support table, refined by
+// unikernel runs and argument-level rules) and the impact of what is
+// lacking (fallback knowledge, probe verdicts, the phase of the run).
+// Coverage, diff, check, probe and profiles all ask it.
+type Judge struct {
+	Table *SupportTable
+	// Probes holds the verdicts of `syscov probe`, by app (the program's
+	// base name): a probe of one app never answers for another.
+	Probes    map[string]map[string]ProbeVerdict
+	fallbacks map[string][]Fallback
+}
+
+// ProbeOf is what probing found of a syscall of an app ("" unknown).
+func (j *Judge) ProbeOf(app, name string) ProbeVerdict { return j.Probes[app][name] }
+
+// NewJudge makes the judge against a table, with the probe verdicts of
+// some apps (may be nil).
+func NewJudge(table *SupportTable, probes map[string]map[string]ProbeVerdict) (*Judge, error) {
+	fb, err := Fallbacks()
+	if err != nil {
+		return nil, err
+	}
+	j := &Judge{Table: table, Probes: probes, fallbacks: map[string][]Fallback{}}
+	for _, f := range fb {
+		j.fallbacks[f.Syscall] = append(j.fallbacks[f.Syscall], f)
+	}
+	return j, nil
+}
+
+// Support is the table's level of a call, made stricter for uses the
+// unikernel rejects (a fork-like clone where only threads are supported),
+// with the key the use is counted under ("clone (fork)").
+func (j *Judge) Support(arch trace.Arch, ev *trace.Event) (key string, level Level, note string) {
+	key = ev.Name
+	s := j.Table.Lookup(arch, ev.Name)
+	level, note = s.Level, s.Note
+	if IsForkLike(ev) && (ev.Name == "clone" || ev.Name == "clone3") {
+		key = ev.Name + " (fork)"
+		if level == Partial || level == Implemented && strings.Contains(strings.ToLower(note), "clone") {
+			level, note = Missing, "fork-like clone (no CLONE_VM): "+note
+		}
+	}
+	return key, level, note
+}
+
+// Use is what the judge needs to know of a lacking syscall use.
+type Use struct {
+	// App is the program's base name (for its probe verdicts).
+	App  string
+	Name string
+	// Args is the argument text of one of its calls (for entries keyed on
+	// arguments).
+	Args string
+	// Calls and ShutdownCalls: all calls, and those made after syscov
+	// sent its stop signal.
+	Calls, ShutdownCalls int
+	// FailedThere: the unikernel run ended (crash, stop) right after this
+	// call failed.
+	FailedThere bool
+	// Runtimes the app uses (glibc, musl, python, libuv, node, go).
+	Runtimes map[string]bool
+}
+
+// Impact judges a lacking use.
+func (j *Judge) Impact(u Use) Judgement {
+	switch {
+	case u.Calls > 0 && u.ShutdownCalls == u.Calls:
+		return Judgement{Impact: Noise, Why: "made only after syscov sent its stop signal"}
+	case u.FailedThere:
+		return Judgement{Impact: Blocks, Why: "the unikernel run stopped where it failed"}
+	}
+	if v := j.ProbeOf(u.App, u.Name); v != "" {
+		switch {
+		case v == Required:
+			return Judgement{Impact: Blocks, Why: "probing: the app fails without it"}
+		case v.Cheap():
+			return Judgement{Impact: Degrades, Why: "probing: the app works with it " + string(v)}
+		}
+	}
+	for i, f := range j.fallbacks[u.Name] {
+		if f.Runtime != "*" && !u.Runtimes[f.Runtime] || f.Args != "" && !strings.Contains(u.Args, f.Args) {
+			continue
+		}
+		who := f.Runtime + ": "
+		if f.Runtime == "*" {
+			who = ""
+		}
+		return Judgement{Impact: f.Impact, Why: who + f.Fallback + " (" + f.Source + ")", Fallback: &j.fallbacks[u.Name][i]}
+	}
+	return Judgement{Impact: Blocks, Why: "no known fallback"}
+}
+
+// Runtimes detects, event by event, the libc and language runtimes an
+// app uses: from the libraries it opens, the programs it execs and its
+// command name; a static glibc program shows itself by registering rseq
+// and its robust list at start, which only glibc does.
+type Runtimes struct {
+	Found  map[string]bool
+	events int
+}
+
+// NewRuntimes starts an empty detection.
+func NewRuntimes() *Runtimes { return &Runtimes{Found: map[string]bool{}} }
+
+// Add looks at one event.
+func (r *Runtimes) Add(ev *trace.Event) {
+	if ev.Kind != trace.KindSyscall {
+		return
+	}
+	r.events++
+	if r.events <= 64 && (ev.Name == "rseq" || ev.Name == "set_robust_list") {
+		r.Found["glibc"] = true
+	}
+	switch c := ev.Comm; {
+	case c == "node" || c == "nodejs":
+		r.Found["node"], r.Found["libuv"] = true, true
+	case strings.HasPrefix(c, "python"):
+		r.Found["python"] = true
+	}
+	if !pathCalls[ev.Name] || ev.Status != trace.StatusOK {
+		return
+	}
+	p, ok := callPath(ev)
+	if !ok {
+		return
+	}
+	base := path.Base(p)
+	switch {
+	case strings.HasPrefix(base, "libc.so."):
+		r.Found["glibc"] = true
+	case strings.HasPrefix(base, "ld-musl-") || strings.HasPrefix(base, "libc.musl"):
+		r.Found["musl"] = true
+	case strings.HasPrefix(base, "libuv.so"):
+		r.Found["libuv"] = true
+	case strings.HasPrefix(base, "libnode.so"):
+		r.Found["node"], r.Found["libuv"] = true, true
+	case strings.HasPrefix(base, "libpython"):
+		r.Found["python"] = true
+	case ev.Name == "execve" && strings.HasPrefix(base, "python"):
+		r.Found["python"] = true
+	case ev.Name == "execve" && (base == "node" || base == "nodejs"):
+		r.Found["node"], r.Found["libuv"] = true, true
+	}
+}
