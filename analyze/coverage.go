@@ -300,11 +300,11 @@ type PlanStep struct {
 type Plan struct {
 	Apps       int
 	CoveredNow int
-	Blockers   []Blocker  // by apps blocked, then calls
+	Blockers   []Blocker // by apps blocked, then calls
 	// Degrading are the missing uses that only degrade apps (a fallback
 	// takes over), by apps, then calls: after the blockers.
 	Degrading []Blocker
-	Steps      []PlanStep // greedy: each step covers the most apps it can
+	Steps     []PlanStep // greedy: each step covers the most apps it can
 	// AfterTop is how many apps are fully covered after the first k steps,
 	// for k = 5 and 10.
 	AfterTop map[int]int

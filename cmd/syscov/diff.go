@@ -65,7 +65,7 @@ type judgeFlags struct {
 	against string
 	probes  []string
 	strict  bool
-	apps           appFlags
+	apps    appFlags
 }
 
 func (jf *judgeFlags) register(fs *flag.FlagSet) {
