@@ -137,6 +137,13 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		mu.Unlock()
 	}
+	// A port another process already holds would make the app fail to
+	// listen while --ready saw the other process: never a pass.
+	if port := workload.PortOf(cfg.Ready); port > 0 {
+		if pids := workload.Listeners(port); len(pids) > 0 {
+			return nil, fmt.Errorf("--ready %s: port %d is already in use by %s, before the app started", cfg.Ready, port, workload.Holders(pids))
+		}
+	}
 	start := time.Now()
 	var a app
 	var err error
@@ -155,6 +162,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	stop := func() {
 		res.Stopped = true
+		// The trace says when syscov sent the stop signal: what the app
+		// does from then on is its shutdown, not its work.
+		marker := trace.NewStopMarker(time.Now().UnixNano(), trace.SignalName(int(cfg.StopSignal)))
+		cfg.OnEvent(&marker)
 		a.signal(cfg.StopSignal)
 		select {
 		case <-a.done():
@@ -174,7 +185,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	if cfg.Workload != "" || cfg.Ready != "" || cfg.ReadyDelay > 0 {
-		ready := workload.Ready{Spec: cfg.Ready, Delay: cfg.ReadyDelay, Timeout: cfg.ReadyTimeout}
+		ready := workload.Ready{Spec: cfg.Ready, Delay: cfg.ReadyDelay, Timeout: cfg.ReadyTimeout, Root: a.pid()}
 		if err := ready.Wait(ctx, a.done()); err != nil {
 			if !cancelled() {
 				a.killAll()

@@ -2,6 +2,8 @@ package ptrace
 
 import (
 	"fmt"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -278,13 +280,21 @@ func traceeArgv(tid int, addr uint64) string {
 	return "[" + strings.Join(parts, ", ") + ", ...]"
 }
 
-// formatExecve prints the execve the helper made, which ran untraced.
+// formatExecve prints the execve the helper made, which ran untraced: the
+// path it executed is the command looked up on PATH, as the helper did
+// (a shim script then shows as the script, not as the name typed).
 func formatExecve(argv []string, nenv int) string {
 	q := make([]string, len(argv))
 	for i, a := range argv {
 		q[i] = quoteC(a)
 	}
-	return fmt.Sprintf("%s, [%s], 0x0 /* %d vars */", quoteC(argv[0]), strings.Join(q, ", "), nenv)
+	path := argv[0]
+	if p, err := exec.LookPath(path); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			path = abs
+		}
+	}
+	return fmt.Sprintf("%s, [%s], 0x0 /* %d vars */", quoteC(path), strings.Join(q, ", "), nenv)
 }
 
 func signalOrNumber(n int) string {

@@ -30,6 +30,10 @@ type Ready struct {
 	// the guest refuses. Ready then needs a connection that stays open
 	// (or answers) for a moment.
 	Forwarded bool
+	// Root, when set, is the traced tree's first process: a tcp: port is
+	// then ready only when a process of that tree listens on it (another
+	// process that holds the port does not make the app ready).
+	Root int
 }
 
 // Addr checks a --ready value and returns the address to dial.
@@ -73,12 +77,14 @@ func (r Ready) Wait(ctx context.Context, ended <-chan struct{}) error {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			ok := !r.Forwarded || heldOpen(c)
-			c.Close()
-			if ok {
-				return nil
+		if r.treeListens() {
+			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+			if err == nil {
+				ok := !r.Forwarded || heldOpen(c)
+				c.Close()
+				if ok {
+					return nil
+				}
 			}
 		}
 		if time.Now().After(deadline) {
@@ -92,6 +98,21 @@ func (r Ready) Wait(ctx context.Context, ended <-chan struct{}) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// treeListens reports whether the traced tree listens on the port (true
+// when there is no tree to ask about, or the port is on another host).
+func (r Ready) treeListens() bool {
+	port := PortOf(r.Spec)
+	if r.Root == 0 || port == 0 {
+		return true
+	}
+	for _, pid := range Listeners(port) {
+		if InTree(pid, r.Root) {
+			return true
+		}
+	}
+	return false
 }
 
 // heldOpen reports whether the peer keeps a connection open (or sends

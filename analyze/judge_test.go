@@ -1,0 +1,166 @@
+package analyze
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/syscov/syscov/trace"
+)
+
+func testJudge(t *testing.T, probes map[string]map[string]ProbeVerdict) *Judge {
+	t.Helper()
+	table, err := EmbeddedTable("unikraft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := NewJudge(table, probes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// Every fallback entry applies to its runtime (and its arguments), and to
+// no other runtime: an app without that runtime is blocked.
+func TestEveryFallbackEntry(t *testing.T) {
+	entries, err := Fallbacks()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) < 15 {
+		t.Fatalf("%d entries", len(entries))
+	}
+	j := testJudge(t, nil)
+	for _, f := range entries {
+		name := f.Syscall + "/" + f.Runtime + "/" + f.Args
+		if !strings.Contains(f.Source, "/") && !strings.Contains(f.Source, "POSIX") {
+			t.Errorf("%s: source %q names no file", name, f.Source)
+		}
+		use := Use{Name: f.Syscall, Args: "x, " + f.Args + ", y", Calls: 3, Runtimes: map[string]bool{f.Runtime: true}}
+		got := j.Impact(use)
+		if got.Impact != f.Impact || got.Fallback == nil || !strings.Contains(got.Why, f.Source) {
+			t.Errorf("%s: judged %+v, want %s with the entry's source", name, got, f.Impact)
+		}
+		if f.Runtime == "*" {
+			continue
+		}
+		// Another runtime: no fallback known.
+		use.Runtimes = map[string]bool{"other": true}
+		if got := j.Impact(use); got.Impact != Blocks {
+			t.Errorf("%s without %s: %s, want blocks", name, f.Runtime, got.Impact)
+		}
+		// Keyed on arguments: another use of the same syscall blocks.
+		if f.Args != "" {
+			use.Runtimes = map[string]bool{f.Runtime: true}
+			use.Args = "AF_INET6, SOCK_STREAM"
+			if got := j.Impact(use); got.Impact != Blocks {
+				t.Errorf("%s with other arguments: %s, want blocks", name, got.Impact)
+			}
+		}
+	}
+}
+
+func TestImpactOrder(t *testing.T) {
+	j := testJudge(t, map[string]map[string]ProbeVerdict{"redis-server": {"rseq": Required, "fork": WorksStubbed}})
+	glibc := map[string]bool{"glibc": true}
+	for _, tt := range []struct {
+		name string
+		use  Use
+		want Impact
+	}{
+		{"no fallback", Use{Name: "fork", Calls: 1, Runtimes: glibc}, Blocks},
+		{"only during the stop", Use{Name: "rt_sigreturn", Calls: 2, ShutdownCalls: 2, Runtimes: glibc}, Noise},
+		{"also before the stop", Use{Name: "rt_sigreturn", Calls: 2, ShutdownCalls: 1, Runtimes: glibc}, Blocks},
+		{"the unikernel stopped there", Use{Name: "rseq", Calls: 1, FailedThere: true, Runtimes: glibc}, Blocks},
+		{"probing says required", Use{App: "redis-server", Name: "rseq", Calls: 1, Runtimes: glibc}, Blocks},
+		{"probing says a stub does", Use{App: "redis-server", Name: "fork", Calls: 1}, Degrades},
+		{"another app's probe does not count", Use{App: "nginx", Name: "fork", Calls: 1}, Blocks},
+		{"glibc fallback", Use{App: "nginx", Name: "rseq", Calls: 1, Runtimes: glibc}, Degrades},
+		{"static musl has no rseq fallback entry", Use{Name: "rseq", Calls: 1, Runtimes: map[string]bool{"musl": true}}, Blocks},
+	} {
+		if got := j.Impact(tt.use); got.Impact != tt.want || got.Why == "" {
+			t.Errorf("%s: %+v, want %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestPercentNeverRoundsUpToAll(t *testing.T) {
+	for _, tt := range []struct {
+		share float64
+		want  string
+	}{{1, "100.0"}, {0.99999, "99.9"}, {0.9996, "99.9"}, {0.5, "50.0"}, {0, "0.0"}, {0.1234, "12.3"}} {
+		if got := Percent(tt.share); got != tt.want {
+			t.Errorf("Percent(%v) = %s, want %s", tt.share, got, tt.want)
+		}
+	}
+}
+
+func sc(pid int, name, args string, ret int64) trace.Event {
+	return trace.Event{Kind: trace.KindSyscall, PID: pid, TID: pid, Name: name, Args: args, Status: trace.StatusOK, RetVal: ret}
+}
+
+func TestAppFilter(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		only    string
+		events  []trace.Event
+		keep    []bool
+		app     string
+		setAway string
+	}{
+		{"the command itself", "", []trace.Event{sc(1, "execve", `"/usr/bin/redis-server"`, 0), sc(1, "read", "3", 1), sc(1, "clone", "flags=SIGCHLD", 2), sc(2, "rename", `"a", "b"`, 0)},
+			[]bool{true, true, true, true}, "redis-server", ""},
+		{"sh -c 'exec app'", "", []trace.Event{sc(1, "execve", `"/bin/sh"`, 0), sc(1, "read", "3", 1), sc(1, "execve", `"/usr/bin/sqlite3"`, 0), sc(1, "read", "3", 1)},
+			[]bool{false, false, true, true}, "sqlite3", "sh×2"},
+		{"sh -c 'app > file': a forked child", "", []trace.Event{sc(1, "execve", `"/bin/sh"`, 0), sc(1, "vfork", "", 2), sc(2, "execve", `"/usr/bin/cat"`, 0), sc(2, "read", "3", 1), sc(1, "wait4", "-1", 2)},
+			[]bool{false, false, true, true, false}, "cat", "sh×3"},
+		{"a pyenv shim: helpers are not the app", "", []trace.Event{
+			sc(1, "execve", `"/root/.pyenv/shims/python3"`, 0), sc(1, "clone", "flags=SIGCHLD", 2), sc(2, "execve", `"/usr/bin/readlink"`, 0), sc(2, "read", "3", 1),
+			sc(1, "execve", `"/root/.pyenv/libexec/pyenv-exec"`, 0), sc(1, "execve", `"/root/.pyenv/versions/3.11.7/bin/python3.11"`, 0), sc(1, "openat", `"/x"`, 3)},
+			[]bool{false, false, false, false, false, true, true}, "python3.11", ""},
+		{"--only picks a program in a larger tree", "memcached", []trace.Event{sc(1, "execve", `"/usr/bin/make"`, 0), sc(1, "clone", "flags=SIGCHLD", 2), sc(2, "execve", `"/usr/bin/memcached"`, 0), sc(2, "read", "3", 1), sc(1, "wait4", "-1", 2)},
+			[]bool{false, false, true, true, false}, "memcached", "make×3"},
+		{"a trace that does not start with an execve is all app", "", []trace.Event{sc(7, "read", "3", 1), sc(7, "execve", `"/bin/sh"`, 0)},
+			[]bool{true, true}, "", ""},
+	} {
+		f := NewAppFilter(tt.only)
+		for i := range tt.events {
+			if got := f.Keep(&tt.events[i]); got != tt.keep[i] {
+				t.Errorf("%s: event %d (%s %s): keep %v, want %v", tt.name, i, tt.events[i].Name, tt.events[i].Args, got, tt.keep[i])
+			}
+		}
+		if got := f.App(); got != tt.app {
+			t.Errorf("%s: app %q, want %q", tt.name, got, tt.app)
+		}
+		if tt.setAway != "" {
+			var parts []string
+			for _, nc := range f.SetAside() {
+				parts = append(parts, fmt.Sprintf("%s×%d", nc.Name, nc.Count))
+			}
+			if got := strings.Join(parts, " "); got != tt.setAway {
+				t.Errorf("%s: set aside %q, want %q", tt.name, got, tt.setAway)
+			}
+		}
+	}
+}
+
+func TestRuntimes(t *testing.T) {
+	r := NewRuntimes()
+	for _, ev := range []trace.Event{
+		sc(1, "openat", `AT_FDCWD, "/lib/x86_64-linux-gnu/libc.so.6", O_RDONLY`, 3),
+		sc(1, "openat", `AT_FDCWD, "/usr/lib/x86_64-linux-gnu/libnode.so.108", O_RDONLY`, 3),
+	} {
+		r.Add(&ev)
+	}
+	if !r.Found["glibc"] || !r.Found["node"] || !r.Found["libuv"] || r.Found["python"] {
+		t.Errorf("runtimes %v", r.Found)
+	}
+	static := NewRuntimes()
+	for _, ev := range []trace.Event{sc(1, "execve", `"/app"`, 0), sc(1, "set_robust_list", "0x1, 24", 0), sc(1, "rseq", "0x2, 32", 0)} {
+		static.Add(&ev)
+	}
+	if !static.Found["glibc"] {
+		t.Errorf("a static glibc program: %v", static.Found)
+	}
+}
