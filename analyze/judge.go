@@ -111,6 +111,18 @@ func (j *Judge) Support(arch trace.Arch, ev *trace.Event) (key string, level Lev
 	return key, level, note
 }
 
+// Unsupported reports, before a call runs, whether the judge will not
+// call it supported (its level, for a fork-like or other use, is not
+// implemented): the calls whose call sites a report shows.
+func (j *Judge) Unsupported(arch trace.Arch, name string, forkLike bool) bool {
+	s := j.Table.Lookup(arch, name)
+	if forkLike && (name == "clone" || name == "clone3") {
+		_, level, _ := j.Support(arch, &trace.Event{Kind: trace.KindSyscall, Name: name})
+		return level != Implemented
+	}
+	return s.Level != Implemented
+}
+
 // Use is what the judge needs to know of a lacking syscall use.
 type Use struct {
 	// App is the program's base name (for its probe verdicts).

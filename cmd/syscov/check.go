@@ -79,7 +79,8 @@ func runCheck(e *env, args []string) error {
 	// 1. The native run.
 	nativePath := filepath.Join(*outDir, "native.trace")
 	cfg := native.Config{Backend: native.Backend(*backend), Argv: argv, Stacks: *stacks, Ready: ready.Spec, ReadyDelay: ready.Delay,
-		ReadyTimeout: ready.Timeout, Workload: *workloadCmd, Stdout: os.Stderr, Stderr: os.Stderr}
+		ReadyTimeout: ready.Timeout, Workload: *workloadCmd, Stdout: os.Stderr, Stderr: os.Stderr,
+		StackFor: stackFor(j.judge(), trace.HostArch())}
 	nctx, cancel := withTimeout()
 	files := analyze.NewFileUses()
 	nativeStart := time.Now()
@@ -226,4 +227,29 @@ func runCheck(e *env, args []string) error {
 		return &exitError{code: exitLacks}
 	}
 	return nil
+}
+
+// stackFor decides at syscall entry whether a call's stack is worth
+// unwinding: only for the calls the judge will not call supported (the
+// call sites the reports show), so that check costs what a plain trace
+// costs on the hot path of a server.
+func stackFor(j *analyze.Judge, arch trace.Arch) func(nr int, args [6]uint64) bool {
+	tab := trace.Table(arch)
+	const cloneVM = 0x100
+	need := map[int]bool{}
+	for _, name := range tab.Names() {
+		if j.Unsupported(arch, name, false) {
+			need[tab.Number(name)] = true
+		}
+	}
+	clone, clone3, fork, vfork := tab.Number("clone"), tab.Number("clone3"), tab.Number("fork"), tab.Number("vfork")
+	return func(nr int, args [6]uint64) bool {
+		switch nr {
+		case clone:
+			return need[nr] || args[0]&cloneVM == 0 && j.Unsupported(arch, "clone", true)
+		case clone3, fork, vfork:
+			return true // flags behind a pointer (clone3), or always a new process
+		}
+		return need[nr]
+	}
 }

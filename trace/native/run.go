@@ -37,6 +37,9 @@ type Config struct {
 	// Trace limits tracing to these syscalls (a seccomp-bpf filter).
 	Trace  []string
 	Stacks bool
+	// StackFor, when set, limits stacks to the calls it answers true for
+	// (ptrace backend; strace -k records every stack).
+	StackFor func(nr int, args [6]uint64) bool
 	// Fail, Fake and Quiet are passed to the ptrace backend (see
 	// ptrace.Options): they make syscalls fail or pretend to succeed.
 	Fail  map[string]int

@@ -36,8 +36,12 @@ type Options struct {
 	// filters, and the app runs at full speed; processes are still
 	// followed and reported.
 	Quiet bool
-	// Stacks records the user-space call stack of every syscall.
-	Stacks bool
+	// Stacks records the user-space call stack of every syscall, or, when
+	// StackFor is set, of the calls for which it answers true (decided at
+	// syscall entry from the number and the argument registers, before
+	// any unwinding).
+	Stacks   bool
+	StackFor func(nr int, args [6]uint64) bool
 	// Dir, Env: the command's working directory and environment (nil:
 	// syscov's own).
 	Dir string
@@ -456,7 +460,7 @@ func (t *Tracer) syscallStop(tk *task) {
 		tk.inCall, tk.viaSeccomp = true, si.op == unix.PTRACE_SYSCALL_INFO_SECCOMP
 		tk.ev = t.newEvent(tk, nr)
 		tk.ev.Args = t.formatArgs(tk, nr, si.args)
-		if t.opts.Stacks {
+		if t.opts.Stacks && (t.opts.StackFor == nil || t.opts.StackFor(nr, si.args)) {
 			tk.ev.Stack = t.stack(tk.tid, si.ip, si.sp)
 		}
 		if _, ok := t.inject[nr]; ok {
