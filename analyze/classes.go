@@ -91,8 +91,8 @@ func Class(ev *trace.Event) string {
 		return forkClass(ev)
 	case IsThreadCreate(ev):
 		return "thread"
-	case ev.Name == "socket" && strings.HasPrefix(strings.TrimSpace(ev.Args), "AF_NETLINK"):
-		return "AF_NETLINK socket"
+	case ev.Name == "socket" && strings.HasPrefix(strings.TrimSpace(ev.Args), "AF_"):
+		return argAt(ev.Args, 0) + " socket"
 	case ev.Name == "mmap" && strings.Contains(ev.Args, "MAP_SHARED") && strings.Contains(ev.Args, "PROT_WRITE"):
 		return "writable MAP_SHARED mmap"
 	case ev.Name == "ioctl":

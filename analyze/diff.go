@@ -18,6 +18,9 @@ type DiffEvent struct {
 	PID, TID               int
 	Pos                    trace.Pos
 	Frame                  *trace.Frame // innermost app frame, when stacks were recorded
+	// Path is the absolute path a file lookup names (working directory
+	// followed), when known.
+	Path string
 }
 
 func diffEvent(ev *trace.Event) DiffEvent {
@@ -71,7 +74,11 @@ type Verdict struct {
 // FileGap is a path the app found natively that the unikernel's root
 // filesystem lacks: a gap of the image, not a syscall the unikernel lacks.
 type FileGap struct {
-	Path           string
+	Path string
+	// Kernel: a file of /proc, /sys or /dev, which the image's kernel
+	// provides or not (no root filesystem can add it); else a file the
+	// root filesystem lacks.
+	Kernel         bool
 	NativeCall     string // the call that found it natively
 	Errno          string // what the unikernel answered
 	FirstUnikernel trace.Pos
@@ -194,6 +201,7 @@ type DiffBuilder struct {
 	nativeWritten, uniWritten map[string]int64
 	lastUni                   DiffEvent // the unikernel's last syscall
 	nativeHeader              trace.Header
+	uniCwd                    Cwds
 }
 
 // UseJudge has the diff judge the impact of what the unikernel lacks, and
@@ -212,7 +220,7 @@ func NewDiffBuilder(context int, ignore []string) *DiffBuilder {
 	b := &DiffBuilder{context: context, ignore: map[string]bool{}, children: map[int]*ForkChild{},
 		forkedAt: map[int]string{}, ignored: map[string]int{}, uniIgnored: map[string]int{}, threadOf: map[int]int{},
 		nativeSide: newSide(), uniSide: newSide(), runtimes: NewRuntimes(), shutdownCalls: map[string]int{},
-		nativeFiles: NewFileUses(), nativeWritten: map[string]int64{}, uniWritten: map[string]int64{}}
+		nativeFiles: NewFileUses(), uniCwd: Cwds{}, nativeWritten: map[string]int64{}, uniWritten: map[string]int64{}}
 	for _, n := range ignore {
 		b.ignore[n] = true
 	}
@@ -357,7 +365,17 @@ func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
 	if ev.Kind != trace.KindSyscall {
 		return
 	}
+	b.uniCwd.Add(ev)
 	de := diffEvent(ev)
+	if fileLookups[ev.Name] {
+		if p, ok := b.uniCwd.Path(ev); ok {
+			de.Path = p
+		} else if rel, ok := relativePath(ev.Args); ok {
+			// The shim prints chdir undecoded: take the one path the
+			// native run found under that relative name.
+			de.Path = b.nativeFiles.FoundUnder(rel)
+		}
+	}
 	b.lastUni = de
 	if n := writtenBytes(ev); n > 0 {
 		b.uniWritten[writeFD(ev)] += n
@@ -682,11 +700,10 @@ func (b *DiffBuilder) fileGap(u *DiffEvent) bool {
 	if !fileLookups[u.Name] || u.Errno != "ENOENT" && u.Errno != "ENOTDIR" {
 		return false
 	}
-	p, ok := callPath(&trace.Event{Args: u.Args})
-	if !ok {
+	if u.Path == "" {
 		return false
 	}
-	use := b.nativeFiles.Use(p)
+	use := b.nativeFiles.Use(u.Path)
 	return use != nil && use.Found
 }
 
@@ -700,10 +717,10 @@ func (b *DiffBuilder) fileGaps() []FileGap {
 		if !b.fileGap(u) {
 			continue
 		}
-		p, _ := callPath(&trace.Event{Args: u.Args})
+		p := u.Path
 		g := by[p]
 		if g == nil {
-			g = &FileGap{Path: p, NativeCall: b.nativeFiles.Use(p).Call, Errno: u.Errno, FirstUnikernel: u.Pos}
+			g = &FileGap{Path: p, Kernel: kernelFile(p), NativeCall: b.nativeFiles.Use(p).Call, Errno: u.Errno, FirstUnikernel: u.Pos}
 			by[p] = g
 			order = append(order, p)
 		}
@@ -714,6 +731,16 @@ func (b *DiffBuilder) fileGaps() []FileGap {
 		out = append(out, *by[p])
 	}
 	return out
+}
+
+// kernelFile: a path of the kernel's own file systems.
+func kernelFile(p string) bool {
+	for _, pre := range []string{"/proc/", "/sys/", "/dev/"} {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	return false
 }
 
 // judgeVerdicts has the judge give each missing and not-supported

@@ -36,21 +36,69 @@ type FileUse struct {
 type FileUses struct {
 	uses map[string]*FileUse
 	dirs map[string]bool
+	cwd  Cwds
 }
 
 // NewFileUses starts an empty collection.
 func NewFileUses() *FileUses {
-	return &FileUses{uses: map[string]*FileUse{}, dirs: map[string]bool{}}
+	return &FileUses{uses: map[string]*FileUse{}, dirs: map[string]bool{}, cwd: Cwds{}}
+}
+
+// Cwds follows the working directory of each process through its chdir
+// calls, to resolve relative paths (unknown until a chdir to an absolute
+// path).
+type Cwds map[int]string
+
+// Add looks at one event; it returns whether it was a chdir.
+func (c Cwds) Add(ev *trace.Event) bool {
+	if ev.Kind != trace.KindSyscall || ev.Name != "chdir" || ev.Status != trace.StatusOK {
+		return false
+	}
+	if p, ok := c.Path(ev); ok {
+		c[ev.PID] = p
+	}
+	return true
+}
+
+// Path is the absolute path a call names: its first quoted argument,
+// resolved against the process's working directory when relative and
+// known. Paths cut by the tracer ("…"...) are left out.
+func (c Cwds) Path(ev *trace.Event) (string, bool) {
+	args := ev.Args
+	i := strings.IndexByte(args, '"')
+	if i < 0 {
+		return "", false
+	}
+	j := strings.IndexByte(args[i+1:], '"')
+	if j < 0 {
+		return "", false
+	}
+	p := args[i+1 : i+1+j]
+	if strings.HasPrefix(args[i+1+j+1:], "...") || p == "" || strings.Contains(p, `\`) {
+		return "", false
+	}
+	if !strings.HasPrefix(p, "/") {
+		// Relative to AT_FDCWD (or a plain path call) only.
+		if i > 0 && !strings.HasPrefix(args, "AT_FDCWD") && !strings.HasPrefix(args, "0xffffff9c") {
+			return "", false
+		}
+		dir, ok := c[ev.PID]
+		if !ok {
+			return "", false
+		}
+		p = dir + "/" + p
+	}
+	return path.Clean(p), true
 }
 
 // Add looks at one event.
 func (f *FileUses) Add(ev *trace.Event) {
-	if ev.Kind != trace.KindSyscall {
+	if ev.Kind != trace.KindSyscall || f.cwd.Add(ev) {
 		return
 	}
 	switch ev.Name {
 	case "mkdir", "mkdirat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "rmdir", "link", "linkat", "symlink", "symlinkat":
-		if p, ok := callPath(ev); ok && ev.Status == trace.StatusOK {
+		if p, ok := f.cwd.Path(ev); ok && ev.Status == trace.StatusOK {
 			f.dirs[path.Dir(p)] = true
 		}
 		return
@@ -58,7 +106,7 @@ func (f *FileUses) Add(ev *trace.Event) {
 	if !pathCalls[ev.Name] {
 		return
 	}
-	p, ok := callPath(ev)
+	p, ok := f.cwd.Path(ev)
 	if !ok {
 		return
 	}
@@ -84,22 +132,30 @@ func (f *FileUses) Add(ev *trace.Event) {
 	}
 }
 
-// callPath is the absolute path a call names: its first quoted argument,
-// when it is absolute (a path relative to a directory fd or the working
-// directory is left out: the guest's working directory is /). Paths cut
-// by the tracer ("…"...) are left out too.
-func callPath(ev *trace.Event) (string, bool) {
-	args := ev.Args
-	i := strings.IndexByte(args, '"')
-	if i < 0 {
-		return "", false
+// callPath is the absolute path a call names, without following working
+// directories.
+func callPath(ev *trace.Event) (string, bool) { return Cwds{}.Path(ev) }
+
+// FoundUnder returns the one path found that ends in /rel ("" when none
+// or several do).
+func (f *FileUses) FoundUnder(rel string) string {
+	found := ""
+	for p, u := range f.uses {
+		if u.Found && strings.HasSuffix(p, "/"+rel) {
+			if found != "" {
+				return ""
+			}
+			found = p
+		}
 	}
-	j := strings.IndexByte(args[i+1:], '"')
-	if j < 0 {
-		return "", false
-	}
-	p := args[i+1 : i+1+j]
-	if strings.HasPrefix(args[i+1+j+1:], "...") || !strings.HasPrefix(p, "/") || strings.Contains(p, `\`) {
+	return found
+}
+
+// relativePath is the first quoted argument of a call when it is a
+// relative path.
+func relativePath(args string) (string, bool) {
+	p, ok := firstQuoted(args)
+	if !ok || p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, `\`) {
 		return "", false
 	}
 	return path.Clean(p), true

@@ -137,7 +137,8 @@ type Use struct {
 	// FailedThere: the unikernel run ended (crash, stop) right after this
 	// call failed.
 	FailedThere bool
-	// Runtimes the app uses (glibc, musl, python, libuv, node, go).
+	// Runtimes the app uses (glibc, musl, python, libuv, node, go); an
+	// entry for "app:NAME" applies to the program NAME itself.
 	Runtimes map[string]bool
 }
 
@@ -158,7 +159,8 @@ func (j *Judge) Impact(u Use) Judgement {
 		}
 	}
 	for i, f := range j.fallbacks[u.Name] {
-		if f.Runtime != "*" && !u.Runtimes[f.Runtime] || f.Args != "" && !strings.Contains(u.Args, f.Args) {
+		applies := f.Runtime == "*" || u.Runtimes[f.Runtime] || u.App != "" && f.Runtime == "app:"+u.App
+		if !applies || f.Args != "" && !strings.Contains(u.Args, f.Args) {
 			continue
 		}
 		who := f.Runtime + ": "

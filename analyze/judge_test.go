@@ -53,7 +53,7 @@ func TestEveryFallbackEntry(t *testing.T) {
 		// Keyed on arguments: another use of the same syscall blocks.
 		if f.Args != "" {
 			use.Runtimes = map[string]bool{f.Runtime: true}
-			use.Args = "AF_INET6, SOCK_STREAM"
+			use.Args = "AF_PACKET, SOCK_RAW"
 			if got := j.Impact(use); got.Impact != Blocks {
 				t.Errorf("%s with other arguments: %s, want blocks", name, got.Impact)
 			}

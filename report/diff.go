@@ -110,9 +110,9 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintf(w, "\nfiles the app needs that the image lacks (not syscall gaps):\n")
 		var rows [][]string
 		for _, g := range d.FileGaps {
-			rows = append(rows, []string{cut(g.Path, 50), g.NativeCall, strconv.Itoa(g.Calls) + "× " + g.Errno})
+			rows = append(rows, []string{cut(g.Path, 50), gapKind(g), g.NativeCall, strconv.Itoa(g.Calls) + "× " + g.Errno})
 		}
-		if err := renderTable(w, []string{"path", "found natively by", "unikernel"}, rows, nil, []bool{false, false, false}); err != nil {
+		if err := renderTable(w, []string{"path", "what lacks it", "found natively by", "unikernel"}, rows, nil, []bool{false, false, false, false}); err != nil {
 			return err
 		}
 	}
@@ -211,9 +211,9 @@ func diffMarkdown(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintln(w)
 	}
 	if len(d.FileGaps) > 0 {
-		fmt.Fprintf(w, "**Files the app needs that the image lacks** (not syscall gaps):\n\n| path | found natively by | unikernel |\n|---|---|---|\n")
+		fmt.Fprintf(w, "**Files the app needs that the image lacks** (not syscall gaps):\n\n| path | what lacks it | found natively by | unikernel |\n|---|---|---|---|\n")
 		for _, g := range d.FileGaps {
-			fmt.Fprintf(w, "| `%s` | %s | %d× %s |\n", mdCode(g.Path), mdCell(g.NativeCall), g.Calls, g.Errno)
+			fmt.Fprintf(w, "| `%s` | %s | %s | %d× %s |\n", mdCode(g.Path), gapKind(g), mdCell(g.NativeCall), g.Calls, g.Errno)
 		}
 		fmt.Fprintln(w)
 	}
@@ -309,10 +309,18 @@ func diffJSON(d *analyze.Diff) map[string]any {
 	return doc
 }
 
+// gapKind says where a missing file would come from.
+func gapKind(g analyze.FileGap) string {
+	if g.Kernel {
+		return "the kernel (proc/sys/dev)"
+	}
+	return "the root filesystem"
+}
+
 func fileGapsJSON(gaps []analyze.FileGap) []map[string]any {
 	out := []map[string]any{}
 	for _, g := range gaps {
-		out = append(out, map[string]any{"path": g.Path, "native_call": g.NativeCall, "errno": g.Errno, "calls": g.Calls, "first_unikernel": g.FirstUnikernel.String()})
+		out = append(out, map[string]any{"path": g.Path, "kernel": g.Kernel, "native_call": g.NativeCall, "errno": g.Errno, "calls": g.Calls, "first_unikernel": g.FirstUnikernel.String()})
 	}
 	return out
 }
