@@ -154,7 +154,7 @@ func forkClass(ev *trace.Event) string {
 			return "fork (background save, " + f.Func + ")"
 		}
 	}
-	if f := appFrame(ev.Stack); f != nil && f.Func != "" {
+	if f := appFrame(ev); f != nil && f.Func != "" {
 		return "fork (" + f.Func + ")"
 	}
 	return "fork"

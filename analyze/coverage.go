@@ -165,7 +165,7 @@ func (b *CoverageBuilder) Add(ev *trace.Event) {
 	u := b.used[key]
 	if u == nil {
 		u = &UsedSyscall{Key: key, Name: ev.Name, Nr: ev.Nr, Level: level, Note: note, Class: Class(ev), First: ev.Pos, args: ev.Args}
-		if f := appFrame(ev.Stack); f != nil {
+		if f := appFrame(ev); f != nil {
 			fc := *f
 			u.FirstFrame = &fc
 		}
@@ -204,15 +204,36 @@ func (b *CoverageBuilder) fromUnikernel(u *UsedSyscall, ev *trace.Event) {
 	}
 }
 
-// appFrame is the innermost frame outside the C library and the loader.
-func appFrame(stack []trace.Frame) *trace.Frame {
-	for i := range stack {
-		base := filepath.Base(stack[i].Object)
-		if !strings.HasPrefix(base, "libc.so") && !strings.HasPrefix(base, "ld-linux") && !strings.HasPrefix(base, "libpthread") {
-			return &stack[i]
+// appFrame is the innermost frame of a call's stack outside the C
+// library and the loader. In a static program libc is in the app's own
+// object: its internal functions (_Fork, __tls_init_tp) and the wrapper
+// of the call itself (fork, memfd_create) are passed over by name when an
+// app function follows.
+func appFrame(ev *trace.Event) *trace.Frame {
+	var first *trace.Frame
+	for i := range ev.Stack {
+		f := &ev.Stack[i]
+		base := filepath.Base(f.Object)
+		if strings.HasPrefix(base, "libc.so") || strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "libpthread") {
+			continue
+		}
+		if first == nil {
+			first = f
+		}
+		if f.Func != "" && !strings.HasPrefix(f.Func, "_") && !libcWrapper(f.Func, ev.Name) {
+			return f
 		}
 	}
-	return nil
+	return first
+}
+
+// libcWrapper: a libc function that only wraps the call.
+func libcWrapper(fn, syscall string) bool {
+	switch fn {
+	case syscall, "syscall", "fork", "vfork", "posix_spawn", "posix_spawnp", "system", "popen", "pthread_create", "daemon":
+		return true
+	}
+	return false
 }
 
 // Coverage judges every use and returns the app's coverage; refine (may

@@ -21,13 +21,18 @@ type DiffEvent struct {
 	// Path is the absolute path a file lookup names (working directory
 	// followed), when known.
 	Path string
+	// Class of a process or thread creation, from its whole stack.
+	Class string
 }
 
 func diffEvent(ev *trace.Event) DiffEvent {
 	d := DiffEvent{Name: ev.Name, Args: ev.Args, Ret: ev.Ret, Errno: ev.Errno, Status: ev.Status, PID: ev.PID, TID: ev.TID, Pos: ev.Pos}
-	if f := appFrame(ev.Stack); f != nil {
+	if f := appFrame(ev); f != nil {
 		fc := *f
 		d.Frame = &fc
+	}
+	if isCreate(ev) {
+		d.Class = Class(ev)
 	}
 	return d
 }
@@ -542,32 +547,35 @@ func (b *DiffBuilder) Diff() *Diff {
 	return d
 }
 
-// classOf finds the class of a syscall's first unikernel use. The shim
-// prints clone3 (and clone, in some releases) without decoding its
-// flags: those are judged by the native run's uses of the same call.
+// classOf finds the class of a syscall's first unikernel use. A clone is
+// named by the native uses of the same kind (their stacks say what the
+// fork is for); the shim prints clone3 (and clone, in some releases)
+// without decoding its flags: those take the native run's commonest use.
 func (b *DiffBuilder) classOf(name string) string {
 	for _, u := range b.uniAll {
 		if u.Name != name {
 			continue
 		}
 		ev := trace.Event{Kind: trace.KindSyscall, Name: u.Name, Args: u.Args}
-		if (name == "clone" || name == "clone3") && !strings.Contains(u.Args, "CLONE_") {
-			counts := map[string]int{}
-			best := ""
-			for _, n := range b.nativeSites(name) {
-				ne := trace.Event{Kind: trace.KindSyscall, Name: n.Name, Args: n.Args}
-				if n.Frame != nil {
-					ne.Stack = []trace.Frame{*n.Frame}
-				}
-				c := Class(&ne)
-				counts[c]++
-				if best == "" || counts[c] > counts[best] {
-					best = c
-				}
+		if name != "clone" && name != "clone3" {
+			return Class(&ev)
+		}
+		decoded := strings.Contains(u.Args, "CLONE_") || strings.Contains(u.Args, "SIGCHLD")
+		counts := map[string]int{}
+		best := ""
+		for _, n := range b.nativeSites(name) {
+			ne := trace.Event{Kind: trace.KindSyscall, Name: n.Name, Args: n.Args}
+			if decoded && IsForkLike(&ne) != IsForkLike(&ev) {
+				continue
 			}
-			if best != "" {
-				return best
+			c := n.Class
+			counts[c]++
+			if best == "" || counts[c] > counts[best] {
+				best = c
 			}
+		}
+		if best != "" {
+			return best
 		}
 		return Class(&ev)
 	}

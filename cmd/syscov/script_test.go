@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -35,7 +36,34 @@ func TestScripts(t *testing.T) {
 		UpdateScripts: *update,
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("FIXTURES", fixtures)
+			e.Setenv("UKIMAGES", unikraftImages())
 			return nil
 		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "ukimages":
+				// The real Unikraft images (../shared/unikraft/images),
+				// named by SYSCOV_UNIKRAFT_IMAGES, which .ci/run sets.
+				return unikraftImages() != "", nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 	})
+}
+
+// unikraftImages is the folder of real Unikraft images named by
+// SYSCOV_UNIKRAFT_IMAGES, when it holds the base image.
+func unikraftImages() string {
+	dir := os.Getenv("SYSCOV_UNIKRAFT_IMAGES")
+	if dir == "" {
+		return ""
+	}
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	if _, err := os.Stat(filepath.Join(dir, "elfloader_qemu-x86_64")); err != nil {
+		return ""
+	}
+	return dir
 }
