@@ -173,6 +173,12 @@ func runCheck(e *env, args []string) error {
 			page.Env = append(page.Env, report.KV{Key: "Unikraft", Value: d.Unikraft})
 		}
 	}
+	if plan != nil {
+		page.Env = append(page.Env, report.KV{Key: "kernel command line", Value: plan.cmdline})
+		if plan.rootfs != nil {
+			page.Env = append(page.Env, report.KV{Key: "root filesystem", Value: fmt.Sprintf("%d paths packed by syscov into unikernel.initrd.cpio: %s", len(plan.rootfs.List()), packedPaths(plan.rootfs))})
+		}
+	}
 	var html bytes.Buffer
 	if err := report.HTML(&html, page); err != nil {
 		return err
@@ -252,4 +258,15 @@ func stackFor(j *analyze.Judge, arch trace.Arch) func(nr int, args [6]uint64) bo
 		}
 		return need[nr]
 	}
+}
+
+// packedPaths lists the files syscov packed, for the report.
+func packedPaths(r *unikernel.Rootfs) string {
+	var files []string
+	for _, e := range r.List() {
+		if !e.Dir {
+			files = append(files, e.Guest)
+		}
+	}
+	return strings.Join(files, " ")
 }

@@ -368,6 +368,11 @@ func readConsole(cfg Config, in io.Reader, log io.Writer, res *Result, st *runSt
 	}
 	for r.Scan() {
 		ev := r.Event()
+		if ev.Time == trace.NoTime {
+			// The shim's lines carry no time: the event gets the host's
+			// clock when its line arrived (Unix ns).
+			ev.Time = time.Now().UnixNano()
+		}
 		st.mu.Lock()
 		res.Events++
 		switch ev.Kind {
