@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -13,6 +14,7 @@ import (
 // pairs, signals, exits and the -C summary table at the end.
 type straceReader struct {
 	textReader
+	straceTail
 	tab *SyscallTable
 	pid int // pid of lines without one (-ff files, no -f)
 
@@ -36,6 +38,12 @@ type straceReader struct {
 	names    map[string]nameInfo
 	arena    stringArena
 	sawExecv bool
+}
+
+// tail of the input: see emitTail.
+type straceTail struct {
+	tailNoReturn []Event
+	tailPending  []*pendingCall
 }
 
 type pendingCall struct {
@@ -113,32 +121,49 @@ func (r *straceReader) hold(ev Event) {
 	r.held = &r.heldBuf
 }
 
+// flushNoReturn and flushPending hand out, at the end of the input, the
+// calls that never returned and those left unfinished, each in input
+// order: sorted once, then emitted in batches as the reader is scanned.
 func (r *straceReader) flushNoReturn() {
-	for len(r.noReturn) > 0 {
-		first := -1
-		for pid, ev := range r.noReturn {
-			if first < 0 || ev.Pos.Line < r.noReturn[first].Pos.Line {
-				first = pid
-			}
-		}
-		r.emit(r.noReturn[first])
-		delete(r.noReturn, first)
+	evs := make([]Event, 0, len(r.noReturn))
+	for _, ev := range r.noReturn {
+		evs = append(evs, ev)
 	}
+	sort.Slice(evs, func(i, j int) bool { return evs[i].Pos.Line < evs[j].Pos.Line })
+	clear(r.noReturn)
+	r.tailNoReturn = evs
 }
 
 func (r *straceReader) flushPending() {
-	for len(r.pending) > 0 {
-		var first *pendingCall
-		pid := 0
-		for p, pc := range r.pending {
-			if first == nil || pc.seq < first.seq {
-				first, pid = pc, p
-			}
-		}
-		delete(r.pending, pid)
-		first.ev.Status = StatusUnfinished
-		r.emit(first.ev)
+	pcs := make([]*pendingCall, 0, len(r.pending))
+	for _, pc := range r.pending {
+		pcs = append(pcs, pc)
 	}
+	sort.Slice(pcs, func(i, j int) bool { return pcs[i].seq < pcs[j].seq })
+	clear(r.pending)
+	r.tailPending = pcs
+	r.more = r.emitTail
+}
+
+// emitTail emits the next batch of what the end of input left.
+func (r *straceReader) emitTail() bool {
+	const batch = 1024
+	n := 0
+	for len(r.tailNoReturn) > 0 && n < batch {
+		r.emit(r.tailNoReturn[0])
+		r.tailNoReturn[0] = Event{}
+		r.tailNoReturn = r.tailNoReturn[1:]
+		n++
+	}
+	for len(r.tailPending) > 0 && n < batch {
+		pc := r.tailPending[0]
+		r.tailPending[0] = nil
+		r.tailPending = r.tailPending[1:]
+		pc.ev.Status = StatusUnfinished
+		r.emit(pc.ev)
+		n++
+	}
+	return n > 0
 }
 
 func (r *straceReader) flushPendingOf(pid int) {

@@ -17,6 +17,11 @@ type textReader struct {
 	done   bool
 	parse  func(line []byte)
 	finish func()
+	// more, when set after the end of input, emits some of what finish
+	// left to flush and reports whether it emitted anything: a reader
+	// with a million calls still pending hands them out in batches
+	// instead of holding them twice.
+	more func() bool
 }
 
 func (r *textReader) Header() Header { return r.hdr }
@@ -35,6 +40,9 @@ func (r *textReader) Scan() bool {
 			return true
 		}
 		r.ready, r.at = r.ready[:0], 0
+		if r.done && r.more != nil && r.err == nil && r.more() {
+			continue
+		}
 		if r.done || r.err != nil {
 			return false
 		}
