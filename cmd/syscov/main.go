@@ -15,6 +15,7 @@ import (
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/ptrace"
 )
 
@@ -29,6 +30,7 @@ const (
 )
 
 func main() {
+	guard.RunIfRequested()
 	ptrace.RunHelperIfRequested()
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/ptrace"
 )
 
@@ -17,6 +18,7 @@ var update = flag.Bool("update", false, "rewrite the expected output in testdata
 // TestMain makes this test binary also the syscov command, so the scripts
 // under testdata/script run the real main.
 func TestMain(m *testing.M) {
+	guard.RunIfRequested()
 	ptrace.RunHelperIfRequested()
 	testscript.Main(m, map[string]func(){
 		"syscov": func() { os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) },

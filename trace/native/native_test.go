@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/ptrace"
 )
 
 func TestMain(m *testing.M) {
+	guard.RunIfRequested()
 	ptrace.RunHelperIfRequested()
 	os.Exit(m.Run())
 }

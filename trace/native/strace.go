@@ -11,11 +11,13 @@ import (
 	"syscall"
 
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/guard"
 )
 
 // straceApp runs the real strace and streams its output through the strace
 // reader of the trace package.
 type straceApp struct {
+	g        *guard.Guarded
 	cmd      *exec.Cmd
 	doneCh   chan struct{}
 	mu       sync.Mutex
@@ -55,14 +57,23 @@ func startStrace(cfg Config) (app, error) {
 	cmd.Dir, cmd.Env = cfg.Dir, cfg.Env
 	cmd.Stdout, cmd.Stderr = cfg.Stdout, cfg.Stderr
 	cmd.ExtraFiles = []*os.File{pw}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	// strace runs under a guard: if syscov dies (kill -9, SIGPIPE), the
+	// guard kills strace and every app process, which strace alone would
+	// leave running untraced.
+	g, err := guard.Wrap(nil, cmd)
+	if err != nil {
+		pr.Close()
+		pw.Close()
+		return nil, err
+	}
+	if err := g.Start(); err != nil {
 		pr.Close()
 		pw.Close()
 		return nil, err
 	}
 	pw.Close()
-	s := &straceApp{cmd: cmd, doneCh: make(chan struct{}), pids: map[int]bool{}}
+	cmd = g.Cmd
+	s := &straceApp{g: g, cmd: cmd, doneCh: make(chan struct{}), pids: map[int]bool{}}
 	r, err := trace.NewReader(pr, "strace", 0, trace.Options{Format: trace.FormatStrace})
 	if err != nil {
 		cmd.Process.Kill()
@@ -124,6 +135,7 @@ func (s *straceApp) killAll() {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
+	s.g.Kill()
 	if s.cmd.Process != nil {
 		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	}

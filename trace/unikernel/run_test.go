@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/guard"
 )
 
 // These tests boot a tiny guest (fixtures/guest) with the real
@@ -50,6 +51,7 @@ func buildGuest(t testing.TB, log string) string {
 }
 
 func TestMain(m *testing.M) {
+	guard.RunIfRequested() // workloads run under syscov's guard: this binary
 	code := m.Run()
 	guests.Range(func(_, p any) bool {
 		os.RemoveAll(filepath.Dir(p.(string)))

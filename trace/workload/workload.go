@@ -12,8 +12,9 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/syscov/syscov/trace/guard"
 )
 
 // Ready says when an app is ready for its workload.
@@ -131,13 +132,21 @@ func heldOpen(c net.Conn) bool {
 
 // Run runs a workload shell command (untraced) and kills its whole process
 // group when ctx ends.
+//
+// The shell runs under a guard (trace/guard): whatever ends the workload
+// or syscov, nothing it started is left behind.
 func Run(ctx context.Context, command, dir string, stdout, stderr *os.File) error {
-	cmd := exec.CommandContext(ctx, "/bin/sh", "-c", command)
+	cmd := exec.Command("/bin/sh", "-c", command)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	if err := cmd.Run(); err != nil {
+	g, err := guard.Wrap(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	if err := g.Start(); err != nil {
+		return fmt.Errorf("workload %q: %w", command, err)
+	}
+	if err := g.Cmd.Wait(); err != nil {
 		return fmt.Errorf("workload %q: %w", command, err)
 	}
 	return nil
