@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -51,16 +52,43 @@ type Writer struct {
 	err error
 	// KeepSource records each event's input position in the "src" field.
 	KeepSource bool
-	// flushEvery, when set, flushes from Write once that much time has
-	// passed since the last flush.
-	flushEvery time.Duration
-	lastFlush  time.Time
+	// With FlushEvery, mu guards the buffer against the flusher, which
+	// stop ends.
+	mu     sync.Mutex
+	locked bool
+	stop   chan struct{}
 }
 
-// FlushEvery makes Write flush at least every d, so that a trace written
-// by a process that dies is complete up to a recent event.
+// FlushEvery flushes buffered lines at least every d, from a goroutine
+// of its own, whether or not events come: a trace written by a process
+// that dies (kill -9) holds every event older than d. Close ends it.
 func (w *Writer) FlushEvery(d time.Duration) {
-	w.flushEvery, w.lastFlush = d, time.Now()
+	w.locked, w.stop = true, make(chan struct{})
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.stop:
+				return
+			case <-t.C:
+				w.mu.Lock()
+				if w.err == nil && w.w.Buffered() > 0 {
+					w.err = w.w.Flush()
+				}
+				w.mu.Unlock()
+			}
+		}
+	}()
+}
+
+// Close stops the flusher of FlushEvery and flushes.
+func (w *Writer) Close() error {
+	if w.stop != nil {
+		close(w.stop)
+		w.stop = nil
+	}
+	return w.Flush()
 }
 
 // NewWriter writes hdr at once. Version is set to FormatVersion.
@@ -80,6 +108,10 @@ func NewWriter(w io.Writer, hdr Header) (*Writer, error) {
 // encoding/json, which is the tracer's hot path; it reads back with
 // encoding/json into the same fields (jsonEvent).
 func (w *Writer) Write(ev *Event) error {
+	if w.locked {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
 	if w.err != nil {
 		return w.err
 	}
@@ -154,10 +186,6 @@ func (w *Writer) Write(ev *Event) error {
 	w.buf = b
 	if _, err := w.w.Write(b); err != nil {
 		w.err = err
-	}
-	if w.flushEvery > 0 && w.err == nil && time.Since(w.lastFlush) > w.flushEvery {
-		w.lastFlush = time.Now()
-		w.err = w.w.Flush()
 	}
 	return w.err
 }
@@ -238,6 +266,10 @@ func appendJSONString(b []byte, s string) []byte {
 
 // Flush writes buffered lines to the underlying writer.
 func (w *Writer) Flush() error {
+	if w.locked {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
 	if w.err != nil {
 		return w.err
 	}

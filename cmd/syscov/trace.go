@@ -158,8 +158,14 @@ func recordNative(ctx context.Context, cfg native.Config, path string, stdout io
 	}
 	tw.FlushEvery(100 * time.Millisecond)
 	pr := newProgress(os.Stderr, "trace of "+cfg.Argv[0])
+	// A trace that cannot be written (a full disk, a reader gone from
+	// -o -) ends the run: the app is stopped, not traced into nothing.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
 	cfg.OnEvent = func(ev *trace.Event) {
-		tw.Write(ev) // errors stay in tw
+		if tw.Write(ev) != nil {
+			stop()
+		}
 		if also != nil {
 			also(ev)
 		}
@@ -167,12 +173,16 @@ func recordNative(ctx context.Context, cfg native.Config, path string, stdout io
 	}
 	res, err := native.Run(ctx, cfg)
 	pr.done()
-	writeErr := tw.Flush()
+	writeErr := tw.Close()
+	if writeErr != nil {
+		where := path
+		if path == "-" {
+			where = "stdout"
+		}
+		return nil, fmt.Errorf("writing the trace to %s: %w (the app was stopped)", where, writeErr)
+	}
 	if err != nil {
 		return nil, err
-	}
-	if writeErr != nil {
-		return nil, fmt.Errorf("%s: %w", path, writeErr)
 	}
 	return res, nil
 }

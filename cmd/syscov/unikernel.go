@@ -248,9 +248,16 @@ func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, plan *unike
 		return nil, err
 	}
 	tw.FlushEvery(100 * time.Millisecond)
-	cfg.OnEvent = func(ev *trace.Event) { tw.Write(ev) } // errors stay in tw
+	// A trace that cannot be written ends the run.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	cfg.OnEvent = func(ev *trace.Event) {
+		if tw.Write(ev) != nil {
+			stop()
+		}
+	}
 	res, runErr := unikernel.Run(ctx, cfg)
-	writeErr := tw.Flush()
+	writeErr := tw.Close()
 	pf.Close()
 	if res == nil {
 		os.Remove(partial)
