@@ -146,7 +146,7 @@ func runCheck(e *env, args []string) error {
 		if err := render(f, &b); err != nil {
 			return err
 		}
-		return os.WriteFile(filepath.Join(*outDir, name), b.Bytes(), 0o644)
+		return writeFile(filepath.Join(*outDir, name), b.Bytes())
 	}
 	for _, f := range []report.Format{report.FormatTable, report.FormatMarkdown, report.FormatJSON} {
 		ext := map[report.Format]string{report.FormatTable: "txt", report.FormatMarkdown: "md", report.FormatJSON: "json"}[f]
@@ -183,14 +183,14 @@ func runCheck(e *env, args []string) error {
 	if err := report.HTML(&html, page); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(*outDir, "report.html"), html.Bytes(), 0o644); err != nil {
+	if err := writeFile(filepath.Join(*outDir, "report.html"), html.Bytes()); err != nil {
 		return err
 	}
 	var md bytes.Buffer
 	if err := report.Markdown(&md, page); err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(*outDir, "report.md"), md.Bytes(), 0o644); err != nil {
+	if err := writeFile(filepath.Join(*outDir, "report.md"), md.Bytes()); err != nil {
 		return err
 	}
 

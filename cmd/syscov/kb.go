@@ -135,7 +135,7 @@ func runKBImport(e *env, args []string) error {
 	if path == "" {
 		path = "unikraft-" + *version + ".json"
 	}
-	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+	if err := writeFile(path, append(data, '\n')); err != nil {
 		return err
 	}
 	c := t.Counts(trace.ArchX86_64)

@@ -88,7 +88,35 @@ func (x *exitError) Error() string {
 	return x.err.Error()
 }
 
+// outputWriter remembers the first error of the command's output: a
+// report written to a full disk or a closed pipe must not pass.
+type outputWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (o *outputWriter) Write(p []byte) (int, error) {
+	if o.err != nil {
+		return 0, o.err
+	}
+	n, err := o.w.Write(p)
+	if err != nil {
+		o.err = err
+	}
+	return n, err
+}
+
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	out := &outputWriter{w: stdout}
+	code := runWith(args, stdin, out, stderr)
+	if out.err != nil && code != exitUsage {
+		fmt.Fprintf(stderr, "syscov: writing the output: %v\n", out.err)
+		return exitFail
+	}
+	return code
+}
+
+func runWith(args []string, stdin io.Reader, stdout io.Writer, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		if len(args) > 1 {

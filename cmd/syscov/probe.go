@@ -174,7 +174,7 @@ func runProbe(e *env, args []string) error {
 			if err := report.Probe(&b, rf, rep); err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(*outDir, "probe."+ext), b.Bytes(), 0o644); err != nil {
+			if err := writeFile(filepath.Join(*outDir, "probe."+ext), b.Bytes()); err != nil {
 				return err
 			}
 		}

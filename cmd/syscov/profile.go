@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
-	"os"
 
 	"github.com/syscov/syscov/analyze"
 	"github.com/syscov/syscov/report"
@@ -79,15 +79,11 @@ func runProfile(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.Create(*out)
-	if err != nil {
+	var buf bytes.Buffer
+	if err := report.WriteProfile(&buf, p); err != nil {
 		return err
 	}
-	if err := report.WriteProfile(f, p); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
+	if err := writeFile(*out, buf.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "syscov: %d samples from %d events in %s; open it with: go tool pprof -top %s\n", len(p.Sample), events, *out, *out)

@@ -128,7 +128,7 @@ func (p *unikernelPlan) packInitrd(base string) (cpio, list string, err error) {
 		fmt.Fprintf(&b, "%-60s %10d  %s\n", e.Guest, e.Size, e.Why)
 	}
 	fmt.Fprintf(&b, "total %d bytes\n", total)
-	return cpio, list, os.WriteFile(list, []byte(b.String()), 0o644)
+	return cpio, list, writeFile(list, []byte(b.String()))
 }
 
 // exitBootFailure is the exit code of `syscov trace --unikernel` and
@@ -238,7 +238,7 @@ func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, plan *unike
 		f.Close()
 		defer os.Remove(partial)
 	}
-	pf, err := os.Create(partial)
+	pf, err := createNew(partial)
 	if err != nil {
 		return nil, err
 	}
@@ -299,7 +299,7 @@ func finishTrace(partial, out string, hdr trace.Header, stdout io.Writer) error 
 	var dst io.Writer = stdout
 	var f *os.File
 	if out != "-" {
-		f, err = os.Create(out + ".tmp")
+		f, err = createNew(out + ".tmp")
 		if err != nil {
 			return err
 		}

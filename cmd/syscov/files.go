@@ -1,0 +1,55 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// writeFile writes a report or a table whole or not at all: to a new
+// temporary file beside path (created with O_EXCL, so that a symlink
+// planted there is never followed), synced, then renamed over path. A
+// full disk leaves the previous file, or none, never a cut one.
+func writeFile(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// createNew creates a file that must not exist yet, never following a
+// symlink in its place (a FILE.partial planted as a link to another
+// file); an old regular file of that name is replaced.
+func createNew(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode().IsRegular() {
+			if rerr := os.Remove(path); rerr != nil {
+				return nil, rerr
+			}
+			return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		}
+		return nil, fmt.Errorf("%s exists and is not a regular file: not overwritten", path)
+	}
+	return f, err
+}
