@@ -102,7 +102,7 @@ func nr(n int) string {
 
 func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	for _, a := range apps {
-		fmt.Fprintf(w, "### Coverage of %s against %s\n\n", mdCell(a.App), mdCell(a.Table))
+		fmt.Fprintf(w, "### Coverage of %s against `%s`\n\n", mdCell(a.App), mdCode(a.Table))
 		fmt.Fprintf(w, "**%d** distinct syscalls: %d implemented, %d stubbed, %d partial, **%d missing** (%d blocking); %s %% of %d calls supported.\n\n",
 			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, len(a.Blocking), analyze.Percent(a.Weighted()), a.Calls)
 		missing := append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...)
@@ -117,7 +117,7 @@ func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Pl
 			}
 			fmt.Fprintln(w)
 			for _, u := range a.Tolerated {
-				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(u.Key), u.Impact, mdCell(u.ImpactWhy))
+				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(u.Key), u.Impact, mdText(u.ImpactWhy))
 			}
 			if len(a.Tolerated) > 0 {
 				fmt.Fprintln(w)

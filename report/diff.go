@@ -189,7 +189,12 @@ func printSide(w io.Writer, side string, evs []analyze.DiffEvent, mark int) {
 }
 
 func diffMarkdown(w io.Writer, d *analyze.Diff) error {
-	fmt.Fprintf(w, "**%s**\n\n", mdCell(Verdict(d)))
+	fmt.Fprintf(w, "**%s**\n\n", mdText(Verdict(d)))
+	return diffMarkdownBody(w, d)
+}
+
+// diffMarkdownBody is the diff in Markdown after its verdict line.
+func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 	fmt.Fprintf(w, "- native: `%s`, %d syscalls aligned\n- unikernel: `%s`, %d syscalls", mdCode(d.NativeSource), d.NativeLen, mdCode(d.UnikernelSource), d.UnikernelLen)
 	if d.Unikraft != "" {
 		fmt.Fprintf(w, ", Unikraft %s", mdCell(d.Unikraft))
@@ -205,7 +210,7 @@ func diffMarkdown(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintln(w)
 		for _, v := range all {
 			if v.Impact == analyze.Degrades || v.Impact == analyze.Noise {
-				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(v.Name), v.Impact, mdCell(v.ImpactWhy))
+				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(v.Name), v.Impact, mdText(v.ImpactWhy))
 			}
 		}
 		fmt.Fprintln(w)
@@ -213,7 +218,7 @@ func diffMarkdown(w io.Writer, d *analyze.Diff) error {
 	if len(d.FileGaps) > 0 {
 		fmt.Fprintf(w, "**Files the app needs that the image lacks** (not syscall gaps):\n\n| path | what lacks it | found natively by | unikernel |\n|---|---|---|---|\n")
 		for _, g := range d.FileGaps {
-			fmt.Fprintf(w, "| `%s` | %s | %s | %d× %s |\n", mdCode(g.Path), gapKind(g), mdCell(g.NativeCall), g.Calls, g.Errno)
+			fmt.Fprintf(w, "| `%s` | %s | %s | %d× %s |\n", mdCodeCell(g.Path), gapKind(g), mdCell(g.NativeCall), g.Calls, g.Errno)
 		}
 		fmt.Fprintln(w)
 	}
@@ -228,8 +233,6 @@ func diffMarkdown(w io.Writer, d *analyze.Diff) error {
 	return nil
 }
 
-// mdCode makes text safe inside a code span.
-func mdCode(s string) string { return strings.ReplaceAll(s, "`", "'") }
 
 type jsonVerdict struct {
 	Kind           string   `json:"kind"`

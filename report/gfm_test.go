@@ -77,3 +77,84 @@ func TestMarkdownRendersSafelyInGFM(t *testing.T) {
 		t.Errorf("rendered HTML differs from %s (go test ./report -update to accept):\n%s", golden, html)
 	}
 }
+
+// hostileText is app-controlled text that tries every way out of a cell
+// or a code span: newlines (a new row, a new block), pipes, backticks,
+// raw HTML, links, mentions.
+const hostileText = "a\n| x | y |\n@everyone <img src=x> [l](http://evil) `tick` </table>\r\n# head\u2028end @team"
+
+// A whole page (verdict, environment, coverage, diff) with hostile text
+// everywhere the app controls it: every row keeps its cells, nothing of it
+// becomes HTML, a link or a mention.
+func TestPageMarkdownHostileEnvironment(t *testing.T) {
+	page := Page{Title: "t", Verdict: "verdict " + hostileText, Diff: hostileDiff(),
+		Env: []KV{{Key: "native command", Value: "/bin/true " + hostileText}, {Key: "host kernel", Value: hostileText}, {Key: "Unikraft", Value: "Calypso | (0.17.0)"}}}
+	var md bytes.Buffer
+	if err := Markdown(&md, page); err != nil {
+		t.Fatal(err)
+	}
+	html := renderGFM(t, md.Bytes())
+	checkSafeHTML(t, html)
+	// The environment table: a header row and three rows of two cells.
+	env := html[:strings.Index(html, "</table>")]
+	if rows, cells := strings.Count(env, "<tr>"), strings.Count(env, "<td"); rows != 4 || cells != 6 {
+		t.Errorf("environment table: %d rows, %d cells, want 4 and 6\n%s", rows, cells, md.String())
+	}
+	// syscov's own names stay clean (in code, not escaped).
+	if strings.Contains(md.String(), "unikraft@\u200b") {
+		t.Error("a zero-width space inside the table's name")
+	}
+}
+
+// checkSafeHTML: no tag of the app's, and no mention outside code spans
+// (GitHub makes none inside code).
+func checkSafeHTML(t *testing.T, html string) {
+	t.Helper()
+	low := strings.ToLower(html)
+	for _, bad := range []string{"<script", "<img", "<a ", "<b>", "<i>", "<h1"} {
+		if strings.Contains(low, bad) {
+			t.Errorf("rendered HTML has %q:\n%s", bad, html)
+		}
+	}
+	text := html
+	for {
+		i := strings.Index(text, "<code>")
+		j := strings.Index(text, "</code>")
+		if i < 0 || j < i {
+			break
+		}
+		text = text[:i] + text[j+len("</code>"):]
+	}
+	for _, bad := range []string{"@everyone", "@team"} {
+		if strings.Contains(text, bad) {
+			t.Errorf("rendered HTML has the mention %q outside code:\n%s", bad, html)
+		}
+	}
+}
+
+// FuzzMarkdownEscapers: whatever the text, a table row built with mdCell
+// and mdCodeCell keeps two cells and makes no HTML, link or mention.
+func FuzzMarkdownEscapers(f *testing.F) {
+	for _, s := range []string{hostileText, "", "|", "`", "\\|", "``|``", "@a", "x@y", "<a href=x>", "[a](b)", "a\\\nb", "&#124;", "\\`|"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		md := "| a | b |\n|---|---|\n| " + mdCell(s) + " | `" + mdCodeCell(s) + "` |\n"
+		html := renderGFM(t, []byte(md))
+		if rows, cells := strings.Count(html, "<tr>"), strings.Count(html, "<td"); rows != 2 || cells != 2 {
+			t.Fatalf("%q: %d rows, %d cells\n%s", s, rows, cells, html)
+		}
+		low := strings.ToLower(html)
+		for _, bad := range []string{"<script", "<img", "<a ", "<b>", "<i>"} {
+			if strings.Contains(low, bad) {
+				t.Fatalf("%q renders %q", s, bad)
+			}
+		}
+		// Outside the code cell, every @ is followed by a zero-width
+		// space: no mention, no e-mail link.
+		text := html[:strings.Index(html, "<code>")+1]
+		if strings.Contains(strings.ReplaceAll(text, "@\u200b", ""), "@") {
+			t.Fatalf("%q: a bare @ in %s", s, html)
+		}
+	})
+}

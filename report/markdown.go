@@ -10,29 +10,60 @@ import (
 )
 
 // mdCell escapes text from a trace (paths, strings, argv) for a GFM table
-// cell: it can neither end the cell, start code, inject HTML, a link or a
-// mention. Long text is cut.
+// cell: it can neither end the cell nor the row, start code, inject HTML,
+// a link or a mention. Long text is cut.
 func mdCell(s string) string {
 	const max = 120
 	if len(s) > max {
 		s = s[:max] + "…"
 	}
+	return mdText(s)
+}
+
+// mdText escapes text for Markdown prose or a cell, whole: a newline
+// becomes a space (it could end a row or start a block), Markdown and
+// HTML syntax become entities, and an @ gets a zero-width space after it
+// (it could start a mention or an e-mail autolink).
+func mdText(s string) string {
 	var b strings.Builder
+	prev := ' '
 	for _, r := range s {
 		switch r {
 		case '@':
-			// A zero-width space keeps GitHub from making a mention of it.
+			// A zero-width space after it: no mention, no e-mail autolink.
+			// (syscov's own names with an @, such as unikraft@0.17.0, are
+			// written in code spans instead.)
 			b.WriteString("@\u200b")
-		case '|', '\\', '`', '*', '[', ']', '<', '>', '#', '~', '!', '&':
+		case '|', '\\', '`', '*', '_', '[', ']', '<', '>', '#', '~', '!', '&':
+			if r == '_' && isWordRune(prev) {
+				b.WriteRune(r) // snake_case stays readable: GFM ignores intraword _
+				break
+			}
 			fmt.Fprintf(&b, "&#%d;", r)
-		case '\n', '\r':
+		case '\n', '\r', '\u2028', '\u2029':
 			b.WriteByte(' ')
 		default:
 			b.WriteRune(r)
 		}
+		prev = r
 	}
 	return b.String()
 }
+
+func isWordRune(r rune) bool {
+	return r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7f
+}
+
+// mdCode makes text safe inside a code span: a backtick could end it, a
+// newline could end the line it is on.
+func mdCode(s string) string {
+	s = strings.ReplaceAll(s, "`", "'")
+	return strings.NewReplacer("\r\n", " ⏎ ", "\n", " ⏎ ", "\r", " ⏎ ").Replace(s)
+}
+
+// mdCodeCell makes text safe inside a code span in a table cell: GFM
+// splits cells at a | even inside code, so it is escaped too.
+func mdCodeCell(s string) string { return strings.ReplaceAll(mdCode(s), "|", "\\|") }
 
 func summariesMarkdown(w io.Writer, in []SummaryInput) error {
 	for i, s := range in {

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"strings"
 )
 
 // Markdown writes a whole Page as one GitHub issue comment: the verdict,
@@ -11,7 +10,7 @@ import (
 // long lists folded in <details>.
 func Markdown(w io.Writer, p Page) error {
 	if p.Verdict != "" {
-		fmt.Fprintf(w, "**%s**\n\n", mdCell(p.Verdict))
+		fmt.Fprintf(w, "**%s**\n\n", mdText(p.Verdict))
 	}
 	if len(p.Env) > 0 {
 		fmt.Fprintln(w, "<details><summary>Environment</summary>")
@@ -19,22 +18,16 @@ func Markdown(w io.Writer, p Page) error {
 		fmt.Fprintln(w, "| | |")
 		fmt.Fprintln(w, "|---|---|")
 		for _, kv := range p.Env {
-			fmt.Fprintf(w, "| %s | `%s` |\n", mdCell(kv.Key), mdCode(kv.Value))
+			fmt.Fprintf(w, "| %s | `%s` |\n", mdCell(kv.Key), mdCodeCell(kv.Value))
 		}
 		fmt.Fprintln(w, "\n</details>")
 		fmt.Fprintln(w)
 	}
 	if p.Diff != nil {
-		var b strings.Builder
-		if err := diffMarkdown(&b, p.Diff); err != nil {
+		// The verdict is already on top.
+		if err := diffMarkdownBody(w, p.Diff); err != nil {
 			return err
 		}
-		// The verdict is already on top.
-		body := b.String()
-		if i := strings.Index(body, "\n\n"); i >= 0 && strings.HasPrefix(body, "**") {
-			body = body[i+2:]
-		}
-		fmt.Fprint(w, body)
 		fmt.Fprintln(w)
 	}
 	if len(p.Apps) > 0 {

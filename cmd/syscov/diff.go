@@ -108,7 +108,7 @@ func diffPage(native, uni string, ra *runsAnalysis) report.Page {
 			page.Env = append(page.Env, report.KV{Key: in.label + " host kernel", Value: h.HostKernel})
 		}
 		if len(h.Command) > 0 {
-			page.Env = append(page.Env, report.KV{Key: in.label + " command", Value: strings.Join(h.Command, " ")})
+			page.Env = append(page.Env, report.KV{Key: in.label + " command", Value: shellJoin(h.Command)})
 		}
 		if h.Workload != "" {
 			page.Env = append(page.Env, report.KV{Key: in.label + " workload", Value: h.Workload})

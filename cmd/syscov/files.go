@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // writeFile writes a report or a table whole or not at all: to a new
@@ -52,4 +53,21 @@ func createNew(path string) (*os.File, error) {
 		return nil, fmt.Errorf("%s exists and is not a regular file: not overwritten", path)
 	}
 	return f, err
+}
+
+// shellJoin writes an argv as a POSIX shell would need it typed: every
+// argument that is not plain is single-quoted, an empty one is ''.
+func shellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		out[i] = shellQuote(a)
+	}
+	return strings.Join(out, " ")
+}
+
+func shellQuote(a string) string {
+	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
+		return a
+	}
+	return "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
 }
