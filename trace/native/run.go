@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -150,13 +151,22 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	start := time.Now()
 	var a app
 	var err error
-	switch cfg.Backend {
-	case BackendPtrace:
-		a, err = startPtrace(cfg)
-	case BackendStrace:
-		a, err = startStrace(cfg)
-	default:
-		return nil, fmt.Errorf("unknown backend %q (want ptrace or strace)", cfg.Backend)
+	for try := 0; ; try++ {
+		switch cfg.Backend {
+		case BackendPtrace:
+			a, err = startPtrace(cfg)
+		case BackendStrace:
+			a, err = startStrace(cfg)
+		default:
+			return nil, fmt.Errorf("unknown backend %q (want ptrace or strace)", cfg.Backend)
+		}
+		// ETXTBSY: a program just written (a test's fresh build) may
+		// still be open for writing in a process being forked elsewhere
+		// at that instant; it is transient.
+		if err == nil || try == 5 || !(errors.Is(err, syscall.ETXTBSY) || strings.Contains(err.Error(), "text file busy")) {
+			break
+		}
+		time.Sleep(time.Duration(20<<try) * time.Millisecond)
 	}
 	if err != nil {
 		return nil, err
