@@ -63,6 +63,11 @@ func runKBShow(e *env, args []string) error {
 	if err != nil {
 		return &usageError{err.Error()}
 	}
+	switch analyze.Level(*level) {
+	case "", analyze.Implemented, analyze.Stubbed, analyze.Partial, analyze.Missing:
+	default:
+		return usagef("--level %q: want implemented, stubbed, partial or missing", *level)
+	}
 	spec := "unikraft"
 	if fs.NArg() > 0 {
 		spec = fs.Arg(0)

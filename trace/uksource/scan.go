@@ -9,6 +9,9 @@ package uksource
 
 import (
 	"bufio"
+	"bytes"
+	"fmt"
+	"io"
 	"io/fs"
 	"path"
 	"regexp"
@@ -59,6 +62,11 @@ func Scan(fsys fs.FS) ([]Finding, error) {
 			}
 			return nil
 		}
+		// Regular files only: a symlink (inside the tree or out of it) is
+		// not followed, a FIFO or a device is not opened.
+		if !d.Type().IsRegular() {
+			return nil
+		}
 		name := d.Name()
 		switch {
 		case name == "Makefile.uk":
@@ -105,27 +113,58 @@ func libOf(p string) string {
 	return "" // the tree's own code: the caller names the tree
 }
 
-func scanMakefile(fsys fs.FS, p string) ([]Finding, error) {
+// MaxFile is the largest file the scanner reads: no Unikraft source is
+// near it, and an untrusted tree may hold anything.
+const MaxFile = 8 << 20
+
+// readFile reads a regular file of the tree, at most MaxFile bytes; errors
+// name the file.
+func readFile(fsys fs.FS, p string) ([]byte, error) {
 	f, err := fsys.Open(p)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file", p)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", p, err)
+	}
+	if len(data) > MaxFile {
+		return nil, fmt.Errorf("%s: larger than %d MiB: not a source file syscov reads", p, MaxFile>>20)
+	}
+	return data, nil
+}
+
+func scanMakefile(fsys fs.FS, p string) ([]Finding, error) {
+	data, err := readFile(fsys, p)
+	if err != nil {
+		return nil, err
+	}
 	var out []Finding
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		if m := providedRE.FindStringSubmatch(sc.Text()); m != nil {
 			out = append(out, Finding{Name: m[1], Kind: Provided, Lib: libOf(p), File: p, Line: n})
 		}
 	}
-	return out, sc.Err()
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("%s: %w", p, err)
+	}
+	return out, nil
 }
 
 // scanSource finds the DEFINEs of a C file; the body of each (up to the
 // next DEFINE) is searched for stub warnings and "unsupported" messages.
 func scanSource(fsys fs.FS, p string) ([]Finding, error) {
-	data, err := fs.ReadFile(fsys, p)
+	data, err := readFile(fsys, p)
 	if err != nil {
 		return nil, err
 	}
@@ -135,14 +174,26 @@ func scanSource(fsys fs.FS, p string) ([]Finding, error) {
 	}
 	locs := defineRE.FindAllStringSubmatchIndex(text, -1)
 	var out []Finding
-	for _, loc := range locs {
+	var helpers map[string][]int // found once per file, when needed
+	line, lineAt := 1, 0
+	for k, loc := range locs {
 		name := text[loc[2]:loc[3]]
-		line := 1 + strings.Count(text[:loc[0]], "\n")
-		body := functionBody(text, loc[1])
+		line += strings.Count(text[lineAt:loc[0]], "\n")
+		lineAt = loc[0]
+		// A body ends where the next DEFINE starts, at the latest: an
+		// unbalanced brace costs one body, not the rest of the file.
+		end := len(text)
+		if k+1 < len(locs) {
+			end = locs[k+1][0]
+		}
+		body := functionBody(text[:end], loc[1])
 		// "return uk_sys_NAME(...)": the work is in the helper.
 		if helper := "uk_sys_" + name + "("; strings.Contains(body, helper) {
-			for _, def := range helperDefs(text, "uk_sys_"+name) {
-				body += functionBody(text, def)
+			if helpers == nil {
+				helpers = helperDefinitions(text)
+			}
+			for _, def := range helpers["uk_sys_"+name] {
+				body += functionBody(text[:min(len(text), def+maxBody)], def)
 			}
 		}
 		out = append(out, Finding{Name: name, Kind: Defined, Lib: libOf(p), File: p, Line: line})
@@ -205,23 +256,35 @@ func functionBody(text string, from int) string {
 	return text[start:]
 }
 
-// helperDefs finds where functions named fn are defined in text (a line
-// that names fn followed by '(' and does not end in ';').
-func helperDefs(text, fn string) []int {
-	var out []int
+// maxBody bounds the body of a helper function read after its name.
+const maxBody = 64 << 10
+
+// helperDefinitions finds, in one pass, where functions named uk_sys_*
+// are defined in text (the name followed by '(' and, before any ';', a
+// '{', on a line that neither returns nor assigns), by name.
+func helperDefinitions(text string) map[string][]int {
+	out := map[string][]int{}
 	for off := 0; ; {
-		i := strings.Index(text[off:], fn+"(")
+		i := strings.Index(text[off:], "uk_sys_")
 		if i < 0 {
 			return out
 		}
 		at := off + i
-		off = at + len(fn)
-		// A definition: the next of ';' and '{' is '{'.
-		semi := strings.IndexByte(text[at:], ';')
-		brace := strings.IndexByte(text[at:], '{')
+		j := at + len("uk_sys_")
+		for j < len(text) && (text[j] == '_' || text[j] >= 'a' && text[j] <= 'z' || text[j] >= '0' && text[j] <= '9') {
+			j++
+		}
+		off = j
+		if j >= len(text) || text[j] != '(' {
+			continue
+		}
+		// A definition: the next of ';' and '{' (within reach) is '{'.
+		rest := text[j:min(len(text), j+4096)]
+		semi := strings.IndexByte(rest, ';')
+		brace := strings.IndexByte(rest, '{')
 		lineStart := strings.LastIndexByte(text[:at], '\n') + 1
 		if brace >= 0 && (semi < 0 || brace < semi) && !strings.Contains(text[lineStart:at], "return") && !strings.Contains(text[lineStart:at], "=") {
-			out = append(out, at)
+			out[text[at:j]] = append(out[text[at:j]], at)
 		}
 	}
 }
