@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -63,6 +64,9 @@ func runProbe(e *env, args []string) error {
 
 	// 1. Which syscalls: traced once, unmodified (the run must succeed).
 	used, base, err := probe.Used(ctx, cfg)
+	if ctx.Err() != nil {
+		return &exitError{exitInterrupt, errors.New("interrupted during the unmodified run; the app was stopped")}
+	}
 	if err != nil {
 		return fmt.Errorf("the unmodified run: %w", err)
 	}
