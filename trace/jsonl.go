@@ -388,7 +388,12 @@ func (r *jsonlReader) decode(line []byte) error {
 		ev.Time = *je.Time
 	}
 	if je.Duration != nil {
-		ev.Duration = time.Duration(*je.Duration)
+		if *je.Duration < 0 {
+			// Kept, with the duration unknown; the line is malformed.
+			r.warn(fmt.Sprintf("negative duration %d ns: taken as unknown", *je.Duration))
+		} else {
+			ev.Duration = time.Duration(*je.Duration)
+		}
 	}
 	if kind == KindSyscall {
 		if je.Name == "" && je.Nr == nil {

@@ -646,6 +646,10 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 		} else if lt := bytes.LastIndexByte(s, '<'); lt == 0 && isDuration(s[1:n-1]) {
 			ev.Duration = parseDuration(s[1 : n-1])
 			s = nil
+		} else if lt := bytes.LastIndexByte(s, '<'); lt >= 0 && n-lt > 2 && s[lt+1] == '-' && isDuration(s[lt+2:n-1]) {
+			// A negative -T time: the call is kept, its time unknown.
+			r.warn(ev.Pos.Line, "negative duration "+string(s[lt:])+": taken as unknown")
+			s = trimSpace(s[:lt])
 		}
 	}
 	if bytes.HasSuffix(s, []byte(" (INJECTED)")) {

@@ -140,6 +140,15 @@ func (r *unikraftReader) parseLine(raw []byte) {
 	if r.parseBanner(s) {
 		return
 	}
+	// A line of a host's strace -f ("1234  name(...) = ...", "[pid 1234]
+	// name(...)") does not belong in a console: the input mixes formats.
+	if hostStraceLine(s) {
+		r.warn("a line of host strace output inside a Unikraft console (two inputs in one file?): kept as output, not taken as a unikernel syscall")
+		ev := r.base(KindOutput)
+		ev.Text = string(s)
+		r.emit(ev)
+		return
+	}
 	// A strace-like line, possibly glued to app output before it.
 	if at, ok := r.findCall(s); ok {
 		if at > 0 {
@@ -602,4 +611,26 @@ func parseUKResult(s []byte) (ukResult, bool) {
 		return ukResult{val: int64(v), status: StatusOK}, true
 	}
 	return ukResult{}, false
+}
+
+// hostStraceLine: "PID  name(" or "[pid PID] name(", as strace -f prints.
+func hostStraceLine(s []byte) bool {
+	if bytes.HasPrefix(s, []byte("[pid ")) {
+		return true
+	}
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	if i == 0 || i+2 >= len(s) || s[i] != ' ' {
+		return false
+	}
+	for i < len(s) && s[i] == ' ' {
+		i++
+	}
+	j := i
+	for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || isDigit(s[j]) || s[j] == '_') {
+		j++
+	}
+	return j > i && j < len(s) && s[j] == '('
 }

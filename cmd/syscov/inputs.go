@@ -69,9 +69,7 @@ func (f *inputFlags) options(e *env) (trace.Options, error) {
 		}
 		opts.Arch = a
 	}
-	opts.Warn = func(se *trace.SyntaxError) {
-		fmt.Fprintf(e.stderr, "syscov: warning: %v\n", se)
-	}
+	opts.Warn = e.warn
 	return opts, nil
 }
 

@@ -15,6 +15,7 @@ import (
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/ptrace"
 )
@@ -39,6 +40,20 @@ func main() {
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// warnings counts the malformed lines warned about; past maxWarnings
+	// they are only counted (a megabyte of garbage is not 4,000 lines of
+	// stderr), and the count is told at the end.
+	warnings int
+}
+
+const maxWarnings = 20
+
+// warn reports a malformed input line: file:line: reason.
+func (e *env) warn(se *trace.SyntaxError) {
+	e.warnings++
+	if e.warnings <= maxWarnings {
+		fmt.Fprintf(e.stderr, "syscov: warning: %v\n", se)
+	}
 }
 
 type command struct {
@@ -137,6 +152,9 @@ func runWith(args []string, stdin io.Reader, stdout io.Writer, stderr io.Writer)
 			continue
 		}
 		err := c.run(e, args[1:])
+		if e.warnings > maxWarnings {
+			fmt.Fprintf(e.stderr, "syscov: warning: %d more malformed lines not shown (%d in all; --strict makes the first one an error)\n", e.warnings-maxWarnings, e.warnings)
+		}
 		return exitCode(e, c.name, err)
 	}
 	fmt.Fprintf(stderr, "syscov: unknown command %q\n", args[0])

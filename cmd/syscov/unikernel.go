@@ -212,7 +212,7 @@ func recordUnikernel(e *env, ctx context.Context, uf unikernelFlags, plan *unike
 		QEMU: uf.qemu, Image: uf.image, Inspected: plan.image, Initrd: initrd, RootFS: uf.rootfs, Memory: uf.memory,
 		KVM: uf.kvm, Ports: uf.ports, Append: uf.appendParams, AppArgs: plan.argv, ConsoleLog: consoleLog,
 		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.idle, Stdout: os.Stderr, Stderr: os.Stderr,
-		Warn:   func(se *trace.SyntaxError) { fmt.Fprintf(e.stderr, "syscov: warning: %v\n", se) },
+		Warn:   e.warn,
 		Notice: func(msg string) { fmt.Fprintf(e.stderr, "syscov: %s\n", msg) },
 	}
 	if uf.echo {
