@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/guard"
@@ -128,13 +129,22 @@ func (s *straceApp) signal(sig syscall.Signal) error {
 }
 
 func (s *straceApp) killAll() {
+	// The app's processes first, so that strace can still print how they
+	// ended ("+++ killed by SIGKILL +++"), then, shortly after, strace and
+	// whatever is left (through the guard).
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for pid, alive := range s.pids {
 		if alive && pid > 0 {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
+	s.mu.Unlock()
+	select {
+	case <-s.doneCh:
+	case <-time.After(500 * time.Millisecond):
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.g.Kill()
 	if s.cmd.Process != nil {
 		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
