@@ -388,3 +388,14 @@ func splitUK(s string) []string {
 	flush()
 	return out
 }
+
+// User text cannot add qemu options: a comma in a path is doubled (qemu's
+// escape) inside its option string.
+func TestQEMUOptionsEscapeCommas(t *testing.T) {
+	args := strings.Join(QEMU{}.Args(Config{Image: "k", RootFS: "/tmp/a,hostfwd=tcp:0.0.0.0:1-:2", Ports: []string{"8080:80"}}, "tcg", "/tmp/q,x.sock", ""), " ")
+	for _, want := range []string{"path=/tmp/a,,hostfwd=tcp:0.0.0.0:1-:2,security_model", "unix:/tmp/q,,x.sock,server=on", "hostfwd=tcp:127.0.0.1:8080-:80"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("qemu args lack %q: %s", want, args)
+		}
+	}
+}
