@@ -16,6 +16,14 @@ const (
 	seccompEnv = "SYSCOV_SECCOMP"
 )
 
+// The helper's handshake with the tracer: it writes a byte on helperReady
+// once it runs (its own execve long done), then waits for a byte on
+// helperGo, which the tracer writes once it has attached (PTRACE_SEIZE).
+const (
+	helperGo    = 3
+	helperReady = 4
+)
+
 // RunHelperIfRequested turns the process into the exec helper when syscov
 // started it as one: it installs the seccomp filter and executes the traced
 // command, never returning. Otherwise it returns at once.
@@ -24,6 +32,17 @@ func RunHelperIfRequested() {
 		return
 	}
 	runtime.LockOSThread()
+	// The tracer seizes this thread (the one that will exec the command),
+	// then lets it go on.
+	var b [1]byte
+	unix.Write(helperReady, b[:])
+	unix.Close(helperReady)
+	for {
+		if _, err := unix.Read(helperGo, b[:]); err != unix.EINTR {
+			break
+		}
+	}
+	unix.Close(helperGo)
 	err := helperExec(os.Args[1:], os.Getenv(seccompEnv))
 	fmt.Fprintf(os.Stderr, "syscov: %v\n", err)
 	os.Exit(127)

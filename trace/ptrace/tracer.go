@@ -221,17 +221,53 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 		// empty one allows everything) so that no syscall stops.
 		env = append(env, seccompEnv+"="+encodeActions(t.actions))
 	}
-	files := []uintptr{devNull(t.opts.Stdin), devNull(t.opts.Stdout), devNull(t.opts.Stderr)}
+	// The helper waits on a pipe until it is seized: PTRACE_SEIZE (not
+	// TRACEME) lets a group-stop stay a stop (PTRACE_LISTEN) that SIGCONT
+	// ends, as without a tracer.
+	var gopipe, readypipe [2]int
+	if err := unix.Pipe2(gopipe[:], unix.O_CLOEXEC); err != nil {
+		started <- err
+		return
+	}
+	if err := unix.Pipe2(readypipe[:], unix.O_CLOEXEC); err != nil {
+		unix.Close(gopipe[0])
+		unix.Close(gopipe[1])
+		started <- err
+		return
+	}
+	files := []uintptr{devNull(t.opts.Stdin), devNull(t.opts.Stdout), devNull(t.opts.Stderr), uintptr(gopipe[0]), uintptr(readypipe[1])}
 	pid, err := syscall.ForkExec(self, append([]string{self}, argv...), &syscall.ProcAttr{
 		Dir:   t.opts.Dir,
 		Env:   env,
 		Files: files,
-		Sys:   &syscall.SysProcAttr{Ptrace: true, Setpgid: true, Pdeathsig: syscall.SIGKILL},
+		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
 	})
+	unix.Close(gopipe[0])
+	unix.Close(readypipe[1])
 	if err != nil {
+		unix.Close(gopipe[1])
+		unix.Close(readypipe[0])
 		started <- fmt.Errorf("start %s: %w", argv[0], err)
 		return
 	}
+	// Seize only once the helper runs: seized during its own execve, the
+	// tracer would take that execve for the command's.
+	var b [1]byte
+	for {
+		if _, err := unix.Read(readypipe[0], b[:]); err != unix.EINTR {
+			break
+		}
+	}
+	unix.Close(readypipe[0])
+	helperOpts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESECCOMP
+	if _, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, uintptr(helperOpts), 0, 0); errno != 0 {
+		unix.Close(gopipe[1])
+		unix.Kill(pid, unix.SIGKILL)
+		started <- fmt.Errorf("ptrace(SEIZE): %w", errno)
+		return
+	}
+	unix.Write(gopipe[1], []byte{1})
+	unix.Close(gopipe[1])
 	t.pid = pid
 	t.setAlive(pid, true)
 	tasks := map[int]*task{pid: {tid: pid, pid: pid, started: true}}
@@ -276,6 +312,8 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 		case ws.Stopped():
 			sig := ws.StopSignal()
 			switch {
+			case int(ws)>>16 == unix.PTRACE_EVENT_STOP:
+				t.eventStop(tk, sig)
 			case sig == unix.SIGTRAP|0x80:
 				t.syscallStop(tk)
 				t.resume(tk, 0)
@@ -327,14 +365,6 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 					t.syscallStop(tk)
 				}
 				t.resume(tk, 0)
-			case tid == pid && t.phase == phaseHelper && sig == unix.SIGTRAP:
-				// The helper stopped after its own execve: trace it
-				// for its next execve only.
-				opts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESECCOMP
-				if err := unix.PtraceSetOptions(tid, opts); err != nil {
-					t.err = fmt.Errorf("ptrace(SETOPTIONS): %w", err)
-				}
-				unix.PtraceCont(tid, 0)
 			case !tk.started && sig == unix.SIGSTOP:
 				tk.started = true
 				t.resume(tk, 0)
@@ -352,6 +382,24 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 				t.resume(tk, sig)
 			}
 		}
+	}
+}
+
+// eventStop handles the stops of a seized tracee: a new child's first
+// stop, a group-stop (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU: the tracee stays
+// stopped until SIGCONT, through PTRACE_LISTEN), and the stop that ends
+// one (SIGCONT came) or an interrupt.
+func (t *Tracer) eventStop(tk *task, sig syscall.Signal) {
+	if !tk.started {
+		tk.started = true
+		t.resume(tk, 0)
+		return
+	}
+	switch sig {
+	case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+		unix.RawSyscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tk.tid), 0, 0, 0, 0)
+	default:
+		t.resume(tk, 0)
 	}
 }
 

@@ -7,7 +7,11 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/syscov/syscov/trace"
 )
@@ -182,5 +186,72 @@ func BenchmarkTracer(b *testing.B) {
 	}
 	if _, err := tr.Wait(); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// TestGroupStop: SIGSTOP stops a traced app as it stops one that is not
+// traced (it was resumed before: every group-stop was swallowed), and
+// SIGCONT sets it going again.
+func TestGroupStop(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	tr, err := Start([]string{"sh", "-c", "while :; do sleep 0.02; done"}, Options{OnEvent: func(ev *trace.Event) {
+		if ev.Kind == trace.KindSyscall {
+			mu.Lock()
+			calls++
+			mu.Unlock()
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		tr.Kill()
+		tr.Wait()
+	}()
+	count := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return calls
+	}
+	time.Sleep(300 * time.Millisecond)
+	pid := tr.Pid()
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	before := count()
+	time.Sleep(400 * time.Millisecond)
+	if after := count(); after != before {
+		t.Errorf("the stopped app made %d syscalls", after-before)
+	}
+	stat, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); len(f) == 0 || (f[0] != "t" && f[0] != "T") {
+		t.Errorf("state after SIGSTOP: %q", f)
+	}
+	syscall.Kill(pid, syscall.SIGCONT)
+	time.Sleep(300 * time.Millisecond)
+	if count() == before {
+		t.Error("SIGCONT did not set the app going again")
+	}
+}
+
+// TestOnlyTheCommand: the trace starts with the command's execve; nothing
+// of the exec helper (syscov re-executed, its Go runtime starting) is in
+// it, however the attach races with the helper's own execve.
+func TestOnlyTheCommand(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		evs, res := traceAll(t, []string{"/bin/true"}, Options{})
+		if res.ExitCode != 0 || len(evs) == 0 {
+			t.Fatalf("exit %d, %d events", res.ExitCode, len(evs))
+		}
+		if evs[0].Name != "execve" || !strings.Contains(evs[0].Args, "/bin/true") {
+			t.Fatalf("run %d: first event %s(%s)", i, evs[0].Name, evs[0].Args)
+		}
+		for _, ev := range evs {
+			if strings.Contains(ev.Args, "/proc/self/maps") || strings.Contains(ev.Args, "hpage_pmd_size") {
+				t.Fatalf("run %d: the helper's own start is in the trace: %s(%s)", i, ev.Name, ev.Args)
+			}
+		}
 	}
 }
