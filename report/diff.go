@@ -233,7 +233,6 @@ func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 	return nil
 }
 
-
 type jsonVerdict struct {
 	Kind           string   `json:"kind"`
 	Name           string   `json:"name"`

@@ -56,7 +56,7 @@ func createNew(path string) (*os.File, error) {
 }
 
 // shellJoin writes an argv as a POSIX shell would need it typed: every
-// argument that is not plain is single-quoted, an empty one is ''.
+// argument that is not plain is single-quoted, an empty one is ”.
 func shellJoin(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
