@@ -145,7 +145,7 @@ func parseSignal(s string) (syscall.Signal, error) {
 func recordNative(ctx context.Context, cfg native.Config, path string, stdout io.Writer, also func(*trace.Event)) (*native.Result, error) {
 	var w io.Writer = stdout
 	if path != "-" {
-		file, err := createNew(path)
+		file, err := os.Create(path)
 		if err != nil {
 			return nil, err
 		}
