@@ -18,11 +18,30 @@ type DiffEvent struct {
 	PID, TID               int
 	Pos                    trace.Pos
 	Frame                  *trace.Frame // innermost app frame, when stacks were recorded
-	// Path is the absolute path a file lookup names (working directory
-	// followed), when known.
-	Path string
-	// Class of a process or thread creation, from its whole stack.
-	Class string
+	// extra holds what few events carry (kept apart: every event is
+	// copied into the alignment, a million of them).
+	extra *diffExtra
+}
+
+type diffExtra struct {
+	path  string // the absolute path a file lookup names, when known
+	class string // the class of a process or thread creation, from its whole stack
+}
+
+// Path is the absolute path a file lookup names (working directory
+// followed), when known.
+func (d *DiffEvent) Path() string {
+	if d.extra == nil {
+		return ""
+	}
+	return d.extra.path
+}
+
+func (d *DiffEvent) class() string {
+	if d.extra == nil {
+		return ""
+	}
+	return d.extra.class
 }
 
 func diffEvent(ev *trace.Event) DiffEvent {
@@ -32,7 +51,7 @@ func diffEvent(ev *trace.Event) DiffEvent {
 		d.Frame = &fc
 	}
 	if isCreate(ev) {
-		d.Class = Class(ev)
+		d.extra = &diffExtra{class: Class(ev)}
 	}
 	return d
 }
@@ -374,11 +393,13 @@ func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
 	de := diffEvent(ev)
 	if fileLookups[ev.Name] {
 		if p, ok := b.uniCwd.Path(ev); ok {
-			de.Path = p
+			de.extra = &diffExtra{path: p}
 		} else if rel, ok := relativePath(ev.Args); ok {
 			// The shim prints chdir undecoded: take the one path the
 			// native run found under that relative name.
-			de.Path = b.nativeFiles.FoundUnder(rel)
+			if p := b.nativeFiles.FoundUnder(rel); p != "" {
+				de.extra = &diffExtra{path: p}
+			}
 		}
 	}
 	b.lastUni = de
@@ -568,7 +589,7 @@ func (b *DiffBuilder) classOf(name string) string {
 			if decoded && IsForkLike(&ne) != IsForkLike(&ev) {
 				continue
 			}
-			c := n.Class
+			c := n.class()
 			counts[c]++
 			if best == "" || counts[c] > counts[best] {
 				best = c
@@ -708,10 +729,10 @@ func (b *DiffBuilder) fileGap(u *DiffEvent) bool {
 	if !fileLookups[u.Name] || u.Errno != "ENOENT" && u.Errno != "ENOTDIR" {
 		return false
 	}
-	if u.Path == "" {
+	if u.Path() == "" {
 		return false
 	}
-	use := b.nativeFiles.Use(u.Path)
+	use := b.nativeFiles.Use(u.Path())
 	return use != nil && use.Found
 }
 
@@ -725,7 +746,7 @@ func (b *DiffBuilder) fileGaps() []FileGap {
 		if !b.fileGap(u) {
 			continue
 		}
-		p := u.Path
+		p := u.Path()
 		g := by[p]
 		if g == nil {
 			g = &FileGap{Path: p, Kernel: kernelFile(p), NativeCall: b.nativeFiles.Use(p).Call, Errno: u.Errno, FirstUnikernel: u.Pos}

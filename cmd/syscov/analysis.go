@@ -172,8 +172,9 @@ type runsAnalysis struct {
 }
 
 // analyzeRuns reads the native and the unikernel trace once each (at the
-// same time) and feeds every analysis from that one pass.
-func analyzeRuns(native, uni string, opts trace.Options, context int, ignore []string, j judgement) (*runsAnalysis, error) {
+// same time) and feeds every analysis from that one pass: the diff and,
+// with withCoverage, the native app's coverage.
+func analyzeRuns(native, uni string, opts trace.Options, context int, ignore []string, j judgement, withCoverage bool) (*runsAnalysis, error) {
 	// Both runs are held for the alignment: collect garbage less often,
 	// the heap is mostly those events (peak RSS stays well under 1 GiB for
 	// two runs of a million syscalls).
@@ -199,11 +200,17 @@ func analyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 	// The builders keep each side's state apart: the two runs are read
 	// at the same time.
 	nativeDone := make(chan error, 1)
-	go func() { nativeDone <- nin.scan(d.AddNative, cov.Add) }()
+	consumers := []func(*trace.Event){d.AddNative}
+	if withCoverage {
+		consumers = append(consumers, cov.Add)
+	}
+	go func() { nativeDone <- nin.scan(consumers...) }()
 	uerr := uin.scan(func(ev *trace.Event) {
 		ev.Origin = trace.OriginUnikernel
 		d.AddUnikernel(ev)
-		refine.Add(ev)
+		if withCoverage {
+			refine.Add(ev)
+		}
 	})
 	if err := <-nativeDone; err != nil {
 		return nil, err
@@ -213,7 +220,10 @@ func analyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 	}
 	d.SetSources(native, uni, uin.r.Header())
 	d.SetNativeHeader(nin.r.Header())
-	out := &runsAnalysis{diff: d.Diff(), coverage: cov.Coverage(refine), native: nin.r.Header(), uni: uin.r.Header()}
+	out := &runsAnalysis{diff: d.Diff(), native: nin.r.Header(), uni: uin.r.Header()}
+	if withCoverage {
+		out.coverage = cov.Coverage(refine)
+	}
 	if out.diff.NativeLen == 0 {
 		return nil, errors.New(native + ": no syscalls of the app to compare (every one was set aside as start-up noise or a wrapper's)")
 	}

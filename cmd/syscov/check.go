@@ -125,7 +125,7 @@ func runCheck(e *env, args []string) error {
 		// lacked may be why), but never passes.
 		crashed := ures.Syscalls > 0 && (ures.Ended == unikernel.EndCrash || ures.Ended == unikernel.EndPanic)
 		if ukFailure == nil || crashed {
-			ra, err := analyzeRuns(nativePath, ukPath, trace.Options{}, 5, nil, j)
+			ra, err := analyzeRuns(nativePath, ukPath, trace.Options{}, 5, nil, j, true)
 			if err != nil {
 				return err
 			}

@@ -34,12 +34,13 @@ func runDiff(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ra, err := analyzeRuns(fs.Arg(0), fs.Arg(1), opts, *context, ignoreList(*ignore), j)
+	page := f == report.FormatMarkdown || f == report.FormatHTML
+	ra, err := analyzeRuns(fs.Arg(0), fs.Arg(1), opts, *context, ignoreList(*ignore), j, page)
 	if err != nil {
 		return err
 	}
 	d := ra.diff
-	if f == report.FormatMarkdown || f == report.FormatHTML {
+	if page {
 		// For an issue: the environment and the coverage figures too.
 		page := diffPage(fs.Arg(0), fs.Arg(1), ra)
 		if f == report.FormatHTML {
