@@ -39,7 +39,7 @@ type Guarded struct {
 // Wrap returns a command that runs cmd under a guard. cmd must not have
 // been started; its path, arguments, directory, environment, standard
 // files and extra files are kept; the guard and the command get a process
-// group of their own. When ctx (may be nil) ends, the tree is killed.
+// group of their own. When ctx ends, the tree is killed.
 func Wrap(ctx context.Context, cmd *exec.Cmd) (*Guarded, error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -54,22 +54,15 @@ func Wrap(ctx context.Context, cmd *exec.Cmd) (*Guarded, error) {
 		env = os.Environ()
 	}
 	fd := 3 + len(cmd.ExtraFiles)
-	var g *exec.Cmd
-	if ctx != nil {
-		g = exec.CommandContext(ctx, self, cmd.Args[1:]...)
-	} else {
-		g = exec.Command(self, cmd.Args[1:]...)
-	}
+	g := exec.CommandContext(ctx, self, cmd.Args[1:]...)
 	g.Args[0] = cmd.Args[0]
 	g.Env = append(append([]string(nil), env...), envFD+"="+strconv.Itoa(fd)+":"+cmd.Path)
 	g.Dir, g.Stdin, g.Stdout, g.Stderr = cmd.Dir, cmd.Stdin, cmd.Stdout, cmd.Stderr
 	g.ExtraFiles = append(append([]*os.File(nil), cmd.ExtraFiles...), pr)
 	g.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	gd := &Guarded{Cmd: g, life: pw}
-	if ctx != nil {
-		g.Cancel = func() error { gd.Kill(); return nil }
-		g.WaitDelay = 5 * time.Second
-	}
+	g.Cancel = func() error { gd.Kill(); return nil }
+	g.WaitDelay = 5 * time.Second
 	return gd, nil
 }
 

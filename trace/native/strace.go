@@ -1,6 +1,7 @@
 package native
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -61,7 +62,7 @@ func startStrace(cfg Config) (app, error) {
 	// strace runs under a guard: if syscov dies (kill -9, SIGPIPE), the
 	// guard kills strace and every app process, which strace alone would
 	// leave running untraced.
-	g, err := guard.Wrap(nil, cmd)
+	g, err := guard.Wrap(context.Background(), cmd)
 	if err != nil {
 		pr.Close()
 		pw.Close()

@@ -8,18 +8,9 @@ type regs struct{ r unix.PtraceRegs }
 func getRegs(tid int, out *regs) error { return unix.PtraceGetRegs(tid, &out.r) }
 func setRegs(tid int, in *regs) error  { return unix.PtraceSetRegs(tid, &in.r) }
 
-func (r *regs) nr() int        { return int(int64(r.r.Orig_rax)) }
-func (r *regs) ret() int64     { return int64(r.r.Rax) }
 func (r *regs) setRet(v int64) { r.r.Rax = uint64(v) }
 func (r *regs) setNr(nr int)   { r.r.Orig_rax = uint64(int64(nr)) }
-func (r *regs) pc() uint64     { return r.r.Rip }
-func (r *regs) sp() uint64     { return r.r.Rsp }
 func (r *regs) fp() uint64     { return r.r.Rbp }
-func (r *regs) args() [6]uint64 {
-	return [6]uint64{r.r.Rdi, r.r.Rsi, r.r.Rdx, r.r.R10, r.r.R8, r.r.R9}
-}
 
 // auditArch is AUDIT_ARCH_X86_64, the arch seccomp_data carries.
 const auditArch = 0xc000003e
-
-const archName = "x86_64"

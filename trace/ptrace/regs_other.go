@@ -10,14 +10,9 @@ var errArch = errors.New("the built-in ptrace tracer supports x86_64 only; use -
 
 func getRegs(tid int, out *regs) error { return errArch }
 func setRegs(tid int, in *regs) error  { return errArch }
-func (r *regs) nr() int                { return -1 }
-func (r *regs) ret() int64             { return 0 }
 func (r *regs) setRet(v int64)         {}
 func (r *regs) setNr(nr int)           {}
-func (r *regs) pc() uint64             { return 0 }
-func (r *regs) sp() uint64             { return 0 }
 func (r *regs) fp() uint64             { return 0 }
-func (r *regs) args() [6]uint64        { return [6]uint64{} }
 
 const auditArch = 0
 
