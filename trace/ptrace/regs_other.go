@@ -16,4 +16,3 @@ func (r *regs) fp() uint64             { return 0 }
 
 const auditArch = 0
 
-const archName = "unsupported"
