@@ -33,3 +33,23 @@ func LookupThreadGroup(tid int) (int, bool) {
 	}
 	return tid, false
 }
+
+// ParentPID returns a process's parent, from /proc/PID/stat (0 when the
+// process is gone). The command name in that line may hold spaces and
+// parentheses: the fields are read after its last ')'.
+func ParentPID(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0
+	}
+	f := bytes.Fields(b[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(string(f[1]))
+	return p
+}

@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +24,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/syscov/syscov/trace"
 )
 
 const envFD = "SYSCOV_GUARD_FD"
@@ -187,7 +188,7 @@ func descendants(pid int) []int {
 		if err != nil {
 			continue
 		}
-		if pp := parent(filepath.Join("/proc", e.Name(), "stat")); pp > 0 {
+		if pp := trace.ParentPID(p); pp > 0 {
 			children[pp] = append(children[pp], p)
 		}
 	}
@@ -202,22 +203,4 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
-}
-
-func parent(stat string) int {
-	b, err := os.ReadFile(stat)
-	if err != nil {
-		return 0
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	p, _ := strconv.Atoi(f[1])
-	return p
 }

@@ -24,9 +24,16 @@ const (
 	helperReady = 4
 )
 
+// The helper runs from this package's init: while packages initialise,
+// the Go runtime keeps the main goroutine on the process's first thread,
+// the one the tracer seized; main.main could already run on another, and
+// an execve from an untraced thread would leave the command untraced.
+func init() { RunHelperIfRequested() }
+
 // RunHelperIfRequested turns the process into the exec helper when syscov
 // started it as one: it installs the seccomp filter and executes the traced
-// command, never returning. Otherwise it returns at once.
+// command, never returning. Otherwise it returns at once. (It runs from
+// the package's init already; a later call does nothing.)
 func RunHelperIfRequested() {
 	if os.Getenv(helperEnv) != "1" {
 		return

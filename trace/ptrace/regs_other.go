@@ -15,4 +15,3 @@ func (r *regs) setNr(nr int)           {}
 func (r *regs) fp() uint64             { return 0 }
 
 const auditArch = 0
-

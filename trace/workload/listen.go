@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/syscov/syscov/trace"
 )
 
 // Listeners returns the processes that hold a TCP socket listening on
@@ -68,28 +70,9 @@ func InTree(pid, root int) bool {
 		if pid == root {
 			return true
 		}
-		pid = parentOf(pid)
+		pid = trace.ParentPID(pid)
 	}
 	return pid == root
-}
-
-func parentOf(pid int) int {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
 }
 
 // Comm is a process's command name, for messages.
