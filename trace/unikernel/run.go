@@ -205,6 +205,7 @@ type runState struct {
 	errLines    []string // ERR and CRIT messages before the first syscall
 	fatal       string   // the message that stopped the guest
 	crash       string
+	listening   bool // a listen() succeeded in the guest
 }
 
 // attempt is one boot. With buffer set, events are held back until the
@@ -233,7 +234,15 @@ func attempt(ctx context.Context, cfg Config, vmm VMM, accel, cmdline string, bu
 	readerDone := make(chan struct{})
 	go readConsole(cfg, m.Console(), console, res, st, readerDone)
 
-	// The workload, once the guest is ready.
+	// The workload, once the guest is ready: a forwarded port counts only
+	// once the guest listens.
+	if len(cfg.Ports) > 0 && cfg.Ready.Spec != "" {
+		cfg.Ready.Gate = func() bool {
+			st.mu.Lock()
+			defer st.mu.Unlock()
+			return st.listening
+		}
+	}
 	workloadDone := make(chan error, 1)
 	workloadRunning := false
 	if cfg.Workload != "" || cfg.Ready.Spec != "" || cfg.Ready.Delay > 0 {
@@ -379,6 +388,9 @@ func readConsole(cfg Config, in io.Reader, log io.Writer, res *Result, st *runSt
 		case trace.KindSyscall:
 			res.Syscalls++
 			st.lastSyscall = time.Now()
+			if ev.Name == "listen" && ev.Status == trace.StatusOK {
+				st.listening = true
+			}
 			if st.holding {
 				st.release(cfg.OnEvent)
 			}

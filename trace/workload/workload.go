@@ -31,6 +31,10 @@ type Ready struct {
 	// the guest refuses. Ready then needs a connection that stays open
 	// (or answers) for a moment.
 	Forwarded bool
+	// Gate, when set, must also say yes: a unikernel is ready only once
+	// its console showed a successful listen (qemu's port forward alone
+	// says nothing of the guest).
+	Gate func() bool
 	// Root, when set, is the traced tree's first process: a tcp: port is
 	// then ready only when a process of that tree listens on it (another
 	// process that holds the port does not make the app ready).
@@ -78,7 +82,7 @@ func (r Ready) Wait(ctx context.Context, ended <-chan struct{}) error {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
-		if r.treeListens() {
+		if r.treeListens() && (r.Gate == nil || r.Gate()) {
 			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
 			if err == nil {
 				ok := !r.Forwarded || heldOpen(c)
