@@ -24,7 +24,7 @@ func Probe(w io.Writer, f Format, p *analyze.ProbeReport) error {
 	case FormatJSON:
 		return writeJSON(w, p)
 	case FormatMarkdown:
-		fmt.Fprintf(w, "**%s**\n\n", mdCell(head))
+		fmt.Fprintf(w, "**%s**\n\n", mdText(head))
 		fmt.Fprintln(w, "| syscall | calls | stubbed (ENOSYS) | faked (0) | verdict |")
 		fmt.Fprintln(w, "|---|--:|---|---|---|")
 		for _, r := range p.Results {

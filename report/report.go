@@ -38,6 +38,18 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown format %q (want table, markdown, json or html)", s)
 }
 
+// FormatError is a format a command's document cannot be rendered in
+// (a usage error: exit 2), rather than a table printed instead.
+type FormatError struct {
+	Format Format
+	What   string // what cannot be rendered so, e.g. "kb list"
+	Want   string // the formats it has
+}
+
+func (e *FormatError) Error() string {
+	return fmt.Sprintf("--format %s: %s is written as %s", e.Format, e.What, e.Want)
+}
+
 // SummaryInput is one summarised trace and what reading it noticed.
 type SummaryInput struct {
 	Summary *analyze.Summary

@@ -25,6 +25,8 @@ func SupportTables(w io.Writer, f Format, tables []*analyze.SupportTable) error 
 		rows = append(rows, row{t.Name(), t.Source, t.Counts(trace.ArchX86_64), t.Counts(trace.ArchAarch64)})
 	}
 	switch f {
+	case FormatHTML:
+		return &FormatError{f, "kb list", "table, markdown or json"}
 	case FormatJSON:
 		return writeJSON(w, map[string]any{"schema": "syscov.kb-list/v1", "tables": rows})
 	case FormatMarkdown:
@@ -55,6 +57,8 @@ func SupportTableDetail(w io.Writer, f Format, t *analyze.SupportTable, arch tra
 	tab := trace.Table(arch)
 	sort.Slice(names, func(i, j int) bool { return tab.Number(names[i]) < tab.Number(names[j]) })
 	switch f {
+	case FormatHTML:
+		return &FormatError{f, "kb show", "table, markdown or json"}
 	case FormatJSON:
 		sub := map[string]analyze.Support{}
 		for _, n := range names {

@@ -15,6 +15,7 @@ import (
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/ptrace"
@@ -165,11 +166,15 @@ func runWith(args []string, stdin io.Reader, stdout io.Writer, stderr io.Writer)
 func exitCode(e *env, name string, err error) int {
 	var ue *usageError
 	var xe *exitError
+	var fe *report.FormatError
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
+	case errors.As(err, &fe):
+		fmt.Fprintf(e.stderr, "syscov %s: %v\n", name, fe)
+		return exitUsage
 	case errors.As(err, &ue):
 		fmt.Fprintf(e.stderr, "syscov %s: %s\n", name, ue.msg)
 		fmt.Fprintf(e.stderr, "Run 'syscov %s --help' for usage.\n", name)
