@@ -212,14 +212,6 @@ type Event struct {
 	Pos Pos
 }
 
-// IsSyscall reports whether the event is a syscall.
-func (e *Event) IsSyscall() bool { return e.Kind == KindSyscall }
-
-// Failed reports whether a syscall event did not succeed.
-func (e *Event) Failed() bool {
-	return e.Kind == KindSyscall && (e.Status == StatusError || e.Status == StatusUnsupported)
-}
-
 // Clone returns a deep copy of e that stays valid after the reader moves on.
 func (e *Event) Clone() Event {
 	c := *e

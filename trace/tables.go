@@ -105,14 +105,12 @@ func (t *SyscallTable) Names() []string {
 }
 
 var (
-	errnoByName = map[string]int{}
-	errnoByNr   = map[int]string{}
-	errnoDesc   = map[string]string{}
+	errnoByNr = map[int]string{}
+	errnoDesc = map[string]string{}
 )
 
 func init() {
 	for _, e := range errnoTable {
-		errnoByName[e.name] = e.nr
 		if _, dup := errnoByNr[e.nr]; !dup {
 			errnoByNr[e.nr] = e.name
 		}
@@ -129,15 +127,11 @@ func init() {
 		"EBADCOOKIE": 523, "ENOTSUPP": 524, "ETOOSMALL": 525, "ESERVERFAULT": 526,
 		"EBADTYPE": 527, "EJUKEBOX": 528, "EIOCBQUEUED": 529, "ERECALLCONFLICT": 530,
 	} {
-		errnoByName[name] = nr
 		if _, dup := errnoByNr[nr]; !dup {
 			errnoByNr[nr] = name
 		}
 	}
 }
-
-// ErrnoNumber returns the Linux number of an errno name, 0 when unknown.
-func ErrnoNumber(name string) int { return errnoByName[name] }
 
 // ErrnoName returns the name of Linux errno nr (positive), "" when unknown.
 func ErrnoName(nr int) string { return errnoByNr[nr] }
