@@ -63,6 +63,7 @@ func runCheck(e *env, args []string) error {
 		if plan, err = planUnikernel(uf, ukArgs); err != nil {
 			return err
 		}
+		plan.warn(e)
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
@@ -118,6 +119,9 @@ func runCheck(e *env, args []string) error {
 		// A run that did not boot, crashed, or made no syscall says
 		// nothing of what the unikernel lacks: no diff verdict from it.
 		ukFailure = unikernelFailure(ures, *timeout)
+		if ukFailure != nil {
+			ukFailure = plan.explain(ukFailure)
+		}
 		if ukFailure == nil && ures.Syscalls == 0 {
 			ukFailure = &exitError{exitBootFailure, fmt.Errorf("the unikernel run made no syscall (%s%s); see %s", ures.Ended, detailSuffix(ures.Detail), uf.consoleLog)}
 		}

@@ -58,6 +58,9 @@ type unikernelPlan struct {
 	argv    []string
 	cmdline string
 	rootfs  *unikernel.Rootfs // nil with --initrd or --rootfs
+	// hint is what is known before the run to make it fail (a non-PIE
+	// program): said up front, and with the failure.
+	hint string
 }
 
 // planUnikernel checks the flags and the image before anything runs (a
@@ -98,6 +101,9 @@ func planUnikernel(uf unikernelFlags, appArgs []string) (*unikernelPlan, error) 
 				return nil, fmt.Errorf("--rootfs-add %s: %w", spec, err)
 			}
 		}
+	}
+	if p.rootfs != nil && p.rootfs.NotPIE != "" {
+		p.hint = p.rootfs.NotPIE + " is not position-independent (ELF type EXEC): app-elfloader loads PIE programs only; use a build with -fPIE -pie"
 	}
 	if p.cmdline, err = unikernel.KernelCmdline(im, uf.appendParams, p.argv); err != nil {
 		return nil, &usageError{err.Error()}
@@ -144,6 +150,7 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 	if err != nil {
 		return err
 	}
+	plan.warn(e)
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
@@ -154,9 +161,28 @@ func runUnikernelTrace(e *env, ctx context.Context, uf unikernelFlags, appArgs [
 		return err
 	}
 	if err := unikernelFailure(res, timeout); err != nil {
-		return err
+		return plan.explain(err)
 	}
 	return res.WorkloadErr
+}
+
+// warn says up front what will make the unikernel run fail.
+func (p *unikernelPlan) warn(e *env) {
+	if p.hint != "" {
+		fmt.Fprintf(e.stderr, "syscov: warning: %s\n", p.hint)
+	}
+}
+
+// explain adds what was known before the run to its failure.
+func (p *unikernelPlan) explain(err error) error {
+	if p.hint == "" {
+		return err
+	}
+	var xe *exitError
+	if errors.As(err, &xe) && xe.err != nil {
+		return &exitError{xe.code, fmt.Errorf("%w (%s)", xe.err, p.hint)}
+	}
+	return fmt.Errorf("%w (%s)", err, p.hint)
 }
 
 // unikernelFailure is the error for a unikernel run that did not give a

@@ -23,6 +23,10 @@ type Rootfs struct {
 	dirs  map[string]bool
 	// Why records why each guest path is there, for the report.
 	Why map[string]string
+	// NotPIE names the app when it is not position-independent (ET_EXEC):
+	// app-elfloader loads ET_DYN executables only ("Parsing of ELF image
+	// failed: Exec format error").
+	NotPIE string
 }
 
 // NewRootfs starts an empty file set with /tmp.
@@ -139,6 +143,9 @@ func (r *Rootfs) addProgram(abs string) error {
 	defer f.Close()
 	if f.Machine != elf.EM_X86_64 || f.Class != elf.ELFCLASS64 {
 		return fmt.Errorf("%s: %s %s, but the unikernel runs x86_64 programs", abs, f.Class, f.Machine)
+	}
+	if f.Type == elf.ET_EXEC {
+		r.NotPIE = abs
 	}
 	for _, p := range f.Progs {
 		if p.Type != elf.PT_INTERP {
