@@ -126,7 +126,7 @@ func TestPowerOffKVMAndTCG(t *testing.T) {
 				t.Errorf("the console log does not hold the guest's output (%d bytes)", len(got))
 			}
 			if kvm == KVMOff && res.Accel != "tcg" {
-				t.Errorf("--kvm off ran on %s", res.Accel)
+				t.Errorf("KVMOff ran on %s", res.Accel)
 			}
 			cmdline := strings.Join(res.VMM, " ")
 			if !strings.Contains(cmdline, `-append vfs.fstab=[ "initrd0:/:extract:::" ] -- /usr/bin/redis-server /etc/redis.conf`) {
