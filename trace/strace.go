@@ -379,7 +379,7 @@ func parseFrame(s []byte) Frame {
 		f.Offset, _ = strconv.ParseUint(string(off), 16, 64)
 		sym = sym[:plus]
 	}
-	f.Func = string(sym)
+	f.Func = Demangle(string(sym))
 	return f
 }
 

@@ -421,3 +421,16 @@ func TestParseFrame(t *testing.T) {
 }
 
 var _ = time.Second
+
+func TestDemangle(t *testing.T) {
+	for in, want := range map[string]string{
+		"_ZN2v88internal19RwxMemoryWriteScope29InitializeMemoryProtectionKeyEv": "v8::internal::RwxMemoryWriteScope::InitializeMemoryProtectionKey()",
+		"_ZN4core3fmt5write17h5c8e8f3c1f8a2b3cE":                                "core::fmt::write",
+		"redisFork":                                                             "redisFork",
+		"_Zgarbage":                                                             "_Zgarbage",
+	} {
+		if got := Demangle(in); got != want {
+			t.Errorf("Demangle(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -207,7 +207,7 @@ func (s *symbolizer) frame(m *procMaps, pc uint64) trace.Frame {
 	vaddr := syms.vaddr(fileOff)
 	f := trace.Frame{Object: mp.path, Addr: vaddr}
 	if name, off, ok := syms.lookup(vaddr); ok {
-		f.Func, f.Offset = name, off
+		f.Func, f.Offset = trace.Demangle(name), off
 	}
 	return f
 }
