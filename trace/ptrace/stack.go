@@ -2,9 +2,12 @@ package ptrace
 
 import (
 	"bufio"
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	hexenc "encoding/hex"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -113,10 +116,33 @@ func (t *Tracer) stack(tid int, ip, sp uint64) []trace.Frame {
 type symbolizer struct {
 	byPid map[int]*procMaps
 	files map[string]*elfSyms
+	// aliases name a file as the app exec'd it: /proc/PID/maps shows the
+	// link's target (redis-server runs as /usr/bin/redis-check-rdb).
+	aliases map[string]string
 }
 
 func newSymbolizer() *symbolizer {
-	return &symbolizer{byPid: map[int]*procMaps{}, files: map[string]*elfSyms{}}
+	return &symbolizer{byPid: map[int]*procMaps{}, files: map[string]*elfSyms{}, aliases: map[string]string{}}
+}
+
+// execed notes the path a process exec'd (the first quoted argument of
+// its execve), so that frames in that program carry that name.
+func (s *symbolizer) execed(pid int, args string) {
+	i := strings.IndexByte(args, '"')
+	if i < 0 {
+		return
+	}
+	j := strings.IndexByte(args[i+1:], '"')
+	if j < 0 {
+		return
+	}
+	path := args[i+1 : i+1+j]
+	if !filepath.IsAbs(path) {
+		return
+	}
+	if real, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/exe"); err == nil && real != path {
+		s.aliases[real] = path
+	}
 }
 
 type mapping struct {
@@ -206,6 +232,9 @@ func (s *symbolizer) frame(m *procMaps, pc uint64) trace.Frame {
 	syms := s.elf(mp.path)
 	vaddr := syms.vaddr(fileOff)
 	f := trace.Frame{Object: mp.path, Addr: vaddr}
+	if a, ok := s.aliases[mp.path]; ok {
+		f.Object = a
+	}
 	if name, off, ok := syms.lookup(vaddr); ok {
 		f.Func, f.Offset = trace.Demangle(name), off
 	}
@@ -240,18 +269,32 @@ func (s *symbolizer) elf(path string) *elfSyms {
 			e.loads = append(e.loads, p.ProgHeader)
 		}
 	}
-	seen := map[uint64]bool{}
+	seen := map[uint64]int{} // address → index in e.syms
 	add := func(list []elf.Symbol) {
 		for _, sym := range list {
-			if elf.ST_TYPE(sym.Info) != elf.STT_FUNC || sym.Value == 0 || seen[sym.Value] {
+			if elf.ST_TYPE(sym.Info) != elf.STT_FUNC || sym.Value == 0 {
 				continue
 			}
-			seen[sym.Value] = true
+			if i, ok := seen[sym.Value]; ok {
+				// Several names for one function: the public one, not
+				// glibc's internal aliases (__libc_start_main_alias_2).
+				if old := e.syms[i].name; strings.Contains(old, "_alias") || elf.ST_BIND(sym.Info) == elf.STB_GLOBAL && strings.HasPrefix(old, "__") && !strings.HasPrefix(sym.Name, "__") {
+					e.syms[i].name = sym.Name
+				}
+				continue
+			}
+			seen[sym.Value] = len(e.syms)
 			e.syms = append(e.syms, elfSym{sym.Value, sym.Size, sym.Name})
 		}
 	}
 	if list, err := f.Symbols(); err == nil {
 		add(list)
+	} else if dbg := openDebugFile(f, path); dbg != nil {
+		// A stripped object: its symbols may be in a separate debug file.
+		if list, err := dbg.Symbols(); err == nil {
+			add(list)
+		}
+		dbg.Close()
 	}
 	if list, err := f.DynamicSymbols(); err == nil {
 		add(list)
@@ -270,12 +313,56 @@ func (e *elfSyms) vaddr(off uint64) uint64 {
 	return off
 }
 
-// lookup finds the function containing vaddr; like strace -k it falls back
-// to the nearest symbol below when sizes are unknown.
+// lookup finds the function containing vaddr. A symbol whose size is
+// known must contain it; one of unknown size is taken within 4 KiB only.
+// Otherwise the frame stays object+offset: in a stripped object the
+// nearest exported symbol below is another function (strace -k prints
+// such names: ngx_dlerror+0x…, malloc_usable_size+405546).
 func (e *elfSyms) lookup(vaddr uint64) (string, uint64, bool) {
 	i := sort.Search(len(e.syms), func(i int) bool { return e.syms[i].addr > vaddr }) - 1
 	if i < 0 {
 		return "", 0, false
 	}
-	return e.syms[i].name, vaddr - e.syms[i].addr, true
+	sym, off := e.syms[i], vaddr-e.syms[i].addr
+	if sym.size > 0 && off >= sym.size || sym.size == 0 && off >= 4096 {
+		return "", 0, false
+	}
+	return sym.name, off, true
+}
+
+// openDebugFile finds the separate debug file of a stripped object, as
+// gdb does: by build id under /usr/lib/debug/.build-id/, then by its
+// .gnu_debuglink name beside it, in .debug/ beside it, and under
+// /usr/lib/debug/ (Debian's -dbgsym packages install there).
+func openDebugFile(f *elf.File, path string) *elf.File {
+	var candidates []string
+	if s := f.Section(".note.gnu.build-id"); s != nil {
+		if b, err := s.Data(); err == nil && len(b) >= 16 {
+			namesz := binary.LittleEndian.Uint32(b[0:])
+			descsz := binary.LittleEndian.Uint32(b[4:])
+			start := 12 + (int(namesz)+3)&^3
+			if start+int(descsz) <= len(b) && descsz >= 2 {
+				id := hexenc.EncodeToString(b[start : start+int(descsz)])
+				candidates = append(candidates, filepath.Join("/usr/lib/debug/.build-id", id[:2], id[2:]+".debug"))
+			}
+		}
+	}
+	if s := f.Section(".gnu_debuglink"); s != nil {
+		if b, err := s.Data(); err == nil {
+			if n := bytes.IndexByte(b, 0); n > 0 {
+				name := string(b[:n])
+				dir := filepath.Dir(path)
+				candidates = append(candidates, filepath.Join(dir, name), filepath.Join(dir, ".debug", name), filepath.Join("/usr/lib/debug", dir, name))
+			}
+		}
+	}
+	for _, c := range candidates {
+		if c == path {
+			continue
+		}
+		if d, err := elf.Open(c); err == nil {
+			return d
+		}
+	}
+	return nil
 }

@@ -544,6 +544,9 @@ func (t *Tracer) syscallStop(tk *task) {
 			tk.comm = commOf(tk.tid)
 			if t.symbols != nil {
 				t.symbols.forget(tk.pid)
+				if ev.Status == trace.StatusOK {
+					t.symbols.execed(tk.pid, ev.Args)
+				}
 			}
 		}
 		t.emit(ev)

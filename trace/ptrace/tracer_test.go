@@ -1,6 +1,7 @@
 package ptrace
 
 import (
+	"debug/elf"
 	"io"
 	"os"
 	"os/exec"
@@ -67,7 +68,13 @@ func TestStacks(t *testing.T) {
 		for _, f := range ev.Stack {
 			funcs = append(funcs, filepath.Base(f.Object)+":"+f.Func)
 		}
-		want := []string{"libc.so.6:syscall", "sysmix:main", "libc.so.6:__libc_init_first", "libc.so.6:__libc_start_main", "sysmix:_start"}
+		// libc is stripped: with its debug file (Debian's libc6-dbg) its
+		// frames are named, without it they stay libc.so.6+offset — never
+		// the nearest exported symbol (strace -k says __libc_init_first).
+		want := []string{"libc.so.6:syscall", "sysmix:main", "libc.so.6:", "libc.so.6:", "sysmix:_start"}
+		if libcDebugFile(ev.Stack) {
+			want[2], want[3] = "libc.so.6:__libc_start_call_main", "libc.so.6:__libc_start_main_impl"
+		}
 		if !reflect.DeepEqual(funcs, want) {
 			t.Errorf("getdents64 stack %v, want %v", funcs, want)
 		}
@@ -253,5 +260,65 @@ func TestOnlyTheCommand(t *testing.T) {
 				t.Fatalf("run %d: the helper's own start is in the trace: %s(%s)", i, ev.Name, ev.Args)
 			}
 		}
+	}
+}
+
+// libcDebugFile reports whether the libc of a stack has a separate debug
+// file on this machine.
+func libcDebugFile(stack []trace.Frame) bool {
+	for _, f := range stack {
+		if filepath.Base(f.Object) == "libc.so.6" {
+			e, err := elf.Open(f.Object)
+			if err != nil {
+				return false
+			}
+			defer e.Close()
+			d := openDebugFile(e, f.Object)
+			if d != nil {
+				d.Close()
+			}
+			return d != nil
+		}
+	}
+	return false
+}
+
+// TestStrippedAndDebugFile: in a stripped program the app's frames are
+// object+offset, not a wrong name; with a separate debug file (found
+// through .gnu_debuglink) they are named again.
+func TestStrippedAndDebugFile(t *testing.T) {
+	bin := buildSysmix(t)
+	for _, tool := range []string{"strip", "objcopy"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (binutils)", tool)
+		}
+	}
+	dir := filepath.Dir(bin)
+	run := func(args ...string) {
+		if b, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, b)
+		}
+	}
+	stripped := filepath.Join(dir, "sysmix-stripped")
+	run("strip", "-o", stripped, bin)
+	withDebug := filepath.Join(dir, "sysmix-dbg")
+	run("objcopy", "--only-keep-debug", bin, filepath.Join(dir, "sysmix-dbg.debug"))
+	run("strip", "-o", withDebug, bin)
+	run("objcopy", "--add-gnu-debuglink="+filepath.Join(dir, "sysmix-dbg.debug"), withDebug)
+	frameOf := func(prog string) trace.Frame {
+		evs, _ := traceAll(t, []string{prog, "/etc"}, Options{Stacks: true})
+		for _, ev := range evs {
+			if ev.Name == "getdents64" && len(ev.Stack) > 1 {
+				return ev.Stack[1]
+			}
+		}
+		t.Fatalf("%s: no getdents64 with a stack", prog)
+		return trace.Frame{}
+	}
+	if f := frameOf(stripped); f.Func != "" || filepath.Base(f.Object) != "sysmix-stripped" || f.Addr == 0 {
+		t.Errorf("stripped: frame %+v, want sysmix-stripped+offset with no name", f)
+	}
+	if f := frameOf(withDebug); f.Func != "main" {
+		t.Errorf("with a debug file: frame %+v, want main", f)
 	}
 }
