@@ -431,13 +431,22 @@ func MakePlan(apps []*AppCoverage) *Plan {
 }
 
 // SiteString prints where a use is first made.
-func (u *UsedSyscall) SiteString() string {
-	if u.FirstFrame != nil {
-		f := u.FirstFrame
-		if f.Func != "" {
-			return fmt.Sprintf("%s (%s)", f.Func, filepath.Base(f.Object))
+func (u *UsedSyscall) SiteString() string { return site(u.FirstFrame, u.First) }
+
+// site names a call site: the app's function, its object and, with
+// debug information, file:line; "object+offset (stripped)" when no
+// symbol covers the address; the input line without a stack.
+func site(f *trace.Frame, pos trace.Pos) string {
+	if f != nil {
+		obj := filepath.Base(f.Object)
+		switch {
+		case f.Func != "" && f.File != "":
+			return fmt.Sprintf("%s (%s, %s:%d)", f.Func, obj, filepath.Base(f.File), f.Line)
+		case f.Func != "":
+			return fmt.Sprintf("%s (%s)", f.Func, obj)
+		case f.Object != "":
+			return fmt.Sprintf("%s+0x%x (stripped)", obj, f.Addr)
 		}
-		return fmt.Sprintf("%s+0x%x", filepath.Base(f.Object), f.Addr)
 	}
-	return fmt.Sprintf("%s:%d", filepath.Base(u.First.File), u.First.Line)
+	return fmt.Sprintf("%s:%d", filepath.Base(pos.File), pos.Line)
 }

@@ -1,9 +1,7 @@
 package analyze
 
 import (
-	"fmt"
 	"path"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,12 +55,7 @@ func diffEvent(ev *trace.Event) DiffEvent {
 }
 
 // Site prints where the call was made: its app frame, else its input line.
-func (d DiffEvent) Site() string {
-	if d.Frame != nil && d.Frame.Func != "" {
-		return fmt.Sprintf("%s (%s)", d.Frame.Func, filepath.Base(d.Frame.Object))
-	}
-	return fmt.Sprintf("%s:%d", filepath.Base(d.Pos.File), d.Pos.Line)
-}
+func (d DiffEvent) Site() string { return site(d.Frame, d.Pos) }
 
 // VerdictKind sorts what the unikernel did wrong.
 type VerdictKind string

@@ -52,18 +52,21 @@ func NewProfileBuilder() *ProfileBuilder {
 	}
 }
 
-func (b *ProfileBuilder) location(name, file string) *profile.Location {
-	key := name + "\x00" + file
+// location is a place in the code: a function in a file, at a line when
+// the trace knows it (DWARF).
+func (b *ProfileBuilder) location(name, file string, line int) *profile.Location {
+	fkey := name + "\x00" + file
+	key := fkey + "\x00" + fmt.Sprint(line)
 	if l, ok := b.locs[key]; ok {
 		return l
 	}
-	f, ok := b.funcs[key]
+	f, ok := b.funcs[fkey]
 	if !ok {
 		f = &profile.Function{ID: uint64(len(b.funcs) + 1), Name: name, SystemName: name, Filename: file}
-		b.funcs[key] = f
+		b.funcs[fkey] = f
 		b.p.Function = append(b.p.Function, f)
 	}
-	l := &profile.Location{ID: uint64(len(b.locs) + 1), Line: []profile.Line{{Function: f}}}
+	l := &profile.Location{ID: uint64(len(b.locs) + 1), Line: []profile.Line{{Function: f, Line: int64(line)}}}
 	b.locs[key] = l
 	b.p.Location = append(b.p.Location, l)
 	return l
@@ -81,23 +84,27 @@ func (b *ProfileBuilder) Add(ev *trace.Event, app int, key string) {
 	class := analyze.Class(ev)
 	// Leaf first: the syscall, the recorded frames, then the process.
 	var stack []*profile.Location
-	stack = append(stack, b.location("syscall "+ev.Name, ""))
+	stack = append(stack, b.location("syscall "+ev.Name, "", 0))
 	if len(ev.Stack) > 0 {
 		for _, f := range ev.Stack {
 			name := f.Func
 			if name == "" {
 				name = fmt.Sprintf("%s+0x%x", filepath.Base(f.Object), f.Addr)
 			}
-			stack = append(stack, b.location(name, f.Object))
+			file := f.Object
+			if f.File != "" {
+				file = f.File
+			}
+			stack = append(stack, b.location(name, file, f.Line))
 		}
 	} else {
-		stack = append(stack, b.location("["+class+"]", ""))
+		stack = append(stack, b.location("["+class+"]", "", 0))
 	}
 	proc := fmt.Sprintf("process %d", ev.PID)
 	if c := b.comms[ev.PID]; c != "" {
 		proc += " (" + c + ")"
 	}
-	stack = append(stack, b.location(proc, ""))
+	stack = append(stack, b.location(proc, "", 0))
 	var ids []string
 	for _, l := range stack {
 		ids = append(ids, fmt.Sprint(l.ID))

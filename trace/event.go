@@ -140,6 +140,10 @@ type Frame struct {
 	// Addr is the address relative to Object (strace -k's bracketed value)
 	// or absolute when Object is empty.
 	Addr uint64 `json:"addr,omitempty"`
+	// File and Line are the source position, when the object (or its
+	// debug file) has DWARF line information.
+	File string `json:"file,omitempty"`
+	Line int    `json:"line,omitempty"`
 }
 
 func (f Frame) String() string {

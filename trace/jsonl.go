@@ -158,6 +158,8 @@ func (w *Writer) Write(ev *Event) error {
 			b = appendStr(b, "func", f.Func)
 			b = appendUint(b, "offset", f.Offset)
 			b = appendUint(b, "addr", f.Addr)
+			b = appendStr(b, "file", f.File)
+			b = appendInt(b, "line", int64(f.Line))
 			if len(b) > n { // drop the comma the first field wrote
 				copy(b[n:], b[n+1:])
 				b = b[:len(b)-1]

@@ -3,6 +3,7 @@ package ptrace
 import (
 	"bufio"
 	"bytes"
+	"debug/dwarf"
 	"debug/elf"
 	"encoding/binary"
 	hexenc "encoding/hex"
@@ -237,6 +238,7 @@ func (s *symbolizer) frame(m *procMaps, pc uint64) trace.Frame {
 	}
 	if name, off, ok := syms.lookup(vaddr); ok {
 		f.Func, f.Offset = trace.Demangle(name), off
+		f.File, f.Line = syms.line(vaddr - 1) // a return address: the call is before it
 	}
 	return f
 }
@@ -250,6 +252,48 @@ type elfSyms struct {
 	loads []elf.ProgHeader
 	syms  []elfSym
 	eh    *ehFrame // nil when the object has no .eh_frame
+	// dwarfPath is the file with the object's DWARF (itself or its debug
+	// file), read on the first line look-up; lines caches look-ups.
+	dwarfPath string
+	dw        *dwarf.Data
+	dwTried   bool
+	lines     map[uint64]srcLine
+}
+
+type srcLine struct {
+	file string
+	line int
+}
+
+// line finds the source file and line of vaddr in the DWARF line tables.
+func (e *elfSyms) line(vaddr uint64) (string, int) {
+	if e.dwarfPath == "" {
+		return "", 0
+	}
+	if l, ok := e.lines[vaddr]; ok {
+		return l.file, l.line
+	}
+	if !e.dwTried {
+		e.dwTried = true
+		if f, err := elf.Open(e.dwarfPath); err == nil {
+			e.dw, _ = f.DWARF()
+			f.Close()
+		}
+		e.lines = map[uint64]srcLine{}
+	}
+	var l srcLine
+	if e.dw != nil {
+		if cu, err := e.dw.Reader().SeekPC(vaddr); err == nil {
+			if lr, err := e.dw.LineReader(cu); err == nil && lr != nil {
+				var le dwarf.LineEntry
+				if lr.SeekPC(vaddr, &le) == nil && le.File != nil {
+					l = srcLine{le.File.Name, le.Line}
+				}
+			}
+		}
+	}
+	e.lines[vaddr] = l
+	return l.file, l.line
 }
 
 func (s *symbolizer) elf(path string) *elfSyms {
@@ -287,12 +331,18 @@ func (s *symbolizer) elf(path string) *elfSyms {
 			e.syms = append(e.syms, elfSym{sym.Value, sym.Size, sym.Name})
 		}
 	}
+	if f.Section(".debug_line") != nil || f.Section(".zdebug_line") != nil {
+		e.dwarfPath = path
+	}
 	if list, err := f.Symbols(); err == nil {
 		add(list)
-	} else if dbg := openDebugFile(f, path); dbg != nil {
+	} else if dbg, dbgPath := openDebugFile(f, path); dbg != nil {
 		// A stripped object: its symbols may be in a separate debug file.
 		if list, err := dbg.Symbols(); err == nil {
 			add(list)
+		}
+		if dbg.Section(".debug_line") != nil || dbg.Section(".zdebug_line") != nil {
+			e.dwarfPath = dbgPath
 		}
 		dbg.Close()
 	}
@@ -334,7 +384,7 @@ func (e *elfSyms) lookup(vaddr uint64) (string, uint64, bool) {
 // gdb does: by build id under /usr/lib/debug/.build-id/, then by its
 // .gnu_debuglink name beside it, in .debug/ beside it, and under
 // /usr/lib/debug/ (Debian's -dbgsym packages install there).
-func openDebugFile(f *elf.File, path string) *elf.File {
+func openDebugFile(f *elf.File, path string) (*elf.File, string) {
 	var candidates []string
 	if s := f.Section(".note.gnu.build-id"); s != nil {
 		if b, err := s.Data(); err == nil && len(b) >= 16 {
@@ -361,8 +411,8 @@ func openDebugFile(f *elf.File, path string) *elf.File {
 			continue
 		}
 		if d, err := elf.Open(c); err == nil {
-			return d
+			return d, c
 		}
 	}
-	return nil
+	return nil, ""
 }

@@ -273,7 +273,7 @@ func libcDebugFile(stack []trace.Frame) bool {
 				return false
 			}
 			defer e.Close()
-			d := openDebugFile(e, f.Object)
+			d, _ := openDebugFile(e, f.Object)
 			if d != nil {
 				d.Close()
 			}
@@ -320,5 +320,19 @@ func TestStrippedAndDebugFile(t *testing.T) {
 	}
 	if f := frameOf(withDebug); f.Func != "main" {
 		t.Errorf("with a debug file: frame %+v, want main", f)
+	}
+	// Built with -g: file:line from DWARF, in the program and through a
+	// separate debug file.
+	g := filepath.Join(dir, "sysmix-g")
+	run("gcc", "-O1", "-g", "-pthread", "-o", g, "../../fixtures/src/sysmix.c")
+	if f := frameOf(g); f.Func != "main" || filepath.Base(f.File) != "sysmix.c" || f.Line == 0 {
+		t.Errorf("-g: frame %+v, want main at sysmix.c:N", f)
+	}
+	gStripped := filepath.Join(dir, "sysmix-g-stripped")
+	run("objcopy", "--only-keep-debug", g, filepath.Join(dir, "sysmix-g.debug"))
+	run("strip", "-o", gStripped, g)
+	run("objcopy", "--add-gnu-debuglink="+filepath.Join(dir, "sysmix-g.debug"), gStripped)
+	if f := frameOf(gStripped); f.Func != "main" || filepath.Base(f.File) != "sysmix.c" || f.Line == 0 {
+		t.Errorf("-g, stripped, debug file: frame %+v, want main at sysmix.c:N", f)
 	}
 }
