@@ -75,6 +75,8 @@ func init() {
 		{"probe", "which missing syscalls must really be implemented, and which can be stubbed or faked", runProbe},
 		{"profile", "a pprof profile of the code paths that lead to each syscall", runProfile},
 		{"kb", "the Unikraft support tables: list, show, import", runKB},
+		{"completion", "a shell completion script (bash, zsh, fish) from syscov's own flags", runCompletion},
+		{"man", "syscov's man page (roff), from its own flags", runMan},
 		{"version", "print syscov's version", func(e *env, _ []string) error {
 			fmt.Fprintf(e.stdout, "syscov %s\n", version)
 			return nil
@@ -208,12 +210,22 @@ func newFlagSet(e *env, name, usage string) *flag.FlagSet {
 	fs.Usage = func() {
 		fmt.Fprintf(e.stderr, "usage: syscov %s\n\nFlags:\n", usage)
 		fs.PrintDefaults()
+		if ex := examples[name]; len(ex) > 0 {
+			fmt.Fprintln(e.stderr, "\nExamples:")
+			for _, x := range ex {
+				fmt.Fprintf(e.stderr, "  %s\n", x)
+			}
+		}
 	}
+	noteFlagSet(fs, usage)
 	return fs
 }
 
 // parseFlags parses args; a bad flag is a usage error.
 func parseFlags(fs *flag.FlagSet, args []string) error {
+	if described(fs) {
+		return flag.ErrHelp // collecting docs: the flags are defined, nothing runs
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
