@@ -111,7 +111,7 @@ type readyFlags struct {
 }
 
 func (r *readyFlags) register(fs *flag.FlagSet, timeout time.Duration) {
-	fs.StringVar(&r.spec, "ready", "", "the app is ready when tcp:PORT (or tcp:HOST:PORT) accepts connections")
+	fs.StringVar(&r.spec, "ready", "", "the app is ready when tcp:PORT (or tcp:HOST:PORT) accepts connections (the app's own socket), unix:PATH does, an http:// URL answers 2xx, or log:REGEX matches a line of its output")
 	fs.DurationVar(&r.delay, "ready-delay", 0, "the app is ready after this delay")
 	fs.DurationVar(&r.timeout, "ready-timeout", timeout, "give up when the app is not ready after this")
 }
@@ -119,7 +119,7 @@ func (r *readyFlags) register(fs *flag.FlagSet, timeout time.Duration) {
 // ready checks --ready and returns the readiness rule.
 func (r *readyFlags) ready() (workload.Ready, error) {
 	if r.spec != "" {
-		if _, err := workload.Addr(strings.ReplaceAll(r.spec, "{port}", "1")); err != nil {
+		if err := workload.Check(strings.ReplaceAll(r.spec, "{port}", "1")); err != nil {
 			return workload.Ready{}, &usageError{err.Error()}
 		}
 	}

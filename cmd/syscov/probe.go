@@ -30,7 +30,7 @@ func runProbe(e *env, args []string) error {
 	names := fs.String("syscalls", "", "probe these syscalls (NAME,NAME,%class) instead of all the app uses")
 	missingAgainst := fs.String("missing-against", "", "probe only the used syscalls this support table lacks (unikraft, unikraft@V, a file)")
 	var rdy readyFlags // {port} in --ready, --workload, --check and CMD: a free port per run
-	rdy.register(fs, 20*time.Second)
+	rdy.register(fs, 30*time.Second)
 	workloadCmd := fs.String("workload", "", "shell command run against the app; a run fails when it fails")
 	check := fs.String("check", "", "shell command run after the workload, while the app is up; a run fails when it fails")
 	replicas := fs.Int("replicas", 1, "runs per syscall and variant; replicas that disagree are flagged and retried")

@@ -6,6 +6,7 @@
 package native
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -46,8 +47,8 @@ type Config struct {
 	Fail  map[string]int
 	Fake  map[string]int64
 	Quiet bool
-	// Ready is "tcp:PORT" (or "tcp:HOST:PORT"): the app is ready when the
-	// port accepts a connection. ReadyDelay waits a fixed time instead.
+	// Ready says when the app is ready (workload.Ready's Spec: tcp:,
+	// unix:, http://, log:). ReadyDelay waits a fixed time instead.
 	Ready        string
 	ReadyDelay   time.Duration
 	ReadyTimeout time.Duration // default 30s
@@ -148,6 +149,32 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("--ready %s: port %d is already in use by %s, before the app started", cfg.Ready, port, workload.Holders(pids))
 		}
 	}
+	// log:REGEX: the app's output goes through a pipe that is scanned.
+	logMatch, logged := workload.LogMatcher(cfg.Ready)
+	var logW *os.File
+	if logMatch != nil {
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		logW = pw
+		out := cfg.Stderr
+		if out == nil {
+			out = cfg.Stdout
+		}
+		cfg.Stdout, cfg.Stderr = pw, pw
+		go func() {
+			defer pr.Close()
+			sc := bufio.NewScanner(pr)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			for sc.Scan() {
+				logMatch(sc.Text())
+				if out != nil {
+					out.Write(append(sc.Bytes(), '\n'))
+				}
+			}
+		}()
+	}
 	start := time.Now()
 	var a app
 	var err error
@@ -167,6 +194,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			break
 		}
 		time.Sleep(time.Duration(20<<try) * time.Millisecond)
+	}
+	if logW != nil {
+		logW.Close() // the app has its own copy: the scanner ends with it
 	}
 	if err != nil {
 		return nil, err
@@ -198,7 +228,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	if cfg.Workload != "" || cfg.Ready != "" || cfg.ReadyDelay > 0 {
-		ready := workload.Ready{Spec: cfg.Ready, Delay: cfg.ReadyDelay, Timeout: cfg.ReadyTimeout, Root: a.pid()}
+		ready := workload.Ready{Spec: cfg.Ready, Delay: cfg.ReadyDelay, Timeout: cfg.ReadyTimeout, Root: a.pid(), Logged: logged}
 		if err := ready.Wait(ctx, a.done()); err != nil {
 			if !cancelled() {
 				a.killAll()

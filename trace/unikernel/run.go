@@ -206,6 +206,7 @@ type runState struct {
 	fatal       string   // the message that stopped the guest
 	crash       string
 	listening   bool // a listen() succeeded in the guest
+	logMatch    func(string)
 }
 
 // attempt is one boot. With buffer set, events are held back until the
@@ -231,6 +232,10 @@ func attempt(ctx context.Context, cfg Config, vmm VMM, accel, cmdline string, bu
 	defer m.Kill()
 	res := &Result{VMM: m.Argv(), Accel: accel}
 	st := &runState{holding: buffer, lastOutput: time.Now()}
+	// log:REGEX: matched against the app's output on the console.
+	logMatch, logged := workload.LogMatcher(cfg.Ready.Spec)
+	cfg.Ready.Logged = logged
+	st.logMatch = logMatch
 	readerDone := make(chan struct{})
 	go readConsole(cfg, m.Console(), console, res, st, readerDone)
 
@@ -396,6 +401,10 @@ func readConsole(cfg Config, in io.Reader, log io.Writer, res *Result, st *runSt
 			}
 		case trace.KindMessage:
 			st.note(ev, res.Syscalls)
+		case trace.KindOutput:
+			if st.logMatch != nil {
+				st.logMatch(ev.Text)
+			}
 		}
 		if st.holding {
 			st.held = append(st.held, ev.Clone())

@@ -7,11 +7,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/syscov/syscov/trace/guard"
@@ -19,9 +24,14 @@ import (
 
 // Ready says when an app is ready for its workload.
 type Ready struct {
-	// Spec is "tcp:PORT" or "tcp:HOST:PORT": ready when the port accepts
-	// a connection. Empty: no check.
+	// Spec is "tcp:PORT" or "tcp:HOST:PORT" (the port accepts a
+	// connection), "unix:PATH" (the socket accepts one), an http:// or
+	// https:// URL (a GET answers 2xx) or "log:REGEX" (a line of the app's
+	// output matches; the runner feeds LogLine). Empty: no check.
 	Spec string
+	// Logged is closed by the runner when a line of the app's output
+	// matches a log: spec (see LogMatcher).
+	Logged <-chan struct{}
 	// Delay is waited first.
 	Delay time.Duration
 	// Timeout bounds the wait for Spec (default 30s).
@@ -41,7 +51,52 @@ type Ready struct {
 	Root int
 }
 
-// Addr checks a --ready value and returns the address to dial.
+// Check checks a --ready value of any kind.
+func Check(spec string) error {
+	switch {
+	case strings.HasPrefix(spec, "tcp:"):
+		_, err := Addr(spec)
+		return err
+	case strings.HasPrefix(spec, "unix:"):
+		if len(spec) == len("unix:") {
+			return fmt.Errorf("--ready %q: want unix:PATH", spec)
+		}
+	case strings.HasPrefix(spec, "http://"), strings.HasPrefix(spec, "https://"):
+		if _, err := url.ParseRequestURI(spec); err != nil {
+			return fmt.Errorf("--ready %q: %v", spec, err)
+		}
+	case strings.HasPrefix(spec, "log:"):
+		if _, err := regexp.Compile(spec[len("log:"):]); err != nil {
+			return fmt.Errorf("--ready %q: %v", spec, err)
+		}
+	default:
+		return fmt.Errorf("--ready %q: want tcp:PORT, tcp:HOST:PORT, unix:PATH, http://… or log:REGEX", spec)
+	}
+	return nil
+}
+
+// LogMatcher returns, for a log: spec, a function that the runner calls
+// with each line of the app's output, and the channel it closes at the
+// first match; nil for other specs.
+func LogMatcher(spec string) (func(line string), <-chan struct{}) {
+	pat, ok := strings.CutPrefix(spec, "log:")
+	if !ok {
+		return nil, nil
+	}
+	re, err := regexp.Compile(pat)
+	if err != nil {
+		return nil, nil
+	}
+	ch := make(chan struct{})
+	var once sync.Once
+	return func(line string) {
+		if re.MatchString(line) {
+			once.Do(func() { close(ch) })
+		}
+	}, ch
+}
+
+// Addr checks a tcp: --ready value and returns the address to dial.
 func Addr(spec string) (string, error) {
 	rest, ok := strings.CutPrefix(spec, "tcp:")
 	if !ok {
@@ -72,15 +127,18 @@ func (r Ready) Wait(ctx context.Context, ended <-chan struct{}) error {
 	if r.Spec == "" {
 		return nil
 	}
-	addr, err := Addr(r.Spec)
-	if err != nil {
-		return err
-	}
 	timeout := r.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second
 	}
 	deadline := time.Now().Add(timeout)
+	if !strings.HasPrefix(r.Spec, "tcp:") {
+		return r.waitOther(ctx, ended, deadline, timeout)
+	}
+	addr, err := Addr(r.Spec)
+	if err != nil {
+		return err
+	}
 	for {
 		if r.treeListens() && (r.Gate == nil || r.Gate()) {
 			c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
@@ -97,6 +155,51 @@ func (r Ready) Wait(ctx context.Context, ended <-chan struct{}) error {
 		}
 		select {
 		case <-time.After(20 * time.Millisecond):
+		case <-ended:
+			return fmt.Errorf("the app ended before it was ready (%s)", r.Spec)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// waitOther waits for a unix:, http:// or log: spec.
+func (r Ready) waitOther(ctx context.Context, ended <-chan struct{}, deadline time.Time, timeout time.Duration) error {
+	if err := Check(r.Spec); err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: time.Second}
+	for {
+		switch {
+		case strings.HasPrefix(r.Spec, "unix:"):
+			if c, err := net.DialTimeout("unix", r.Spec[len("unix:"):], 200*time.Millisecond); err == nil {
+				c.Close()
+				return nil
+			}
+		case strings.HasPrefix(r.Spec, "log:"):
+			if r.Logged == nil {
+				return fmt.Errorf("--ready %s: this run does not see the app's output", r.Spec)
+			}
+			select {
+			case <-r.Logged:
+				return nil
+			default:
+			}
+		default: // http(s)://
+			if resp, err := client.Get(r.Spec); err == nil {
+				io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+				resp.Body.Close()
+				if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+					return nil
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the app was not ready (%s) within %v", r.Spec, timeout)
+		}
+		select {
+		case <-time.After(20 * time.Millisecond):
+		case <-r.Logged:
 		case <-ended:
 			return fmt.Errorf("the app ended before it was ready (%s)", r.Spec)
 		case <-ctx.Done():
