@@ -34,6 +34,9 @@ type UsedSyscall struct {
 	// when stacks were recorded, the innermost frame outside libc.
 	First      trace.Pos
 	FirstFrame *trace.Frame
+	// FirstStack are the app's frames (not libc's, not the loader's) of
+	// the first call with a stack, innermost first, at most 8.
+	FirstStack []trace.Frame
 	// UnikernelSeen is how a unikernel run answered it, when one did.
 	UnikernelSeen string
 	// Probe is what `syscov probe` found the app needs of it, when known.
@@ -165,11 +168,14 @@ func (b *CoverageBuilder) Add(ev *trace.Event) {
 	u := b.used[key]
 	if u == nil {
 		u = &UsedSyscall{Key: key, Name: ev.Name, Nr: ev.Nr, Level: level, Note: note, Class: Class(ev), First: ev.Pos, args: ev.Args}
+		b.used[key] = u
+	}
+	if u.FirstFrame == nil && len(ev.Stack) > 0 {
 		if f := appFrame(ev); f != nil {
 			fc := *f
 			u.FirstFrame = &fc
 		}
-		b.used[key] = u
+		u.FirstStack = appFrames(ev.Stack, 8)
 	}
 	u.Calls++
 	if b.shutdown {
@@ -226,6 +232,26 @@ func appFrame(ev *trace.Event) *trace.Frame {
 	}
 	return first
 }
+
+// appFrames are the frames of a stack outside libc and the loader, at
+// most n, innermost first.
+func appFrames(stack []trace.Frame, n int) []trace.Frame {
+	var out []trace.Frame
+	for _, f := range stack {
+		base := filepath.Base(f.Object)
+		if strings.HasPrefix(base, "libc.so") || strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "libpthread") {
+			continue
+		}
+		out = append(out, f)
+		if len(out) == n {
+			break
+		}
+	}
+	return out
+}
+
+// FrameSite names one frame as a call site (see site).
+func FrameSite(f trace.Frame) string { return site(&f, trace.Pos{}) }
 
 // libcWrapper: a libc function that only wraps the call.
 func libcWrapper(fn, syscall string) bool {
@@ -434,7 +460,7 @@ func MakePlan(apps []*AppCoverage) *Plan {
 func (u *UsedSyscall) SiteString() string { return site(u.FirstFrame, u.First) }
 
 // site names a call site: the app's function, its object and, with
-// debug information, file:line; "object+offset (stripped)" when no
+// debug information, file:line; "object+offset (no symbol)" when no
 // symbol covers the address; the input line without a stack.
 func site(f *trace.Frame, pos trace.Pos) string {
 	if f != nil {
@@ -445,7 +471,7 @@ func site(f *trace.Frame, pos trace.Pos) string {
 		case f.Func != "":
 			return fmt.Sprintf("%s (%s)", f.Func, obj)
 		case f.Object != "":
-			return fmt.Sprintf("%s+0x%x (stripped)", obj, f.Addr)
+			return fmt.Sprintf("%s+0x%x (no symbol)", obj, f.Addr)
 		}
 	}
 	return fmt.Sprintf("%s:%d", filepath.Base(pos.File), pos.Line)

@@ -81,6 +81,32 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 	return nil
 }
 
+// stacksMarkdown folds, under each missing use, the app frames of its
+// first call (when stacks were recorded): who calls it, and from where.
+func stacksMarkdown(w io.Writer, uses []*analyze.UsedSyscall) {
+	n := 0
+	for _, u := range uses {
+		if len(u.FirstStack) > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(w, "<details><summary>Where the app makes them (%d call stacks)</summary>\n\n", n)
+	for _, u := range uses {
+		if len(u.FirstStack) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "`%s` (%s):\n\n```\n", mdCode(u.Key), u.Impact)
+		for _, f := range u.FirstStack {
+			fmt.Fprintf(w, "%s\n", strings.ReplaceAll(analyze.FrameSite(f), "```", "\x27\x27\x27"))
+		}
+		fmt.Fprint(w, "```\n\n")
+	}
+	fmt.Fprint(w, "</details>\n\n")
+}
+
 func degradingList(list []analyze.Blocker) string {
 	var parts []string
 	for _, d := range list {
@@ -122,6 +148,7 @@ func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Pl
 			if len(a.Tolerated) > 0 {
 				fmt.Fprintln(w)
 			}
+			stacksMarkdown(w, missing)
 		}
 		if len(missing) > 10 {
 			fmt.Fprint(w, "</details>\n\n")

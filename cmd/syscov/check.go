@@ -170,6 +170,7 @@ func runCheck(e *env, args []string) error {
 	if *workloadCmd != "" {
 		page.Env = append(page.Env, report.KV{Key: "workload", Value: *workloadCmd})
 	}
+	page.Env = append(page.Env, report.KV{Key: "rerun", Value: "syscov check " + shellJoin(args)})
 	if d != nil {
 		page.Verdict = report.Verdict(d)
 		page.Env = append(page.Env, report.KV{Key: "unikernel image", Value: uf.image})
