@@ -77,7 +77,7 @@ func eventLine(e analyze.DiffEvent) string {
 }
 
 func diffText(w io.Writer, d *analyze.Diff) error {
-	fmt.Fprintf(w, "%s\n", Verdict(d))
+	fmt.Fprintf(w, "%s\n", VerdictColor(d.Lacks(false), Verdict(d)))
 	fmt.Fprintf(w, "native:    %s, %d syscalls aligned\n", d.NativeSource, d.NativeLen)
 	fmt.Fprintf(w, "unikernel: %s, %d syscalls aligned", d.UnikernelSource, d.UnikernelLen)
 	if d.Unikraft != "" {

@@ -203,7 +203,7 @@ func runCheck(e *env, args []string) error {
 	a := apps[0]
 	lacks := false
 	if d != nil {
-		fmt.Fprintf(e.stdout, "%s\n", report.Verdict(d))
+		fmt.Fprintf(e.stdout, "%s\n", report.VerdictColor(d.Lacks(j.strict), report.Verdict(d)))
 		lacks = d.Lacks(j.strict)
 	}
 	fmt.Fprintf(e.stdout, "%s against %s: %d distinct syscalls, %d missing (%d blocking), %d partial, %d stubbed; %s %% of %d calls supported\n",
@@ -215,7 +215,7 @@ func runCheck(e *env, args []string) error {
 			break
 		}
 		shown++
-		fmt.Fprintf(e.stdout, "  %-8s %-18s %6d calls  %-26s first at %s\n", u.Impact, u.Key, u.Calls, u.Class, u.SiteString())
+		fmt.Fprintln(e.stdout, report.ImpactColor(string(u.Impact), fmt.Sprintf("  %-8s %-18s %6d calls  %-26s first at %s", u.Impact, u.Key, u.Calls, u.Class, u.SiteString())))
 	}
 	if ukFailure != nil && d != nil {
 		fmt.Fprintf(e.stdout, "the unikernel run failed: %v\n", ukFailure)

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	flag "github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
@@ -106,6 +107,17 @@ func (x *exitError) Error() string {
 	return x.err.Error()
 }
 
+// isTerminal reports whether w is a terminal (colour is for people, not
+// for files and pipes).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
 // outputWriter remembers the first error of the command's output: a
 // report written to a full disk or a closed pipe must not pass.
 type outputWriter struct {
@@ -125,6 +137,7 @@ func (o *outputWriter) Write(p []byte) (int, error) {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	report.SetColor(isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
 	out := &outputWriter{w: stdout}
 	code := runWith(args, stdin, out, stderr)
 	if out.err != nil && code != exitUsage {
