@@ -111,13 +111,26 @@ type CoverageBuilder struct {
 // answered "not implemented" are missing there, whatever the table says.
 type Refinement struct {
 	Missing map[string]string // name → what the unikernel said
+	// Seen is how a unikernel run first answered each syscall that did
+	// not succeed there ("unsupported EOPNOTSUPP").
+	Seen map[string]string
 }
 
 // NewRefinement starts an empty refinement.
-func NewRefinement() *Refinement { return &Refinement{Missing: map[string]string{}} }
+func NewRefinement() *Refinement {
+	return &Refinement{Missing: map[string]string{}, Seen: map[string]string{}}
+}
 
 // Add notes a unikernel event.
 func (r *Refinement) Add(ev *trace.Event) {
+	if ev.Kind == trace.KindSyscall && ev.Origin == trace.OriginUnikernel {
+		switch ev.Status {
+		case trace.StatusUnsupported, trace.StatusError, trace.StatusStubbed:
+			if _, ok := r.Seen[ev.Name]; !ok {
+				r.Seen[ev.Name] = strings.TrimSpace(ev.Status.String() + " " + ev.Errno)
+			}
+		}
+	}
 	if ev.Kind == trace.KindSyscall && ev.Origin == trace.OriginUnikernel && ev.Status == trace.StatusUnsupported && ev.Errno == "ENOSYS" {
 		if _, ok := r.Missing[ev.Name]; !ok {
 			r.Missing[ev.Name] = "ENOSYS in the unikernel run (" + ev.Pos.String() + ")"
@@ -285,6 +298,9 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 			if why, ok := refine.Missing[u.Name]; ok {
 				u.Level, u.Note = Missing, why
 			}
+		}
+		if refine != nil && u.UnikernelSeen == "" {
+			u.UnikernelSeen = refine.Seen[u.Name]
 		}
 		u.Probe = b.judge.ProbeOf(c.Program, u.Name)
 		c.Used = append(c.Used, u)

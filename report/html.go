@@ -26,6 +26,58 @@ type Page struct {
 // KV is one line of the environment block.
 type KV struct{ Key, Value string }
 
+// Lacks reports whether the page's verdict is that something blocks an
+// app: a diff that lacks, or a coverage with blocking uses.
+func (p Page) Lacks() bool {
+	if p.Diff != nil && p.Diff.Lacks(false) {
+		return true
+	}
+	for _, a := range p.Apps {
+		if len(a.Blocking) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Headline is the page's verdict: the one given, or, for coverage alone,
+// what blocks the apps.
+func (p Page) Headline() string {
+	if p.Verdict != "" || len(p.Apps) == 0 {
+		return p.Verdict
+	}
+	var parts []string
+	for _, a := range p.Apps {
+		switch n := len(a.Blocking); {
+		case n == 0:
+			parts = append(parts, fmt.Sprintf("%s: nothing it needs is lacking", a.App))
+		default:
+			var keys []string
+			for _, u := range a.Blocking {
+				keys = append(keys, u.Key)
+			}
+			parts = append(parts, fmt.Sprintf("%s: %d blocking (%s)", a.App, n, strings.Join(keys, ", ")))
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// lacking is one app's missing uses, blocking first, for the page.
+func lacking(a *analyze.AppCoverage) []*analyze.UsedSyscall {
+	return append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...)
+}
+
+// levelNames lists an app's uses at a level (stubbed, partial).
+func levelNames(a *analyze.AppCoverage, level string) string {
+	var names []string
+	for _, u := range a.Used {
+		if string(u.Level) == level {
+			names = append(names, u.Key)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
 // HTML writes one self-contained page: no script, no style or font
 // fetched from anywhere, charts as inline SVG. Text from the traced app is
 // escaped by html/template.
@@ -49,22 +101,27 @@ type barPart struct {
 
 const chartWidth = 560.0
 
-// levelBars: per app, distinct uses by level.
+// levelBars: per app, its calls by the level of their use: the bar's
+// parts are what its label says (the share of calls supported).
 func levelBars(apps []*analyze.AppCoverage) []bar {
 	var out []bar
 	for _, a := range apps {
-		total := a.Implemented + a.Stubbed + a.Partial + a.Missing
-		b := bar{Label: a.App, Total: total, Suffix: analyze.Percent(a.Weighted()) + " % of calls"}
+		calls := map[analyze.Level]int{}
+		for _, u := range a.Used {
+			calls[u.Level] += u.Calls
+		}
+		total := a.Calls
+		b := bar{Label: a.App, Total: total, Suffix: analyze.Percent(a.Weighted()) + " % of calls supported"}
 		x := 0.0
 		for _, p := range []struct {
 			n     int
 			class string
-		}{{a.Implemented, "implemented"}, {a.Stubbed, "stubbed"}, {a.Partial, "partial"}, {a.Missing, "missing"}} {
+		}{{calls[analyze.Implemented], "implemented"}, {calls[analyze.Stubbed], "stubbed"}, {calls[analyze.Partial], "partial"}, {calls[analyze.Missing], "missing"}} {
 			if p.n == 0 || total == 0 {
 				continue
 			}
 			w := chartWidth * float64(p.n) / float64(total)
-			b.Parts = append(b.Parts, barPart{x, w, p.class, fmt.Sprintf("%d %s", p.n, p.class)})
+			b.Parts = append(b.Parts, barPart{x, w, p.class, fmt.Sprintf("%d calls %s", p.n, p.class)})
 			x += w
 		}
 		out = append(out, b)
@@ -72,12 +129,9 @@ func levelBars(apps []*analyze.AppCoverage) []bar {
 	return out
 }
 
-// frequencyBars: the most called syscalls of the first app, by level.
-func frequencyBars(apps []*analyze.AppCoverage, n int) []bar {
-	if len(apps) == 0 {
-		return nil
-	}
-	used := append([]*analyze.UsedSyscall(nil), apps[0].Used...)
+// frequencyBars: the most called syscalls of an app, by level.
+func frequencyBars(a *analyze.AppCoverage, n int) []bar {
+	used := append([]*analyze.UsedSyscall(nil), a.Used...)
 	sort.SliceStable(used, func(i, j int) bool { return used[i].Calls > used[j].Calls })
 	if len(used) > n {
 		used = used[:n]
@@ -101,7 +155,8 @@ func impactBars(apps []*analyze.AppCoverage, plan *analyze.Plan) []bar {
 		apps, calls int
 	}
 	var list []imp
-	if plan != nil && plan.Apps > 1 {
+	multi := plan != nil && plan.Apps > 1
+	if multi {
 		for _, b := range plan.Blockers {
 			list = append(list, imp{b.Key, len(b.Apps), b.Calls})
 		}
@@ -113,15 +168,51 @@ func impactBars(apps []*analyze.AppCoverage, plan *analyze.Plan) []bar {
 	if len(list) > 15 {
 		list = list[:15]
 	}
-	maxCalls := 1
+	// Across apps the bars are sorted and sized by the apps blocked; for
+	// one app, by calls: sizes always say what the order says.
+	size := func(l imp) int {
+		if multi {
+			return l.apps
+		}
+		return l.calls
+	}
+	maxSize := 1
 	for _, l := range list {
-		maxCalls = max(maxCalls, l.calls)
+		maxSize = max(maxSize, size(l))
 	}
 	var out []bar
 	for _, l := range list {
-		w := chartWidth * float64(l.calls) / float64(maxCalls)
-		out = append(out, bar{Label: l.key, Total: l.calls, Suffix: fmt.Sprintf("blocks %d app(s)", l.apps),
-			Parts: []barPart{{0, w, "missing", fmt.Sprintf("%d calls", l.calls)}}})
+		w := chartWidth * float64(size(l)) / float64(maxSize)
+		suffix := fmt.Sprintf("%d calls", l.calls)
+		if multi {
+			suffix = fmt.Sprintf("blocks %d app(s), %d calls", l.apps, l.calls)
+		}
+		out = append(out, bar{Label: l.key, Total: size(l), Suffix: suffix,
+			Parts: []barPart{{0, w, "missing", suffix}}})
+	}
+	return out
+}
+
+// summaryBars: the most called syscalls of a summary.
+func summaryBars(s *analyze.Summary, n int) []bar {
+	rows := append([]*analyze.SyscallStat(nil), s.Syscalls...)
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].Calls > rows[j].Calls })
+	if len(rows) > n {
+		rows = rows[:n]
+	}
+	maxCalls := 1
+	for _, r := range rows {
+		maxCalls = max(maxCalls, r.Calls)
+	}
+	var out []bar
+	for _, r := range rows {
+		w := chartWidth * float64(r.Calls) / float64(maxCalls)
+		class := "implemented"
+		if r.Errors > 0 {
+			class = "partial"
+		}
+		out = append(out, bar{Label: r.Name, Total: r.Calls, Suffix: fmt.Sprintf("%d calls, %d errors", r.Calls, r.Errors),
+			Parts: []barPart{{0, w, class, fmt.Sprintf("%d calls, %d errors", r.Calls, r.Errors)}}})
 	}
 	return out
 }
@@ -169,6 +260,9 @@ func verdicts(d *analyze.Diff) []analyze.Verdict {
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"levelBars":     levelBars,
 	"frequencyBars": frequencyBars,
+	"summaryBars":   summaryBars,
+	"lacking":       lacking,
+	"levelNames":    levelNames,
 	"impactBars":    impactBars,
 	"timelineCols":  timelineCols,
 	"verdicts":      verdicts,
@@ -198,6 +292,7 @@ h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 
 table { border-collapse: collapse; margin: .6em 0; }
 td, th { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
+tr.blocks td:nth-child(2) { color: #cf222e; font-weight: 600; } tr.degrades td:nth-child(2) { color: #9a6700; } tr.noise td:nth-child(2) { color: #57606a; }
 dl.env { display: grid; grid-template-columns: max-content auto; gap: 2px 12px; }
 dl.env dt { font-weight: 600; } dl.env dd { margin: 0; font-family: ui-monospace, monospace; }
 pre { background: #f6f8fa; padding: .7em; overflow-x: auto; }
@@ -210,39 +305,49 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 </head>
 <body>
 <h1>{{.Title}}</h1>
-{{if .Verdict}}<p class="verdict{{if not .Diff}}{{else if not (.Diff.Lacks false)}} ok{{end}}" id="verdict">{{.Verdict}}</p>{{end}}
+{{with .Headline}}<p class="verdict{{if not $.Lacks}} ok{{end}}" id="verdict">{{.}}</p>{{end}}
 {{if .Env}}<dl class="env" id="env">{{range .Env}}<dt>{{.Key}}</dt><dd>{{.Value}}</dd>{{end}}</dl>{{end}}
 
 {{if .Apps}}
 <h2 id="coverage">Coverage</h2>
 <figure>
-<svg id="coverage-chart" width="{{chartW | add 260}}" height="{{svgHeight (len .Apps)}}" role="img" aria-label="coverage per app">
+<svg id="coverage-chart" width="{{chartW | add 380}}" height="{{svgHeight (len .Apps)}}" role="img" aria-label="coverage per app">
 {{range $i, $b := levelBars .Apps}}<text x="0" y="{{labelY $i}}">{{$b.Label}}</text>
 <g transform="translate(150,0)">{{range $b.Parts}}<rect x="{{.X}}" y="{{barY $i}}" width="{{.W}}" height="20" class="{{.Class}}"><title>{{.Title}}</title></rect>{{end}}</g>
 <text x="{{chartW | add 160}}" y="{{labelY $i}}">{{$b.Suffix}}</text>
 {{end}}</svg>
-<figcaption class="legend">distinct syscall uses per app: <span><i class="implemented" style="background:#2da44e"></i>implemented</span><span><i style="background:#bf8700"></i>stubbed</span><span><i style="background:#fb8f44"></i>partial</span><span><i style="background:#cf222e"></i>missing</span></figcaption>
+<figcaption class="legend">calls per app, by the support of their use: <span><i class="implemented" style="background:#2da44e"></i>implemented</span><span><i style="background:#bf8700"></i>stubbed</span><span><i style="background:#fb8f44"></i>partial</span><span><i style="background:#cf222e"></i>missing</span></figcaption>
 </figure>
 <table id="coverage-table"><tr><th>app</th><th>table</th><th>distinct</th><th>implemented</th><th>stubbed</th><th>partial</th><th>missing</th><th>calls supported</th></tr>
 {{range .Apps}}<tr><td>{{.App}}</td><td>{{.Table}}</td><td class="n">{{.Distinct}}</td><td class="n">{{.Implemented}}</td><td class="n">{{.Stubbed}}</td><td class="n">{{.Partial}}</td><td class="n">{{.Missing}}</td><td class="n">{{pct .Weighted}} %</td></tr>
 {{end}}</table>
 
-<h2 id="impact">Missing syscalls by impact</h2>
+<h2 id="lacking">What the unikernel lacks</h2>
+{{range .Apps}}{{$l := lacking .}}<h3>{{.App}}</h3>
+{{if $l}}<table class="lacking-table"><tr><th>syscall</th><th>impact</th><th>calls</th><th>class</th><th>first call site</th><th>unikernel</th><th>why</th></tr>
+{{range $l}}<tr class="{{.Impact}}"><td>{{.Key}}</td><td>{{.Impact}}</td><td class="n">{{.Calls}}</td><td>{{.Class}}</td><td>{{.SiteString}}</td><td>{{.UnikernelSeen}}</td><td>{{.ImpactWhy}}</td></tr>
+{{end}}</table>{{else}}<p>Nothing missing.</p>{{end}}
+{{with levelNames . "stubbed"}}<p>Stubbed (present, pretends or does nothing): {{.}}.</p>{{end}}
+{{with levelNames . "partial"}}<p>Partial (present, rejects some uses): {{.}}.</p>{{end}}
+{{end}}
+
+<h2 id="impact">Blocking syscalls</h2>
 {{$imp := impactBars .Apps .Plan}}
 {{if $imp}}<figure><svg id="impact-chart" width="{{chartW | add 360}}" height="{{svgHeight (len $imp)}}" role="img" aria-label="missing syscalls by impact">
 {{range $i, $b := $imp}}<text x="0" y="{{labelY $i}}">{{$b.Label}}</text>
 <g transform="translate(150,0)">{{range $b.Parts}}<rect x="{{.X}}" y="{{barY $i}}" width="{{.W}}" height="20" class="{{.Class}}"><title>{{.Title}}</title></rect>{{end}}</g>
 <text x="{{chartW | add 160}}" y="{{labelY $i}}">{{$b.Total}} calls, {{$b.Suffix}}</text>
-{{end}}</svg><figcaption>native calls of each missing use</figcaption></figure>
-{{else}}<p>Nothing missing.</p>{{end}}
+{{end}}</svg><figcaption>{{if and .Plan (gt .Plan.Apps 1)}}apps each blocking syscall keeps from running{{else}}native calls of each blocking syscall{{end}}</figcaption></figure>
+{{else}}<p>Nothing blocks.</p>{{end}}
 
-<h2 id="frequency">Syscall frequency{{with index .Apps 0}} of {{.App}}{{end}}</h2>
-{{$freq := frequencyBars .Apps 20}}
-<figure><svg id="frequency-chart" width="{{chartW | add 260}}" height="{{svgHeight (len $freq)}}" role="img" aria-label="syscall frequency">
+{{range $n, $a := .Apps}}<h2{{if eq $n 0}} id="frequency"{{end}}>Syscall frequency of {{$a.App}}</h2>
+{{$freq := frequencyBars $a 20}}
+<figure><svg {{if eq $n 0}}id="frequency-chart" {{end}}class="frequency-chart" width="{{chartW | add 260}}" height="{{svgHeight (len $freq)}}" role="img" aria-label="syscall frequency of {{$a.App}}">
 {{range $i, $b := $freq}}<text x="0" y="{{labelY $i}}">{{$b.Label}}</text>
 <g transform="translate(150,0)">{{range $b.Parts}}<rect x="{{.X}}" y="{{barY $i}}" width="{{.W}}" height="20" class="{{.Class}}"><title>{{.Title}}</title></rect>{{end}}</g>
 <text x="{{chartW | add 160}}" y="{{labelY $i}}">{{$b.Total}}</text>
 {{end}}</svg><figcaption>the 20 most called syscalls, coloured by support</figcaption></figure>
+{{end}}
 
 {{if and .Plan (gt .Plan.Apps 1)}}
 <h2 id="plan">Plan across {{.Plan.Apps}} apps</h2>
@@ -264,6 +369,10 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 {{if $v}}<table id="verdict-table"><tr><th>syscall</th><th>nr</th><th>verdict</th><th>impact</th><th>class</th><th>native calls</th><th>unikernel</th><th>top native call site</th></tr>
 {{range $v}}<tr><td>{{.Name}}</td><td class="n">{{nr .Nr}}</td><td>{{.Kind}}</td><td title="{{.ImpactWhy}}">{{.Impact}}</td><td>{{.Class}}</td><td class="n">{{.NativeCalls}}</td><td>{{.UnikernelCalls}}× {{.Errno}}</td><td>{{if .NativeSites}}{{index .NativeSites 0}}{{end}}</td></tr>
 {{end}}</table>{{end}}
+{{with .FileGaps}}<h3>Files the app needs that the image lacks</h3>
+<table id="file-gaps"><tr><th>path</th><th>what lacks it</th><th>found natively by</th><th>unikernel</th></tr>
+{{range .}}<tr><td>{{.Path}}</td><td>{{if .Kernel}}the kernel (proc/sys/dev){{else}}the root filesystem{{end}}</td><td>{{.NativeCall}}</td><td>{{.Calls}}× {{.Errno}}</td></tr>
+{{end}}</table>{{end}}
 {{with .First}}{{$f := .}}<h3>First divergence</h3>
 <pre id="first-divergence">native (#{{.NativeAt}}):
 {{range $i, $e := .Native}}{{if eq $i $f.NativeMark}}&gt; {{else}}  {{end}}{{event $e}}
@@ -281,7 +390,13 @@ unikernel (#{{.UnikernelAt}}):
 {{end}}{{end}}
 
 {{if .Summary}}<h2 id="summary">Syscall summary</h2>
-{{range .Summary}}<table><tr><th>syscall</th><th>calls</th><th>errors</th></tr>
+{{range .Summary}}{{$sb := summaryBars .Summary 20}}
+<figure><svg class="summary-chart" width="{{chartW | add 320}}" height="{{svgHeight (len $sb)}}" role="img" aria-label="syscall frequency">
+{{range $i, $b := $sb}}<text x="0" y="{{labelY $i}}">{{$b.Label}}</text>
+<g transform="translate(150,0)">{{range $b.Parts}}<rect x="{{.X}}" y="{{barY $i}}" width="{{.W}}" height="20" class="{{.Class}}"><title>{{.Title}}</title></rect>{{end}}</g>
+<text x="{{chartW | add 160}}" y="{{labelY $i}}">{{$b.Suffix}}</text>
+{{end}}</svg><figcaption>{{.Summary.Source}}: the 20 most called syscalls (orange: some failed)</figcaption></figure>
+<table><tr><th>syscall</th><th>calls</th><th>errors</th></tr>
 {{range .Summary.Syscalls}}<tr><td>{{.Name}}</td><td class="n">{{.Calls}}</td><td class="n">{{.Errors}}</td></tr>
 {{end}}</table>{{end}}{{end}}
 <p style="color:#57606a">{{.Generated}}</p>
