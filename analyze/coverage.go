@@ -30,6 +30,9 @@ type UsedSyscall struct {
 	// the app, and why (the judge's words).
 	Impact    Impact
 	ImpactWhy string
+	// Closure is what closes the gap: "implement", "configure: CONFIG_…"
+	// or "" (no image known).
+	Closure string
 	// First is where the app first makes the call: the input position and,
 	// when stacks were recorded, the innermost frame outside libc.
 	First      trace.Pos
@@ -318,6 +321,7 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 			c.Missing++
 			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, Runtimes: b.runtimes.Found})
 			u.Impact, u.ImpactWhy = j.Impact, j.Why
+			u.Closure = b.judge.Closure(b.arch, u.Key, u.Name, u.args)
 			if j.Impact == Blocks {
 				c.Blocking = append(c.Blocking, u)
 			} else {

@@ -83,9 +83,11 @@ type Verdict struct {
 	// Args is the argument text of the first failing unikernel call.
 	Args string
 	Note string
-	// Impact is the judge's: blocks, degrades or noise, and why.
+	// Impact is the judge's: blocks, degrades or noise, and why;
+	// Closure what closes it (configure or implement).
 	Impact    Impact
 	ImpactWhy string
+	Closure   string
 }
 
 // FileGap is a path the app found natively that the unikernel's root
@@ -792,6 +794,11 @@ func (b *DiffBuilder) judgeVerdicts(d *Diff) {
 			}
 			j := b.judge.Impact(Use{App: app, Name: v.Name, Args: args, Calls: v.NativeCalls, ShutdownCalls: b.shutdownCalls[v.Name], FailedThere: failedThere, Runtimes: b.runtimes.Found})
 			v.Impact, v.ImpactWhy = j.Impact, j.Why
+			key := v.Name
+			if IsForkLike(&trace.Event{Kind: trace.KindSyscall, Name: v.Name, Args: v.Args}) && (v.Name == "clone" || v.Name == "clone3") {
+				key += " (fork)"
+			}
+			v.Closure = b.judge.Closure(trace.ArchX86_64, key, v.Name, args)
 		}
 	}
 }

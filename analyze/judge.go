@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/syscov/syscov/trace"
@@ -72,6 +73,11 @@ type Judgement struct {
 // Coverage, diff, check, probe and profiles all ask it.
 type Judge struct {
 	Table *SupportTable
+	// ImageLibs are the Unikraft libraries of the image judged against
+	// (from its .uk_libinfo), nil when no image is known: they tell
+	// "configure" (the release has the code, the image lacks its
+	// library) from "implement".
+	ImageLibs map[string]bool
 	// Probes holds the verdicts of `syscov probe`, by app (the program's
 	// base name): a probe of one app never answers for another.
 	Probes    map[string]map[string]ProbeVerdict
@@ -122,6 +128,51 @@ func (j *Judge) Unsupported(arch trace.Arch, name string, forkLike bool) bool {
 	}
 	return s.Level != Implemented
 }
+
+// socketDrivers are the libraries a socket family needs beyond
+// posix-socket (Unikraft 0.17: lib-lwip for IP, posix-unixsocket for
+// AF_UNIX); without one, socket() answers EAFNOSUPPORT.
+var socketDrivers = map[string]string{"AF_INET": "lwip", "AF_INET6": "lwip", "AF_UNIX": "posix-unixsocket"}
+
+// Closure says what closes a lacking use: "implement" (the release has no
+// code for it), "configure: LIB, …" (the release has it in libraries the
+// image was built without), or "" when no image is known.
+func (j *Judge) Closure(arch trace.Arch, key, name, args string) string {
+	s := j.Table.Lookup(arch, name)
+	if s.Level == Missing || strings.HasSuffix(key, " (fork)") {
+		return "implement"
+	}
+	if j.ImageLibs == nil {
+		return ""
+	}
+	var need []string
+	for _, lib := range s.Libs {
+		if !j.ImageLibs[libInfoName(lib)] {
+			need = append(need, lib)
+		}
+	}
+	if name == "socket" {
+		// The family as any of the call's argument texts names it (the
+		// shim prints socket's undecoded; the native call names it).
+		for _, fam := range []string{"AF_INET6", "AF_INET", "AF_UNIX"} {
+			if lib := socketDrivers[fam]; strings.Contains(args, fam) && !j.ImageLibs[libInfoName(lib)] && !slices.Contains(need, lib) {
+				need = append(need, lib)
+			}
+		}
+	}
+	if len(need) == 0 {
+		return "implement"
+	}
+	var opts []string
+	for _, lib := range need {
+		opts = append(opts, "CONFIG_LIB"+strings.ToUpper(strings.NewReplacer("-", "_").Replace(lib)))
+	}
+	return "configure: " + strings.Join(opts, ", ")
+}
+
+// libInfoName is a library's name in .uk_libinfo (posix-socket →
+// libposix_socket).
+func libInfoName(dir string) string { return "lib" + strings.ReplaceAll(dir, "-", "_") }
 
 // Use is what the judge needs to know of a lacking syscall use.
 type Use struct {

@@ -164,3 +164,31 @@ func TestRuntimes(t *testing.T) {
 		t.Errorf("a static glibc program: %v", static.Found)
 	}
 }
+
+// What closes a gap: implement (no code in the release, a fork), or
+// configure the libraries the image lacks (a socket family's driver too).
+func TestClosure(t *testing.T) {
+	j := testJudge(t, nil)
+	if got := j.Closure(trace.ArchX86_64, "socket", "socket", "AF_INET, SOCK_STREAM, 0"); got != "" {
+		t.Errorf("no image known: %q, want nothing said", got)
+	}
+	base := map[string]bool{"libposix_process": true, "libuksignal": true}
+	lwip := map[string]bool{"libposix_process": true, "libposix_socket": true, "liblwip": true}
+	for _, tt := range []struct {
+		libs            map[string]bool
+		key, name, args string
+		want            string
+	}{
+		{base, "memfd_create", "memfd_create", "", "implement"},
+		{base, "clone (fork)", "clone", "flags=SIGCHLD", "implement"},
+		{base, "socket", "socket", "AF_INET, SOCK_STREAM, 0", "configure: CONFIG_LIBPOSIX_SOCKET, CONFIG_LIBLWIP"},
+		{base, "socket", "socket", "0x1, 0x80801 | AF_UNIX, SOCK_STREAM", "configure: CONFIG_LIBPOSIX_SOCKET, CONFIG_LIBPOSIX_UNIXSOCKET"},
+		{lwip, "socket", "socket", "AF_INET6, SOCK_STREAM, 0", "implement"},
+		{lwip, "socket", "socket", "AF_UNIX, SOCK_STREAM, 0", "configure: CONFIG_LIBPOSIX_UNIXSOCKET"},
+	} {
+		j.ImageLibs = tt.libs
+		if got := j.Closure(trace.ArchX86_64, tt.key, tt.name, tt.args); got != tt.want {
+			t.Errorf("%s %q: %q, want %q", tt.key, tt.args, got, tt.want)
+		}
+	}
+}

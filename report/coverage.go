@@ -136,10 +136,10 @@ func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Pl
 			fmt.Fprintf(w, "<details><summary>%d missing syscall uses</summary>\n\n", len(missing))
 		}
 		if len(missing) > 0 {
-			fmt.Fprintln(w, "| missing | nr | calls | impact | class | first call site | unikernel |")
-			fmt.Fprintln(w, "|---|--:|--:|---|---|---|---|")
+			fmt.Fprintln(w, "| missing | nr | calls | impact | to close | class | first call site | unikernel |")
+			fmt.Fprintln(w, "|---|--:|--:|---|---|---|---|---|")
 			for _, u := range missing {
-				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, u.Impact, mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
+				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, u.Impact, mdCell(u.Closure), mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
 			}
 			fmt.Fprintln(w)
 			for _, u := range a.Tolerated {
@@ -178,6 +178,7 @@ type jsonUse struct {
 	Probe     string `json:"probe,omitempty"`
 	Impact    string `json:"impact,omitempty"`
 	ImpactWhy string `json:"impact_why,omitempty"`
+	Closure   string `json:"to_close,omitempty"`
 }
 
 func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
@@ -200,7 +201,7 @@ func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) 
 			Counts:  map[string]int{"implemented": a.Implemented, "stubbed": a.Stubbed, "partial": a.Partial, "missing": a.Missing},
 			Missing: []string{}, Tolerated: []string{}, Runtimes: nonNil(a.Runtimes)}
 		for _, u := range a.Used {
-			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen, string(u.Probe), string(u.Impact), u.ImpactWhy})
+			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen, string(u.Probe), string(u.Impact), u.ImpactWhy, u.Closure})
 		}
 		for _, u := range a.Blocking {
 			ja.Missing = append(ja.Missing, u.Key)

@@ -202,10 +202,10 @@ func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 	fmt.Fprintf(w, "\n- the unikernel run ended: %s%s\n\n", mdCell(d.Ended), mdCell(detailSuffix(d.EndDetail)))
 	all := append(append(append([]analyze.Verdict(nil), d.Missing...), d.NotSupported...), d.Failed...)
 	if len(all) > 0 {
-		fmt.Fprintln(w, "| syscall | nr | verdict | impact | class | native calls | unikernel | top native call site |")
-		fmt.Fprintln(w, "|---|--:|---|---|---|--:|---|---|")
+		fmt.Fprintln(w, "| syscall | nr | verdict | impact | to close | class | native calls | unikernel | top native call site |")
+		fmt.Fprintln(w, "|---|--:|---|---|---|---|--:|---|---|")
 		for _, v := range all {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %d | %s | %s |\n", mdCell(v.Name), nr(v.Nr), v.Kind, v.Impact, mdCell(v.Class), v.NativeCalls, mdCell(outcome(v)), mdCell(firstSite(v)))
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", mdCell(v.Name), nr(v.Nr), v.Kind, v.Impact, mdCell(v.Closure), mdCell(v.Class), v.NativeCalls, mdCell(outcome(v)), mdCell(firstSite(v)))
 		}
 		fmt.Fprintln(w)
 		for _, v := range all {
@@ -246,6 +246,7 @@ type jsonVerdict struct {
 	Note           string   `json:"note,omitempty"`
 	Impact         string   `json:"impact,omitempty"`
 	ImpactWhy      string   `json:"impact_why,omitempty"`
+	Closure        string   `json:"to_close,omitempty"`
 }
 
 type jsonDiffEvent struct {
@@ -265,7 +266,7 @@ func diffJSON(d *analyze.Diff) map[string]any {
 			if sites == nil {
 				sites = []string{}
 			}
-			out = append(out, jsonVerdict{string(v.Kind), v.Name, v.Nr, v.Class, v.Errno, v.UnikernelCalls, v.NativeCalls, sites, v.FirstUnikernel.String(), v.Note, string(v.Impact), v.ImpactWhy})
+			out = append(out, jsonVerdict{string(v.Kind), v.Name, v.Nr, v.Class, v.Errno, v.UnikernelCalls, v.NativeCalls, sites, v.FirstUnikernel.String(), v.Note, string(v.Impact), v.ImpactWhy, v.Closure})
 		}
 		return out
 	}

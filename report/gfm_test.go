@@ -62,7 +62,7 @@ func TestMarkdownRendersSafelyInGFM(t *testing.T) {
 	// Every table row keeps its column count: no pipe escaped the cells.
 	rows := strings.Count(html, "<tr>")
 	cells := strings.Count(html, "<td")
-	if rows < 3 || cells != (rows-1)*8 {
+	if rows < 3 || cells != (rows-1)*9 {
 		t.Errorf("%d rows, %d cells: a cell broke out of the table\n%s", rows, cells, html)
 	}
 	golden := "testdata/hostile-diff.html"

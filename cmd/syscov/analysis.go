@@ -13,6 +13,7 @@ import (
 
 	"github.com/syscov/syscov/analyze"
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/unikernel"
 )
 
 // appFlags say which processes of a native trace are the app.
@@ -36,7 +37,9 @@ func (a appFlags) filter() *analyze.AppFilter {
 
 // judgement is what every analysis of a command is judged by.
 type judgement struct {
-	table  *analyze.SupportTable
+	table *analyze.SupportTable
+	// imageLibs are the libraries of the unikernel image, when known.
+	imageLibs map[string]bool
 	probe  map[string]map[string]analyze.ProbeVerdict
 	apps   appFlags
 	strict bool // --strict-impact: degrades fail too
@@ -47,6 +50,7 @@ func (j judgement) judge() *analyze.Judge {
 	if err != nil {
 		panic(err) // the embedded knowledge file is checked by the tests
 	}
+	jd.ImageLibs = j.imageLibs
 	return jd
 }
 
@@ -192,6 +196,9 @@ func analyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 	}
 	defer closeInputs(uins)
 	nin, uin := nins[0], uins[0]
+	if j.imageLibs == nil {
+		j.imageLibs = imageLibsOf(uin.r.Header())
+	}
 	judge := j.judge()
 	d := analyze.NewDiffBuilder(context, ignore)
 	d.UseJudge(judge, j.apps.filter())
@@ -228,4 +235,28 @@ func analyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 		return nil, errors.New(native + ": no syscalls of the app to compare (every one was set aside as start-up noise or a wrapper's)")
 	}
 	return out, nil
+}
+
+// imageLibsOf reads the libraries of the image a unikernel trace booted
+// (the -kernel of its VMM command line), when that file is still there.
+func imageLibsOf(h trace.Header) map[string]bool {
+	for i, a := range h.VMM {
+		if a == "-kernel" && i+1 < len(h.VMM) {
+			if im, err := unikernel.InspectImage(h.VMM[i+1]); err == nil {
+				return libSet(im.Libraries)
+			}
+		}
+	}
+	return nil
+}
+
+func libSet(libs []string) map[string]bool {
+	if len(libs) == 0 {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, l := range libs {
+		m[l] = true
+	}
+	return m
 }

@@ -64,6 +64,7 @@ func runCheck(e *env, args []string) error {
 			return err
 		}
 		plan.warn(e)
+		j.imageLibs = libSet(plan.image.Libraries)
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err
@@ -215,7 +216,11 @@ func runCheck(e *env, args []string) error {
 			break
 		}
 		shown++
-		fmt.Fprintln(e.stdout, report.ImpactColor(string(u.Impact), fmt.Sprintf("  %-8s %-18s %6d calls  %-26s first at %s", u.Impact, u.Key, u.Calls, u.Class, u.SiteString())))
+		line := fmt.Sprintf("  %-8s %-18s %6d calls  %-26s first at %s", u.Impact, u.Key, u.Calls, u.Class, u.SiteString())
+		if u.Closure != "" && u.Impact != analyze.Noise {
+			line += "; to close: " + u.Closure
+		}
+		fmt.Fprintln(e.stdout, report.ImpactColor(string(u.Impact), line))
 	}
 	if ukFailure != nil && d != nil {
 		fmt.Fprintf(e.stdout, "the unikernel run failed: %v\n", ukFailure)
