@@ -115,3 +115,50 @@ func TestHelpExamplesAndReadme(t *testing.T) {
 		}
 	}
 }
+
+// Every flag the README's table of commands names exists in that
+// command's --help (the README cannot drift from the flags).
+func TestReadmeFlagsExist(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	flagsOf := map[string]map[string]bool{}
+	for _, d := range commandDocs() {
+		m := map[string]bool{}
+		for _, n := range sortedFlagNames(d.fs) {
+			m[n] = true
+		}
+		flagsOf[d.name] = m
+	}
+	rows := 0
+	for _, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, "| `syscov ") {
+			continue
+		}
+		cell := line[len("| `"):strings.Index(line[3:], "`")+3]
+		words := strings.Fields(cell)
+		name := words[1]
+		if name == "kb" && len(words) > 2 {
+			name = "kb " + strings.SplitN(words[2], "\\", 2)[0]
+		}
+		flags, ok := flagsOf[name]
+		if !ok {
+			continue // version
+		}
+		rows++
+		for _, w := range words {
+			w = strings.Trim(w, "[]")
+			if !strings.HasPrefix(w, "--") || w == "--" {
+				continue
+			}
+			f := strings.SplitN(strings.TrimPrefix(w, "--"), "=", 2)[0]
+			if !flags[f] {
+				t.Errorf("README's row for %s names --%s, which it does not have", name, f)
+			}
+		}
+	}
+	if rows < 10 {
+		t.Errorf("only %d rows of commands found in the README", rows)
+	}
+}

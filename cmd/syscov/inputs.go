@@ -20,7 +20,7 @@ type inputFlags struct {
 }
 
 func (f *inputFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.format, "input-format", "auto", "input format: auto, strace or syscov (JSON Lines)")
+	fs.StringVar(&f.format, "input-format", "auto", "input format: auto (sniffed), strace, unikraft (a console log) or syscov (JSON Lines)")
 	fs.BoolVar(&f.strict, "strict", false, "fail (exit 1) on the first malformed input line instead of skipping it")
 	fs.StringVar(&f.arch, "arch", "", "syscall ABI of strace inputs: x86_64 or aarch64 (default: the host's)")
 }

@@ -37,7 +37,7 @@ func runProbe(e *env, args []string) error {
 	jobs := fs.Int("jobs", runtime.NumCPU(), "runs in parallel")
 	timeout := fs.Duration("timeout", 60*time.Second, "a run that takes longer fails")
 	outDir := fs.String("out", "", "also write probe.{txt,md,json} into this directory")
-	format := fs.String("format", "table", "output format: table, markdown or json")
+	format := fs.String("format", "table", "output format: table, markdown, json or html")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
