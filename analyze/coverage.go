@@ -232,10 +232,13 @@ func (b *CoverageBuilder) fromUnikernel(u *UsedSyscall, ev *trace.Event) {
 // of the call itself (fork, memfd_create) are passed over by name when an
 // app function follows.
 func appFrame(ev *trace.Event) *trace.Frame {
-	var first *trace.Frame
+	var first, named *trace.Frame
 	for i := range ev.Stack {
 		f := &ev.Stack[i]
 		base := filepath.Base(f.Object)
+		if named == nil && f.Func != "" {
+			named = f
+		}
 		if strings.HasPrefix(base, "libc.so") || strings.HasPrefix(base, "ld-linux") || strings.HasPrefix(base, "libpthread") {
 			continue
 		}
@@ -245,6 +248,11 @@ func appFrame(ev *trace.Event) *trace.Frame {
 		if f.Func != "" && !strings.HasPrefix(f.Func, "_") && !libcWrapper(f.Func, ev.Name) {
 			return f
 		}
+	}
+	if first == nil {
+		// Only libc and the loader (rseq at thread start): their
+		// innermost named frame says more than a line of the trace.
+		return named
 	}
 	return first
 }

@@ -93,7 +93,11 @@ func stacksMarkdown(w io.Writer, uses []*analyze.UsedSyscall) {
 	if n == 0 {
 		return
 	}
-	fmt.Fprintf(w, "<details><summary>Where the app makes them (%d call stacks)</summary>\n\n", n)
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(w, "<details><summary>Where the app makes them (%d call stack%s)</summary>\n\n", n, plural)
 	for _, u := range uses {
 		if len(u.FirstStack) == 0 {
 			continue

@@ -180,6 +180,7 @@ func runCheck(e *env, args []string) error {
 		}
 	}
 	if plan != nil {
+		page.Env = append(page.Env, report.KV{Key: "image libraries", Value: strings.Join(plan.image.Libraries, " ")})
 		page.Env = append(page.Env, report.KV{Key: "kernel command line", Value: plan.cmdline})
 		if plan.rootfs != nil {
 			page.Env = append(page.Env, report.KV{Key: "root filesystem", Value: fmt.Sprintf("%d paths packed by syscov into unikernel.initrd.cpio: %s", len(plan.rootfs.List()), packedPaths(plan.rootfs))})
