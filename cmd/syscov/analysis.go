@@ -40,9 +40,9 @@ type judgement struct {
 	table *analyze.SupportTable
 	// imageLibs are the libraries of the unikernel image, when known.
 	imageLibs map[string]bool
-	probe  map[string]map[string]analyze.ProbeVerdict
-	apps   appFlags
-	strict bool // --strict-impact: degrades fail too
+	probe     map[string]map[string]analyze.ProbeVerdict
+	apps      appFlags
+	strict    bool // --strict-impact: degrades fail too
 }
 
 func (j judgement) judge() *analyze.Judge {

@@ -136,7 +136,7 @@ func TestReadmeFlagsExist(t *testing.T) {
 		if !strings.HasPrefix(line, "| `syscov ") {
 			continue
 		}
-		cell := line[len("| `"):strings.Index(line[3:], "`")+3]
+		cell := line[len("| `") : strings.Index(line[3:], "`")+3]
 		words := strings.Fields(cell)
 		name := words[1]
 		if name == "kb" && len(words) > 2 {
