@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 )
 
 // readAll parses text as strace output and returns copies of all events and
@@ -419,8 +418,6 @@ func TestParseFrame(t *testing.T) {
 		}
 	}
 }
-
-var _ = time.Second
 
 func TestDemangle(t *testing.T) {
 	for in, want := range map[string]string{
