@@ -120,7 +120,7 @@ func isPort(s string) bool {
 // trace, and its list (guest path, size, why) beside it.
 func (p *unikernelPlan) packInitrd(base string) (cpio, list string, err error) {
 	cpio, list = base+".initrd.cpio", base+".rootfs.txt"
-	if err := p.rootfs.WriteCPIOFile(cpio); err != nil {
+	if err := writeFileFrom(cpio, p.rootfs.WriteCPIO); err != nil {
 		return "", "", err
 	}
 	var b strings.Builder

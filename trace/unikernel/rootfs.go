@@ -2,14 +2,15 @@ package unikernel
 
 import (
 	"debug/elf"
-	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/u-root/u-root/pkg/cpio"
 )
@@ -166,19 +167,13 @@ func (r *Rootfs) addProgram(abs string) error {
 // lookPath finds a program like a shell does (a name without a slash is
 // looked up on PATH) and returns its absolute path.
 func lookPath(prog string) (string, error) {
-	if !strings.Contains(prog, "/") {
-		for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
-			p := filepath.Join(dir, prog)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
-				prog = p
-				break
-			}
-		}
-		if !strings.Contains(prog, "/") {
-			return "", fmt.Errorf("%s: not found on PATH", prog)
-		}
+	p, err := exec.LookPath(prog)
+	if err != nil && !strings.Contains(prog, "/") {
+		return "", fmt.Errorf("%s: not found on PATH", prog)
+	} else if err != nil {
+		return "", err
 	}
-	return filepath.Abs(prog)
+	return filepath.Abs(p)
 }
 
 func (r *Rootfs) addNeeded(f *elf.File, owner string, seen map[string]bool) error {
@@ -235,8 +230,7 @@ func findLibrary(name, owner string, rpath, runpath []string) string {
 	}
 	expand([]string{os.Getenv("LD_LIBRARY_PATH")})
 	expand(runpath)
-	dirs = append(dirs, ldSoConfDirs("/etc/ld.so.conf", 0)...)
-	dirs = append(dirs, "/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib")
+	dirs = append(dirs, systemLibDirs()...)
 	for _, d := range dirs {
 		p := filepath.Join(d, name)
 		if isELF64(p) {
@@ -245,6 +239,13 @@ func findLibrary(name, owner string, rpath, runpath []string) string {
 	}
 	return ""
 }
+
+// systemLibDirs are the directories of /etc/ld.so.conf then the default
+// ones, read once.
+var systemLibDirs = sync.OnceValue(func() []string {
+	return append(ldSoConfDirs("/etc/ld.so.conf", 0),
+		"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib")
+})
 
 // isELF64 reports whether p is an x86_64 ELF object (ld.so skips
 // libraries of another ABI on its path).
@@ -389,27 +390,4 @@ func writeFileRecord(rw cpio.RecordWriter, name, host string, ino uint64) error 
 		return fmt.Errorf("%s: %w", host, err)
 	}
 	return nil
-}
-
-// WriteCPIOFile writes the archive to a file (through a temporary name,
-// renamed when complete).
-func (r *Rootfs) WriteCPIOFile(file string) error {
-	tmp := file + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_EXCL, 0o644)
-	if errors.Is(err, os.ErrExist) {
-		os.Remove(tmp)
-		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC|os.O_EXCL, 0o644)
-	}
-	if err != nil {
-		return err
-	}
-	err = r.WriteCPIO(f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", file, err)
-	}
-	return os.Rename(tmp, file)
 }
