@@ -307,7 +307,8 @@ loop:
 			}
 			st.mu.Lock()
 			quiet := time.Since(st.lastOutput)
-			fatal := st.fatal != "" && quiet >= 500*time.Millisecond
+			stopped := st.fatal != ""
+			fatal := stopped && quiet >= 500*time.Millisecond
 			idle := cfg.Idle > 0 && !workloadRunning && !st.lastSyscall.IsZero() && time.Since(st.lastSyscall) >= cfg.Idle && quiet >= cfg.Idle
 			st.mu.Unlock()
 			switch {
@@ -316,7 +317,7 @@ loop:
 				// failed init or a crash): no point waiting for idle.
 				quit(EndCrash)
 				break loop
-			case idle && st.fatal != "":
+			case idle && stopped:
 				quit(EndCrash)
 				break loop
 			case idle:
