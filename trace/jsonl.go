@@ -57,19 +57,22 @@ type Writer struct {
 	mu     sync.Mutex
 	locked bool
 	stop   chan struct{}
+	done   chan struct{} // closed when the flusher has returned
 }
 
 // FlushEvery flushes buffered lines at least every d, from a goroutine
 // of its own, whether or not events come: a trace written by a process
 // that dies (kill -9) holds every event older than d. Close ends it.
 func (w *Writer) FlushEvery(d time.Duration) {
-	w.locked, w.stop = true, make(chan struct{})
+	stop, done := make(chan struct{}), make(chan struct{})
+	w.locked, w.stop, w.done = true, stop, done
 	go func() {
+		defer close(done)
 		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
-			case <-w.stop:
+			case <-stop:
 				return
 			case <-t.C:
 				w.mu.Lock()
@@ -86,7 +89,8 @@ func (w *Writer) FlushEvery(d time.Duration) {
 func (w *Writer) Close() error {
 	if w.stop != nil {
 		close(w.stop)
-		w.stop = nil
+		<-w.done
+		w.stop, w.done = nil, nil
 	}
 	return w.Flush()
 }
