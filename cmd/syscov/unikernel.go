@@ -2,20 +2,19 @@ package main
 
 import (
 	"context"
-	"strconv"
-
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
 	flag "github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/syscov/syscov/analyze"
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
-	"time"
-
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/unikernel"
 	"github.com/syscov/syscov/trace/workload"
