@@ -23,6 +23,7 @@ type DiffEvent struct {
 
 type diffExtra struct {
 	path  string // the absolute path a file lookup names, when known
+	rel   string // a relative path to resolve against the native run's files
 	class string // the class of a process or thread creation, from its whole stack
 }
 
@@ -215,6 +216,7 @@ type DiffBuilder struct {
 	// shutdownCalls counts native calls made after the stop signal.
 	shutdownCalls map[string]int
 	nativeFiles   *FileUses
+	relPaths      []*diffExtra // unikernel lookups of relative paths, resolved in Diff
 	// Bytes written by the native main process and by the unikernel,
 	// per fd, to compare writes by bytes rather than by calls.
 	nativeWritten, uniWritten map[string]int64
@@ -390,11 +392,12 @@ func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
 		if p, ok := b.uniCwd.Path(ev); ok {
 			de.extra = &diffExtra{path: p}
 		} else if rel, ok := relativePath(ev.Args); ok {
-			// The shim prints chdir undecoded: take the one path the
-			// native run found under that relative name.
-			if p := b.nativeFiles.FoundUnder(rel); p != "" {
-				de.extra = &diffExtra{path: p}
-			}
+			// The shim prints chdir undecoded: the path is the one the
+			// native run found under that relative name, looked up in
+			// Diff once the native side is whole (the two sides may be
+			// read at the same time).
+			de.extra = &diffExtra{rel: rel}
+			b.relPaths = append(b.relPaths, de.extra)
 		}
 	}
 	b.lastUni = de
@@ -415,6 +418,9 @@ func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
 
 // Diff aligns the runs and gives the verdicts.
 func (b *DiffBuilder) Diff() *Diff {
+	for _, x := range b.relPaths {
+		x.path = b.nativeFiles.FoundUnder(x.rel)
+	}
 	d := &Diff{NativeSource: b.nativeName, UnikernelSource: b.uniName, Unikraft: b.uniHeader.Unikraft,
 		NativeLen: b.native.len(), UnikernelLen: b.uni.len(), Ended: b.uniHeader.Ended, EndDetail: b.uniHeader.EndDetail}
 	// One numbering for both sides: the unikernel's tokens are mapped to
