@@ -355,8 +355,9 @@ loop:
 }
 
 // readConsole copies the console to the log and parses it into events.
-func readConsole(cfg Config, in io.Reader, log io.Writer, res *Result, st *runState, done chan<- struct{}) {
+func readConsole(cfg Config, in io.ReadCloser, log io.Writer, res *Result, st *runState, done chan<- struct{}) {
 	defer close(done)
+	defer in.Close()
 	pr, pw := io.Pipe()
 	go func() {
 		br := bufio.NewReaderSize(in, 64<<10)

@@ -3,6 +3,7 @@ package unikernel
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -397,5 +398,32 @@ func TestQEMUOptionsEscapeCommas(t *testing.T) {
 		if !strings.Contains(args, want) {
 			t.Errorf("qemu args lack %q: %s", want, args)
 		}
+	}
+}
+
+// TestConsoleOutlivesQEMU reads the console only once qemu has exited:
+// everything the guest wrote must still be there (with cmd.StdoutPipe,
+// Wait closed the pipe at exit and a reader that lagged behind, as on a
+// loaded host, lost the console's tail: the crash lines of a run).
+func TestConsoleOutlivesQEMU(t *testing.T) {
+	guest := buildGuest(t, "redis-elfloader-0.17.log")
+	bin, _ := exec.LookPath("qemu-system-x86_64")
+	m, err := QEMU{Binary: bin}.Start(Config{Image: guest}, "tcg", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Kill()
+	select {
+	case <-m.Exited():
+	case <-time.After(60 * time.Second):
+		t.Fatal("the guest did not power off in 60 s")
+	}
+	time.Sleep(100 * time.Millisecond) // Wait has run by now
+	b, err := io.ReadAll(m.Console())
+	if err != nil {
+		t.Fatalf("reading the console after qemu exited: %v", err)
+	}
+	if !bytes.Contains(b, []byte("Unikraft crash - Calypso")) {
+		t.Fatalf("the console's tail is lost: %d bytes read, ending %q", len(b), b[max(0, len(b)-80):])
 	}
 }

@@ -29,8 +29,9 @@ type VMM interface {
 type Machine interface {
 	// Argv is the VMM command line.
 	Argv() []string
-	// Console is the guest's serial console; it ends when the VM does.
-	Console() io.Reader
+	// Console is the guest's serial console; it ends when the VM does
+	// (and everything the VM wrote has been read). Its reader closes it.
+	Console() io.ReadCloser
 	// Exited is closed when the VMM process has ended.
 	Exited() <-chan struct{}
 	// Quit asks the VMM to stop, and kills it after grace.
@@ -126,11 +127,18 @@ func (q QEMU) Start(cfg Config, accel, cmdline string) (Machine, error) {
 	m.argv = append([]string{q.Binary}, args...)
 	cmd := exec.Command(q.Binary, args...) // an argv, never a shell
 	cmd.Dir = cfg.Dir
-	m.console, err = cmd.StdoutPipe()
+	// The console is a pipe of our own, not cmd.StdoutPipe: Wait closes
+	// that one as soon as qemu has exited, and whatever the reader had
+	// not read yet (the tail of the console, on a loaded host) is lost.
+	// This one ends when qemu and its children are gone; its reader
+	// closes it.
+	console, w, err := os.Pipe()
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	cmd.Stdout = w
+	m.console = console
 	cmd.Stderr = writerFunc(func(p []byte) (int, error) {
 		m.mu.Lock()
 		defer m.mu.Unlock()
@@ -140,7 +148,10 @@ func (q QEMU) Start(cfg Config, accel, cmdline string) (Machine, error) {
 		return len(p), nil
 	})
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		console.Close()
 		os.RemoveAll(dir)
 		return nil, &startError{Err: err}
 	}
@@ -161,6 +172,7 @@ func (q QEMU) Start(cfg Config, accel, cmdline string) (Machine, error) {
 		case <-time.After(2 * time.Second):
 		}
 		m.Kill()
+		console.Close()
 		return nil, &startError{Err: err, Stderr: strings.TrimSpace(m.Stderr())}
 	}
 	return m, nil
@@ -170,7 +182,7 @@ type qemuMachine struct {
 	argv    []string
 	dir     string
 	cmd     *exec.Cmd
-	console io.Reader
+	console *os.File
 	qmp     *qmp
 	exited  chan struct{}
 
@@ -190,7 +202,7 @@ func (m *qemuMachine) onEvent(name string, data map[string]any) {
 }
 
 func (m *qemuMachine) Argv() []string          { return m.argv }
-func (m *qemuMachine) Console() io.Reader      { return m.console }
+func (m *qemuMachine) Console() io.ReadCloser  { return m.console }
 func (m *qemuMachine) Exited() <-chan struct{} { return m.exited }
 
 func (m *qemuMachine) Stderr() string {
