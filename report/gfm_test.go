@@ -135,7 +135,7 @@ func checkSafeHTML(t *testing.T, html string) {
 // FuzzMarkdownEscapers: whatever the text, a table row built with mdCell
 // and mdCodeCell keeps two cells and makes no HTML, link or mention.
 func FuzzMarkdownEscapers(f *testing.F) {
-	for _, s := range []string{hostileText, "", "|", "`", "\\|", "``|``", "@a", "x@y", "<a href=x>", "[a](b)", "a\\\nb", "&#124;", "\\`|"} {
+	for _, s := range []string{hostileText, "", "|", "`", "\\|", "``|``", "@a", "x@y", "<a href=x>", "[a](b)", "a\\\nb", "&#124;", "\\`|", "https://example.com/x", "www.example.com", "WWW.a.b", "ftp://a.b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -22,13 +22,29 @@ func mdCell(s string) string {
 
 // mdText escapes text for Markdown prose or a cell, whole: a newline
 // becomes a space (it could end a row or start a block), Markdown and
-// HTML syntax become entities, and an @ gets a zero-width space after it
-// (it could start a mention or an e-mail autolink).
+// HTML syntax become entities, an @ gets a zero-width space after it
+// (it could start a mention or an e-mail autolink), and "://" and "www."
+// are broken with an entity (they would start a link).
 func mdText(s string) string {
 	var b strings.Builder
 	prev := ' '
-	for _, r := range s {
+	for i, r := range s {
 		switch r {
+		case ':':
+			// http://… and the like would become a link (GFM's extended
+			// autolinks): the colon of "://" as an entity breaks it.
+			if strings.HasPrefix(s[i+1:], "//") {
+				b.WriteString("&#58;")
+			} else {
+				b.WriteRune(r)
+			}
+		case '.':
+			// www.… likewise.
+			if w := b.String(); len(w) >= 3 && strings.EqualFold(w[len(w)-3:], "www") {
+				b.WriteString("&#46;")
+			} else {
+				b.WriteRune(r)
+			}
 		case '@':
 			// A zero-width space after it: no mention, no e-mail autolink.
 			// (syscov's own names with an @, such as unikraft@0.17.0, are

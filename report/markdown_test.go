@@ -9,7 +9,9 @@ func TestMDCellEscapesHostileText(t *testing.T) {
 		{"`code`", "&#96;code&#96;"},
 		{"<script>alert(1)</script>", "&#60;script&#62;alert(1)&#60;/script&#62;"},
 		{"@mention", "@\u200bmention"},
-		{"[x](http://e)", "&#91;x&#93;(http://e)"},
+		{"[x](http://e)", "&#91;x&#93;(http&#58;//e)"},
+		{"see www.e.com", "see www&#46;e.com"},
+		{"a:b //c", "a:b //c"},
 		{"line\nbreak", "line break"},
 	}
 	for _, tt := range tests {
