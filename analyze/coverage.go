@@ -46,6 +46,10 @@ type UsedSyscall struct {
 	Probe ProbeVerdict
 
 	args string // of the first call, for argument-keyed fallbacks
+	// follows is the key of the lacking socket() whose socket this use
+	// works on: in the unikernel it never happens, and its fate is that
+	// socket's (a connect to nscd after socket(AF_UNIX) fell back).
+	follows string
 }
 
 // AppCoverage is the coverage of one app's trace.
@@ -108,6 +112,9 @@ type CoverageBuilder struct {
 	runtimes *Runtimes
 	filter   *AppFilter
 	shutdown bool
+	// lackingFDs are the sockets whose socket() the unikernel lacks, by
+	// process and fd, with the key of that use: calls on them follow it.
+	lackingFDs map[[2]int]string
 }
 
 // Refinement is what unikernel runs showed of the image: syscalls that
@@ -197,8 +204,41 @@ func (b *CoverageBuilder) Add(ev *trace.Event) {
 	if b.shutdown {
 		u.ShutdownCalls++
 	}
+	b.followSockets(ev, key, level)
 	if ev.Origin == trace.OriginUnikernel {
 		b.fromUnikernel(u, ev)
+	}
+}
+
+// socketCalls work on the socket their first argument names.
+var socketCalls = map[string]bool{"connect": true, "bind": true, "listen": true, "accept": true, "accept4": true,
+	"sendto": true, "recvfrom": true, "sendmsg": true, "recvmsg": true, "sendmmsg": true, "recvmmsg": true,
+	"setsockopt": true, "getsockopt": true, "getsockname": true, "getpeername": true, "shutdown": true}
+
+// followSockets remembers the sockets a lacking socket() made natively,
+// and ties the calls on them to that use.
+func (b *CoverageBuilder) followSockets(ev *trace.Event, key string, level Level) {
+	switch {
+	case ev.Name == "socket" && ev.Status == trace.StatusOK && ev.RetVal >= 0 && level.Absent():
+		if b.lackingFDs == nil {
+			b.lackingFDs = map[[2]int]string{}
+		}
+		b.lackingFDs[[2]int{ev.PID, int(ev.RetVal)}] = key
+	case ev.Name == "close" || socketCalls[ev.Name]:
+		fd, err := strconv.Atoi(strings.TrimSpace(argAt(ev.Args, 0)))
+		if err != nil {
+			return
+		}
+		k := [2]int{ev.PID, fd}
+		sock, ok := b.lackingFDs[k]
+		if !ok {
+			return
+		}
+		if ev.Name == "close" {
+			delete(b.lackingFDs, k)
+		} else if u := b.used[key]; u != nil && u.follows == "" {
+			u.follows = sock
+		}
 	}
 }
 
@@ -305,7 +345,7 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 		}
 	}
 	for _, u := range b.used {
-		if refine != nil && u.Level != Missing {
+		if refine != nil && !u.Level.Absent() {
 			if why, ok := refine.Missing[u.Name]; ok {
 				u.Level, u.Note = Missing, why
 			}
@@ -325,9 +365,21 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 			c.CallsSupported += u.Calls
 		case Partial:
 			c.Partial++
-		case Missing:
+		case Missing, Disabled:
 			c.Missing++
+		}
+	}
+	// What is lacking is judged; a use on a lacking socket after the
+	// socket's own use, whose fate it shares.
+	for pass := 0; pass < 2; pass++ {
+		for _, u := range c.Used {
+			if !u.Level.Absent() || (u.follows != "") != (pass == 1) {
+				continue
+			}
 			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, Runtimes: b.runtimes.Found})
+			if sock := b.used[u.follows]; sock != nil && sock.Impact != "" && sock.Impact != Blocks && j.Impact == Blocks {
+				j = Judgement{Impact: sock.Impact, Why: "only on the socket of " + sock.Key + ", which the app does without: " + sock.ImpactWhy}
+			}
 			u.Impact, u.ImpactWhy = j.Impact, j.Why
 			u.Closure = b.judge.Closure(b.arch, u.Key, u.Name, u.args)
 			if j.Impact == Blocks {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/syscov/syscov/trace"
@@ -73,11 +72,6 @@ type Judgement struct {
 // Coverage, diff, check, probe and profiles all ask it.
 type Judge struct {
 	Table *SupportTable
-	// ImageLibs are the Unikraft libraries of the image judged against
-	// (from its .uk_libinfo), nil when no image is known: they tell
-	// "configure" (the release has the code, the image lacks its
-	// library) from "implement".
-	ImageLibs map[string]bool
 	// Probes holds the verdicts of `syscov probe`, by app (the program's
 	// base name): a probe of one app never answers for another.
 	Probes    map[string]map[string]ProbeVerdict
@@ -102,8 +96,10 @@ func NewJudge(table *SupportTable, probes map[string]map[string]ProbeVerdict) (*
 }
 
 // Support is the table's level of a call, made stricter for uses the
-// unikernel rejects (a fork-like clone where only threads are supported),
-// with the key the use is counted under ("clone (fork)").
+// unikernel rejects (a fork-like clone where only threads are supported,
+// a use an argument rule of the table names: "futex FUTEX_LOCK_PI",
+// "socket AF_NETLINK"), with the key the use is counted under. A call
+// of a partial syscall that no rule rejects is a supported use.
 func (j *Judge) Support(arch trace.Arch, ev *trace.Event) (key string, level Level, note string) {
 	key = ev.Name
 	s := j.Table.Lookup(arch, ev.Name)
@@ -113,61 +109,102 @@ func (j *Judge) Support(arch trace.Arch, ev *trace.Event) (key string, level Lev
 		if level == Partial || level == Implemented && strings.Contains(strings.ToLower(note), "clone") {
 			level, note = Missing, "fork-like clone (no CLONE_VM): "+note
 		}
+		return key, level, note
+	}
+	if level.Absent() || len(s.Rules) == 0 {
+		return key, level, note
+	}
+	rule, readable := j.Table.RuleFor(arch, ev)
+	switch {
+	case rule != nil:
+		level = Missing
+		if len(rule.Needs) > 0 {
+			level = Disabled
+		}
+		return rule.Name(ev.Args), level, rule.Answer
+	case readable && level == Partial:
+		return key, Implemented, "a use the implementation supports (" + s.Note + ")"
 	}
 	return key, level, note
 }
 
-// Unsupported reports, before a call runs, whether the judge will not
+// Unsupported reports, before a call runs, whether the judge may not
 // call it supported (its level, for a fork-like or other use, is not
-// implemented): the calls whose call sites a report shows.
+// implemented, or argument rules decide): the calls whose call sites a
+// report shows.
 func (j *Judge) Unsupported(arch trace.Arch, name string, forkLike bool) bool {
 	s := j.Table.Lookup(arch, name)
 	if forkLike && (name == "clone" || name == "clone3") {
 		_, level, _ := j.Support(arch, &trace.Event{Kind: trace.KindSyscall, Name: name})
 		return level != Implemented
 	}
-	return s.Level != Implemented
+	return s.Level != Implemented || len(s.Rules) > 0
 }
 
-// socketDrivers are the libraries a socket family needs beyond
-// posix-socket (Unikraft 0.17: lib-lwip for IP, posix-unixsocket for
-// AF_UNIX); without one, socket() answers EAFNOSUPPORT.
-var socketDrivers = map[string]string{"AF_INET": "lwip", "AF_INET6": "lwip", "AF_UNIX": "posix-unixsocket"}
-
 // Closure says what closes a lacking use: "implement" (the release has no
-// code for it), "configure: LIB, …" (the release has it in libraries the
-// image was built without), or "" when no image is known.
+// working code for it), "configure: enable CONFIG_X, …" (the release has
+// it in options the image was built without: its library, a socket
+// family's driver), or "" when the table has no Kconfig knowledge.
 func (j *Judge) Closure(arch trace.Arch, key, name, args string) string {
 	s := j.Table.Lookup(arch, name)
-	if s.Level == Missing || strings.HasSuffix(key, " (fork)") {
+	if strings.HasSuffix(key, " (fork)") || s.Level == Missing && len(s.Impls) == 0 {
 		return "implement"
 	}
-	if j.ImageLibs == nil {
+	if j.Table.ConfigOf() == nil {
 		return ""
 	}
-	var need []string
-	for _, lib := range s.Libs {
-		if !j.ImageLibs[libInfoName(lib)] {
-			need = append(need, lib)
-		}
+	var needs []string
+	if s.Level == Disabled {
+		needs = append(needs, s.Fix...)
 	}
-	if name == "socket" {
-		// The family as any of the call's argument texts names it (the
-		// shim prints socket's undecoded; the native call names it).
-		for _, fam := range []string{"AF_INET6", "AF_INET", "AF_UNIX"} {
-			if lib := socketDrivers[fam]; strings.Contains(args, fam) && !j.ImageLibs[libInfoName(lib)] && !slices.Contains(need, lib) {
-				need = append(need, lib)
+	// args may join several calls' texts with " | " (the unikernel's and
+	// the native run's): the first a rule rejects decides.
+	for _, text := range strings.Split(args, " | ") {
+		rule, _ := j.Table.RuleFor(arch, &trace.Event{Kind: trace.KindSyscall, Name: name, Args: text})
+		if rule == nil {
+			continue
+		}
+		if len(rule.Needs) == 0 {
+			return "implement"
+		}
+		needs = appendNew(needs, rule.Needs...)
+		break
+	}
+	if len(needs) > 0 {
+		return "configure: enable " + strings.Join(needs, ", ")
+	}
+	return "implement"
+}
+
+// ConfigWithLibraries is the configuration of an image known only by its
+// libraries (.uk_libinfo): the table's default configuration with every
+// library option of the table set as the image has it.
+func ConfigWithLibraries(t *SupportTable, image string, libs map[string]bool) *Config {
+	c := &Config{Name: "app-elfloader defaults with the libraries of " + image, On: map[string]bool{}}
+	if base := t.ConfigOf(); base != nil {
+		for k, v := range base.On {
+			c.On[k] = v
+		}
+		c.Name = base.Name + ", with the libraries of " + image
+	}
+	for _, m := range t.Arch {
+		for _, s := range m {
+			for _, im := range s.Impls {
+				if im.Lib == "" || strings.Contains(im.Lib, "elfloader") {
+					continue
+				}
+				c.On["CONFIG_LIB"+strings.ToUpper(strings.ReplaceAll(im.Lib, "-", "_"))] = libs[libInfoName(im.Lib)]
+			}
+			for _, r := range s.Rules {
+				for _, n := range r.Needs {
+					if lib := strings.TrimPrefix(n, "CONFIG_LIB"); lib != n && !strings.ContainsAny(lib, " !()") {
+						c.On[n] = libs["lib"+strings.ToLower(lib)]
+					}
+				}
 			}
 		}
 	}
-	if len(need) == 0 {
-		return "implement"
-	}
-	var opts []string
-	for _, lib := range need {
-		opts = append(opts, "CONFIG_LIB"+strings.ToUpper(strings.NewReplacer("-", "_").Replace(lib)))
-	}
-	return "configure: " + strings.Join(opts, ", ")
+	return c
 }
 
 // libInfoName is a library's name in .uk_libinfo (posix-socket →

@@ -168,9 +168,9 @@ func TestRuntimes(t *testing.T) {
 // What closes a gap: implement (no code in the release, a fork), or
 // configure the libraries the image lacks (a socket family's driver too).
 func TestClosure(t *testing.T) {
-	j := testJudge(t, nil)
-	if got := j.Closure(trace.ArchX86_64, "socket", "socket", "AF_INET, SOCK_STREAM, 0"); got != "" {
-		t.Errorf("no image known: %q, want nothing said", got)
+	table, err := EmbeddedTable("unikraft@0.17.0")
+	if err != nil {
+		t.Fatal(err)
 	}
 	base := map[string]bool{"libposix_process": true, "libuksignal": true}
 	lwip := map[string]bool{"libposix_process": true, "libposix_socket": true, "liblwip": true}
@@ -181,12 +181,15 @@ func TestClosure(t *testing.T) {
 	}{
 		{base, "memfd_create", "memfd_create", "", "implement"},
 		{base, "clone (fork)", "clone", "flags=SIGCHLD", "implement"},
-		{base, "socket", "socket", "AF_INET, SOCK_STREAM, 0", "configure: CONFIG_LIBPOSIX_SOCKET, CONFIG_LIBLWIP"},
-		{base, "socket", "socket", "0x1, 0x80801 | AF_UNIX, SOCK_STREAM", "configure: CONFIG_LIBPOSIX_SOCKET, CONFIG_LIBPOSIX_UNIXSOCKET"},
+		{base, "socket", "socket", "AF_INET, SOCK_STREAM, 0", "configure: enable CONFIG_LIBPOSIX_SOCKET, CONFIG_LIBLWIP"},
+		{base, "socket", "socket", "0x1, 0x80801 | AF_UNIX, SOCK_STREAM", "configure: enable CONFIG_LIBPOSIX_SOCKET, CONFIG_LIBPOSIX_UNIXSOCKET"},
 		{lwip, "socket", "socket", "AF_INET6, SOCK_STREAM, 0", "implement"},
-		{lwip, "socket", "socket", "AF_UNIX, SOCK_STREAM, 0", "configure: CONFIG_LIBPOSIX_UNIXSOCKET"},
+		{lwip, "socket", "socket", "AF_UNIX, SOCK_STREAM, 0", "configure: enable CONFIG_LIBPOSIX_UNIXSOCKET"},
+		{lwip, "socket AF_NETLINK", "socket", "AF_NETLINK, SOCK_RAW, NETLINK_ROUTE", "implement"},
+		{base, "eventfd2", "eventfd2", "0, EFD_CLOEXEC", "configure: enable CONFIG_LIBPOSIX_EVENTFD"},
 	} {
-		j.ImageLibs = tt.libs
+		j := testJudge(t, nil)
+		j.Table = table.WithConfig(ConfigWithLibraries(table, "test image", tt.libs))
 		if got := j.Closure(trace.ArchX86_64, tt.key, tt.name, tt.args); got != tt.want {
 			t.Errorf("%s %q: %q, want %q", tt.key, tt.args, got, tt.want)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,25 +20,76 @@ const (
 	Implemented Level = "implemented"
 	Stubbed     Level = "stubbed" // present, pretends or does nothing
 	Partial     Level = "partial" // present, rejects some uses (Note says which)
-	Missing     Level = "missing"
+	// Disabled: the release has code for it, but not in this image: its
+	// Kconfig options are off (Fix says which to turn on).
+	Disabled Level = "disabled"
+	Missing  Level = "missing"
 )
 
-// Support is one syscall's entry in a SupportTable.
+// Absent reports whether a syscall at this level is not in the image at
+// all (it answers ENOSYS): missing from the release, or disabled.
+func (l Level) Absent() bool { return l == Missing || l == Disabled }
+
+// Impl is one implementation of a syscall in the release: the library
+// and place that define or register it, how far it goes, and the Kconfig
+// conditions it is built and registered under.
+type Impl struct {
+	Lib   string `json:"lib"`
+	File  string `json:"file"`
+	Line  int    `json:"line"`
+	Level Level  `json:"level"`
+	// Note says what a partial one rejects (its message, or the
+	// conditions of its -ENOSYS).
+	Note string `json:"note,omitempty"`
+	// Returns is what a stub returns ("0", "-ENOSYS", "-EINVAL, 0").
+	Returns string   `json:"returns,omitempty"`
+	Needs   []string `json:"needs,omitempty"`
+	// Override is the reason of an entry of overrides.json that set this
+	// implementation's level (code reading could not decide it).
+	Override string `json:"override,omitempty"`
+}
+
+// Where is "lib/posix-futex/futex.c:283".
+func (i Impl) Where() string { return fmt.Sprintf("%s:%d", i.File, i.Line) }
+
+// Support is one syscall's entry in a SupportTable: its level in the
+// table's configuration, from the implementation that is on.
 type Support struct {
 	Level Level    `json:"level"`
 	Note  string   `json:"note,omitempty"`
 	Libs  []string `json:"libs,omitempty"`
+	// Returns, Where and Needs are those of the implementation the level
+	// comes from (for a disabled one: the one to turn on).
+	Returns string   `json:"returns,omitempty"`
+	Where   string   `json:"where,omitempty"`
+	Needs   []string `json:"needs,omitempty"`
+	// Fix is, for a disabled syscall, the options to turn on
+	// ("CONFIG_LIBPOSIX_SOCKET").
+	Fix []string `json:"fix,omitempty"`
+	// Impls are all the implementations of the release, whatever the
+	// configuration.
+	Impls []Impl `json:"impls,omitempty"`
+	// Rules are the uses the implementation rejects, by argument.
+	Rules []ArgRule `json:"rules,omitempty"`
 }
 
 // SupportTable says, per architecture, how a unikernel release supports
-// every Linux syscall.
+// every Linux syscall, in one configuration of its images.
 type SupportTable struct {
 	Format  int    `json:"syscov_kb"`
 	OS      string `json:"os"`
 	Version string `json:"version"`
-	// Source says what the table was made from.
-	Source string                            `json:"source,omitempty"`
+	// Source says what the table was made from (trees and commits).
+	Source string `json:"source,omitempty"`
+	// DefaultConfig is the configuration the levels are for when the
+	// user gives none: the options app-elfloader's own defaults turn on.
+	DefaultConfig     []string `json:"default_config,omitempty"`
+	DefaultConfigName string   `json:"default_config_name,omitempty"`
+	// Config names the configuration the levels are for.
+	Config string                            `json:"config,omitempty"`
 	Arch   map[trace.Arch]map[string]Support `json:"arch"`
+	// cfg is that configuration (nil for a table of format 1).
+	cfg *Config
 }
 
 // Name is "unikraft@0.17.0".
@@ -64,59 +116,213 @@ func (t *SupportTable) Counts(arch trace.Arch) map[Level]int {
 	return out
 }
 
-// BuildSupportTable turns the findings of a Unikraft source tree into a
-// table for every syscall of the x86_64 and aarch64 tables: defined or
-// provided is implemented, unless a stub warning makes it stubbed or an
-// "unsupported" message partial; anything else is missing.
-func BuildSupportTable(findings []uksource.Finding, version, source string) *SupportTable {
-	type acc struct {
-		present, stubbed bool
-		note             string
-		libs             map[string]bool
-	}
-	by := map[string]*acc{}
-	for _, f := range findings {
-		a := by[f.Name]
-		if a == nil {
-			a = &acc{libs: map[string]bool{}}
-			by[f.Name] = a
+// ConfigOf is the configuration a table's levels are for (nil for a
+// table without Kconfig knowledge).
+func (t *SupportTable) ConfigOf() *Config { return t.cfg }
+
+// archOption is the Kconfig option of an architecture.
+var archOption = map[trace.Arch]string{trace.ArchX86_64: "CONFIG_ARCH_X86_64", trace.ArchAarch64: "CONFIG_ARCH_ARM_64"}
+
+// levelRank orders the implementations that are on: a real one wins over
+// a partial one, a partial one over a stub.
+var levelRank = map[Level]int{Implemented: 0, Partial: 1, Stubbed: 2}
+
+// WithConfig returns the table of the images built with c: for every
+// syscall, the implementation whose conditions hold (the best, when
+// several do), or disabled with the options to turn on, or missing.
+func (t *SupportTable) WithConfig(c *Config) *SupportTable {
+	out := *t
+	out.cfg, out.Config = c, c.Name
+	out.Arch = map[trace.Arch]map[string]Support{}
+	for arch, m := range t.Arch {
+		ac := c.forArch(archOption[arch])
+		n := make(map[string]Support, len(m))
+		for name, s := range m {
+			n[name] = resolve(s, ac)
 		}
-		a.libs[f.Lib] = true
-		switch f.Kind {
-		case uksource.Defined, uksource.Provided:
-			a.present = true
-		case uksource.Stubbed:
-			a.stubbed = true
-		case uksource.Partial:
-			if a.note == "" {
-				a.note = f.Note
+		out.Arch[arch] = n
+	}
+	return &out
+}
+
+// resolve sets an entry's level from its implementations in c.
+func resolve(s Support, c *Config) Support {
+	if len(s.Impls) == 0 {
+		if s.Level == "" || s.Level == Disabled {
+			s.Level = Missing
+		}
+		return s
+	}
+	out := Support{Impls: s.Impls, Rules: s.Rules}
+	best, bestMissing := -1, []string(nil)
+	for i, im := range s.Impls {
+		miss := c.Missing(im.Needs)
+		switch {
+		case len(miss) == 0 && (best < 0 || bestMissing != nil || levelRank[im.Level] < levelRank[s.Impls[best].Level]):
+			best, bestMissing = i, nil
+		case len(miss) > 0 && (best < 0 || bestMissing != nil && (len(miss) < len(bestMissing) ||
+			len(miss) == len(bestMissing) && levelRank[im.Level] < levelRank[s.Impls[best].Level])):
+			best, bestMissing = i, miss
+		}
+	}
+	im := s.Impls[best]
+	out.Level, out.Note, out.Returns, out.Where, out.Needs = im.Level, im.Note, im.Returns, im.Where(), im.Needs
+	out.Libs = []string{im.Lib}
+	if bestMissing != nil {
+		out.Level, out.Note, out.Returns, out.Fix = Disabled, "not in this image: enable "+strings.Join(bestMissing, " && "), "", bestMissing
+	}
+	return out
+}
+
+// BuildSupportTable turns the findings of a Unikraft source tree into a
+// table for every syscall of the x86_64 and aarch64 tables. Each library
+// that defines or registers a syscall is an implementation: a definition
+// is one only where its library registers the syscall (UK_PROVIDED_
+// SYSCALLS; the shim calls nothing else), and holds under both places'
+// Kconfig conditions. Its level is implemented, unless its code is a stub
+// (constant returns, a stub warning) or partial (an "unsupported"
+// message, a conditional -ENOSYS); overrides then set what code reading
+// cannot decide. The levels are those of defaults (app-elfloader's own
+// configuration) when given.
+func BuildSupportTable(findings []uksource.Finding, version, source string, defaults *Config, overrides []Override) (*SupportTable, error) {
+	type key struct {
+		name, lib, file string
+		line            int
+	}
+	impls := map[string][]*Impl{}
+	byPlace := map[key]*Impl{}
+	provided := map[[2]string]*uksource.Finding{} // name, lib → first registration
+	for i, f := range findings {
+		if f.Kind == uksource.Provided {
+			if _, ok := provided[[2]string{f.Name, f.Lib}]; !ok {
+				provided[[2]string{f.Name, f.Lib}] = &findings[i]
 			}
 		}
 	}
-	t := &SupportTable{Format: 1, OS: "unikraft", Version: version, Source: source, Arch: map[trace.Arch]map[string]Support{}}
+	for _, f := range findings {
+		k := key{f.Name, f.Lib, f.File, f.Line}
+		im := byPlace[k]
+		switch f.Kind {
+		case uksource.Defined:
+			reg := provided[[2]string{f.Name, f.Lib}]
+			if reg == nil {
+				continue // defined, not registered: the shim never calls it
+			}
+			im = &Impl{Lib: f.Lib, File: f.File, Line: f.Line, Level: Implemented, Needs: appendNew(append([]string(nil), f.Needs...), reg.Needs...)}
+			byPlace[k] = im
+			impls[f.Name] = append(impls[f.Name], im)
+		case uksource.Stubbed:
+			if im != nil {
+				im.Level, im.Returns = Stubbed, f.Returns
+			}
+		case uksource.Partial:
+			if im != nil && im.Level == Implemented {
+				im.Level, im.Note = Partial, f.Note
+			}
+		}
+	}
+	// A registration without a definition in its library (the code is
+	// generated, or defined under another name) is an implementation at
+	// the Makefile line.
+	for _, f := range findings {
+		if f.Kind != uksource.Provided {
+			continue
+		}
+		found := false
+		for _, im := range impls[f.Name] {
+			found = found || im.Lib == f.Lib
+		}
+		if !found {
+			impls[f.Name] = append(impls[f.Name], &Impl{Lib: f.Lib, File: f.File, Line: f.Line, Level: Implemented, Needs: f.Needs})
+		}
+	}
+	rules := map[string][]ArgRule{}
+	for _, o := range overrides {
+		if len(impls[o.Syscall]) == 0 {
+			continue // a tree without that syscall (a library alone, a test tree)
+		}
+		matched := false
+		for _, im := range impls[o.Syscall] {
+			if im.File != o.File && !strings.HasSuffix(im.File, "/"+o.File) {
+				continue
+			}
+			matched = true
+			switch {
+			case o.Level != "":
+				im.Level, im.Note, im.Returns = o.Level, o.Note, o.Returns
+			case im.Level == Implemented:
+				// Rules alone: the uses they name are rejected.
+				im.Level, im.Note = Partial, o.Note
+			}
+			im.Override = o.Reason
+		}
+		if !matched {
+			return nil, fmt.Errorf("overrides.json: %s at %s:%d: no implementation of the tree is in that file", o.Syscall, o.File, o.Line)
+		}
+		rules[o.Syscall] = append(rules[o.Syscall], o.Rules...)
+	}
+	t := &SupportTable{Format: 2, OS: "unikraft", Version: version, Source: source, Arch: map[trace.Arch]map[string]Support{}}
 	for _, arch := range []trace.Arch{trace.ArchX86_64, trace.ArchAarch64} {
 		m := map[string]Support{}
 		for _, name := range trace.Table(arch).Names() {
-			a := by[name]
-			s := Support{Level: Missing}
-			if a != nil && a.present {
-				s.Level = Implemented
-				switch {
-				case a.stubbed:
-					s.Level = Stubbed
-				case a.note != "":
-					s.Level, s.Note = Partial, a.note
-				}
-				for lib := range a.libs {
-					s.Libs = append(s.Libs, lib)
-				}
-				sort.Strings(s.Libs)
+			s := Support{Level: Missing, Rules: rules[name]}
+			for _, im := range impls[name] {
+				s.Impls = append(s.Impls, *im)
 			}
+			sort.Slice(s.Impls, func(i, j int) bool { return s.Impls[i].Where() < s.Impls[j].Where() })
 			m[name] = s
 		}
 		t.Arch[arch] = m
 	}
-	return t
+	if defaults == nil {
+		defaults = &Config{Name: "every option on", On: map[string]bool{}}
+		for _, f := range findings {
+			for _, n := range f.Needs {
+				for _, o := range strings.FieldsFunc(n, func(r rune) bool { return !(r == '_' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') }) {
+					// Every option, but not the tests' (their files
+					// define syscalls of their own).
+					if strings.HasPrefix(o, "CONFIG_") && !strings.Contains(o, "TEST") {
+						defaults.On[o] = true
+					}
+				}
+			}
+		}
+	} else {
+		t.DefaultConfig, t.DefaultConfigName = defaults.Options(), defaults.Name
+	}
+	return t.WithConfig(defaults), nil
+}
+
+func appendNew(s []string, more ...string) []string {
+	for _, m := range more {
+		if !slices.Contains(s, m) {
+			s = append(s, m)
+		}
+	}
+	return s
+}
+
+// Change is how one syscall differs between two tables.
+type Change struct {
+	Name     string
+	From, To Support
+}
+
+// DiffTables lists the syscalls of arch whose level, stub answer, note or
+// file differs from a to b, by syscall number (a line that moved in the
+// same file is not a change).
+func DiffTables(a, b *SupportTable, arch trace.Arch) []Change {
+	var out []Change
+	tab := trace.Table(arch)
+	for _, name := range tab.Names() {
+		x, y := a.Lookup(arch, name), b.Lookup(arch, name)
+		file := func(s Support) string { f, _, _ := strings.Cut(s.Where, ":"); return f }
+		if x.Level != y.Level || x.Returns != y.Returns || x.Note != y.Note || file(x) != file(y) {
+			out = append(out, Change{Name: name, From: x, To: y})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return tab.Number(out[i].Name) < tab.Number(out[j].Name) })
+	return out
 }
 
 // ParseSupportTable reads a table written by MarshalSupportTable.
@@ -125,16 +331,36 @@ func ParseSupportTable(data []byte) (*SupportTable, error) {
 	if err := json.Unmarshal(data, &t); err != nil {
 		return nil, fmt.Errorf("support table: %w", err)
 	}
-	if t.Format != 1 || t.OS == "" || t.Version == "" || len(t.Arch) == 0 {
-		return nil, fmt.Errorf("support table: not a syscov support table (syscov_kb 1 with os, version and arch)")
+	if t.Format != 1 && t.Format != 2 || t.OS == "" || t.Version == "" || len(t.Arch) == 0 {
+		return nil, fmt.Errorf("support table: not a syscov support table (syscov_kb 1 or 2 with os, version and arch)")
 	}
 	for arch, m := range t.Arch {
 		for name, s := range m {
-			switch s.Level {
-			case Implemented, Stubbed, Partial, Missing:
-			default:
-				return nil, fmt.Errorf("support table: %s %s: unknown level %q", arch, name, s.Level)
+			levels := []Level{s.Level}
+			for _, im := range s.Impls {
+				levels = append(levels, im.Level)
 			}
+			for _, l := range levels {
+				switch l {
+				case Implemented, Stubbed, Partial, Missing, Disabled:
+				default:
+					return nil, fmt.Errorf("support table: %s %s: unknown level %q", arch, name, l)
+				}
+			}
+			for _, r := range s.Rules {
+				if err := r.check(); err != nil {
+					return nil, fmt.Errorf("support table: %s %s: %w", arch, name, err)
+				}
+			}
+		}
+	}
+	if t.Format == 2 && len(t.DefaultConfig) > 0 {
+		c := &Config{Name: t.DefaultConfigName, On: map[string]bool{}}
+		for _, o := range t.DefaultConfig {
+			c.On[o] = true
+		}
+		if t.Config == "" || t.Config == c.Name {
+			t.cfg = c
 		}
 	}
 	return &t, nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 
@@ -38,7 +39,11 @@ func (a appFlags) filter() *analyze.AppFilter {
 // judgement is what every analysis of a command is judged by.
 type judgement struct {
 	table *analyze.SupportTable
-	// imageLibs are the libraries of the unikernel image, when known.
+	// config is the image's Kconfig given with --config; without it, the
+	// libraries of the unikernel image (imageLibs, when known) turn the
+	// table's library options on and off.
+	config    *analyze.Config
+	image     string
 	imageLibs map[string]bool
 	probe     map[string]map[string]analyze.ProbeVerdict
 	apps      appFlags
@@ -50,7 +55,12 @@ func (j judgement) judge() *analyze.Judge {
 	if err != nil {
 		panic(err) // the embedded knowledge file is checked by the tests
 	}
-	jd.ImageLibs = j.imageLibs
+	switch {
+	case j.config != nil:
+		jd.Table = j.table.WithConfig(j.config)
+	case j.imageLibs != nil && j.table.ConfigOf() != nil:
+		jd.Table = j.table.WithConfig(analyze.ConfigWithLibraries(j.table, j.image, j.imageLibs))
+	}
 	return jd
 }
 
@@ -197,7 +207,7 @@ func analyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 	defer closeInputs(uins)
 	nin, uin := nins[0], uins[0]
 	if j.imageLibs == nil {
-		j.imageLibs = imageLibsOf(uin.r.Header())
+		j.image, j.imageLibs = imageLibsOf(uin.r.Header())
 	}
 	judge := j.judge()
 	d := analyze.NewDiffBuilder(context, ignore)
@@ -239,15 +249,15 @@ func analyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 
 // imageLibsOf reads the libraries of the image a unikernel trace booted
 // (the -kernel of its VMM command line), when that file is still there.
-func imageLibsOf(h trace.Header) map[string]bool {
+func imageLibsOf(h trace.Header) (image string, libs map[string]bool) {
 	for i, a := range h.VMM {
 		if a == "-kernel" && i+1 < len(h.VMM) {
 			if im, err := unikernel.InspectImage(h.VMM[i+1]); err == nil {
-				return libSet(im.Libraries)
+				return filepath.Base(h.VMM[i+1]), libSet(im.Libraries)
 			}
 		}
 	}
-	return nil
+	return "", nil
 }
 
 func libSet(libs []string) map[string]bool {

@@ -64,7 +64,7 @@ func runCheck(e *env, args []string) error {
 			return err
 		}
 		plan.warn(e)
-		j.imageLibs = libSet(plan.image.Libraries)
+		j.image, j.imageLibs = filepath.Base(uf.image), libSet(plan.image.Libraries)
 	}
 	if err := os.MkdirAll(*outDir, 0o755); err != nil {
 		return err

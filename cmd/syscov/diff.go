@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"strings"
 
 	flag "github.com/spf13/pflag"
@@ -64,6 +65,7 @@ func runDiff(e *env, args []string) error {
 // diff, check).
 type judgeFlags struct {
 	against string
+	config  string
 	probes  []string
 	strict  bool
 	apps    appFlags
@@ -71,6 +73,7 @@ type judgeFlags struct {
 
 func (jf *judgeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&jf.against, "against", "unikraft", "support table: unikraft, unikraft@VERSION (built in) or a file from 'syscov kb import'")
+	registerConfig(fs, &jf.config)
 	fs.StringArrayVar(&jf.probes, "probe", nil, "verdicts of 'syscov probe --format json' (repeatable, one per app; each applies to the app it probed): missing syscalls that work stubbed or faked degrade, not block")
 	fs.BoolVar(&jf.strict, "strict-impact", false, "exit 4 also when what is lacking only degrades the app (a fallback takes over)")
 	jf.apps.register(fs)
@@ -78,7 +81,28 @@ func (jf *judgeFlags) register(fs *flag.FlagSet) {
 
 func (jf *judgeFlags) judgement() (judgement, error) {
 	table, verdicts, err := loadJudgement(jf.against, jf.probes)
-	return judgement{table: table, probe: verdicts, apps: jf.apps, strict: jf.strict}, err
+	if err != nil {
+		return judgement{}, err
+	}
+	cfg, err := loadConfig(jf.config)
+	return judgement{table: table, config: cfg, probe: verdicts, apps: jf.apps, strict: jf.strict}, err
+}
+
+// registerConfig adds --config, the Kconfig of the image judged against.
+func registerConfig(fs *flag.FlagSet, to *string) {
+	fs.StringVar(to, "config", "", "the .config of the Unikraft image: the table of that image (a syscall whose library is off is\n\"disabled: enable CONFIG_X\"); default: the libraries of the image when known, else app-elfloader's defaults")
+}
+
+// loadConfig reads --config ("" is none).
+func loadConfig(path string) (*analyze.Config, error) {
+	if path == "" {
+		return nil, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return analyze.ParseConfig(path, data)
 }
 
 func ignoreList(spec string) []string {

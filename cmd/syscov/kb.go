@@ -14,7 +14,7 @@ import (
 
 func runKB(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: list, show or import")
+		return usagef("want a subcommand: list, show, diff or import")
 	}
 	switch args[0] {
 	case "list":
@@ -23,11 +23,13 @@ func runKB(e *env, args []string) error {
 		return runKBShow(e, args[1:])
 	case "import":
 		return runKBImport(e, args[1:])
+	case "diff":
+		return runKBDiff(e, args[1:])
 	case "-h", "--help":
-		fmt.Fprintln(e.stderr, "usage: syscov kb list | kb show [unikraft[@V]|FILE] | kb import UNIKRAFT_SOURCE_DIR --version V [-o FILE]")
+		fmt.Fprintln(e.stderr, "usage: syscov kb list | kb show [unikraft[@V]|FILE] [SYSCALL...] | kb diff A B | kb import UNIKRAFT_SOURCE_DIR [LIB_DIR...] --version V [-o FILE]")
 		return nil
 	}
-	return usagef("unknown subcommand %q: want list, show or import", args[0])
+	return usagef("unknown subcommand %q: want list, show, diff or import", args[0])
 }
 
 func runKBList(e *env, args []string) error {
@@ -48,10 +50,12 @@ func runKBList(e *env, args []string) error {
 }
 
 func runKBShow(e *env, args []string) error {
-	fs := newFlagSet(e, "kb show", "kb show [unikraft[@V]|FILE] [--arch A] [--level L] [--format table|markdown|json]")
+	fs := newFlagSet(e, "kb show", "kb show [unikraft[@V]|FILE] [SYSCALL...] [--config .config] [--arch A] [--level L] [--format table|markdown|json]")
 	format := fs.String("format", "table", "output format: table, markdown or json")
 	archFlag := fs.String("arch", "x86_64", "architecture: x86_64 or aarch64")
-	level := fs.String("level", "", "only syscalls at this level: implemented, stubbed, partial, missing")
+	level := fs.String("level", "", "only syscalls at this level: implemented, stubbed, partial, disabled, missing")
+	var configPath string
+	registerConfig(fs, &configPath)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,19 +68,73 @@ func runKBShow(e *env, args []string) error {
 		return &usageError{err.Error()}
 	}
 	switch analyze.Level(*level) {
-	case "", analyze.Implemented, analyze.Stubbed, analyze.Partial, analyze.Missing:
+	case "", analyze.Implemented, analyze.Stubbed, analyze.Partial, analyze.Disabled, analyze.Missing:
 	default:
-		return usagef("--level %q: want implemented, stubbed, partial or missing", *level)
+		return usagef("--level %q: want implemented, stubbed, partial, disabled or missing", *level)
 	}
-	spec := "unikraft"
-	if fs.NArg() > 0 {
-		spec = fs.Arg(0)
+	// kb show [TABLE] [SYSCALL...]: the table is named first, when it is.
+	spec, names := "unikraft", fs.Args()
+	if len(names) > 0 {
+		if _, err := os.Stat(names[0]); err == nil || strings.HasPrefix(names[0], "unikraft") {
+			spec, names = names[0], names[1:]
+		}
 	}
 	t, err := loadSupportTable(spec)
 	if err != nil {
 		return err
 	}
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	if cfg != nil {
+		t = t.WithConfig(cfg)
+	}
+	if len(names) > 0 {
+		for _, n := range names {
+			if trace.Table(arch).Number(n) < 0 {
+				return usagef("%q is not a %s syscall", n, arch)
+			}
+		}
+		return report.SupportSyscalls(e.stdout, f, t, arch, names)
+	}
 	return report.SupportTableDetail(e.stdout, f, t, arch, analyze.Level(*level))
+}
+
+func runKBDiff(e *env, args []string) error {
+	fs := newFlagSet(e, "kb diff", "kb diff A B [--config .config] [--arch A] [--format table|markdown|json]")
+	format := fs.String("format", "table", "output format: table, markdown or json")
+	archFlag := fs.String("arch", "x86_64", "architecture: x86_64 or aarch64")
+	var configPath string
+	registerConfig(fs, &configPath)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return usagef("want two tables: unikraft@V, unikraft@staging or files from 'syscov kb import'")
+	}
+	f, err := report.ParseFormat(*format)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	arch, err := trace.ParseArch(*archFlag)
+	if err != nil {
+		return &usageError{err.Error()}
+	}
+	cfg, err := loadConfig(configPath)
+	if err != nil {
+		return err
+	}
+	var tables [2]*analyze.SupportTable
+	for i, spec := range fs.Args() {
+		if tables[i], err = loadSupportTable(spec); err != nil {
+			return err
+		}
+		if cfg != nil {
+			tables[i] = tables[i].WithConfig(cfg)
+		}
+	}
+	return report.SupportDiff(e.stdout, f, tables[0], tables[1], arch, analyze.DiffTables(tables[0], tables[1], arch))
 }
 
 // loadSupportTable takes "unikraft", "unikraft@V" (built in) or a file.
@@ -96,6 +154,8 @@ func runKBImport(e *env, args []string) error {
 	version := fs.String("version", "", "the Unikraft version the tree is (required), e.g. 0.17.0")
 	source := fs.String("source", "", "what the tree is, recorded in the table (default: the directory)")
 	out := fs.StringP("output", "o", "", "where to write the table (default: unikraft-VERSION.json)")
+	defaults := fs.String("default-config", "", "a resolved .config whose levels the table states when a user gives none\n(e.g. app-elfloader's defconfig after make defconfig)")
+	defaultsName := fs.String("default-config-name", "", "how reports name --default-config (default: the file name)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -115,8 +175,8 @@ func runKBImport(e *env, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", dir, err)
 		}
-		if len(f) == 0 {
-			return fmt.Errorf("%s: no syscall definitions found (is it a Unikraft tree or library?)", dir)
+		if len(f) == 0 && len(dirs) == 0 {
+			return fmt.Errorf("%s: no syscall definitions found (is it a Unikraft tree?)", dir)
 		}
 		abs, _ := filepath.Abs(dir)
 		for i := range f {
@@ -131,7 +191,29 @@ func runKBImport(e *env, args []string) error {
 	if src == "" {
 		src = strings.Join(dirs, " + ")
 	}
-	t := analyze.BuildSupportTable(findings, *version, src)
+	var def *analyze.Config
+	if *defaults != "" {
+		data, err := os.ReadFile(*defaults)
+		if err != nil {
+			return err
+		}
+		name := *defaultsName
+		if name == "" {
+			name = *defaults
+		}
+		if def, err = analyze.ParseConfig(*defaults, data); err != nil {
+			return err
+		}
+		def.Name = name
+	}
+	overrides, err := analyze.Overrides()
+	if err != nil {
+		return err
+	}
+	t, err := analyze.BuildSupportTable(findings, *version, src, def, overrides)
+	if err != nil {
+		return err
+	}
 	data, err := analyze.MarshalSupportTable(t)
 	if err != nil {
 		return err
@@ -144,7 +226,7 @@ func runKBImport(e *env, args []string) error {
 		return err
 	}
 	c := t.Counts(trace.ArchX86_64)
-	fmt.Fprintf(e.stderr, "syscov: %s: x86_64 %d implemented, %d stubbed, %d partial, %d missing; wrote %s\n",
-		t.Name(), c[analyze.Implemented], c[analyze.Stubbed], c[analyze.Partial], c[analyze.Missing], path)
+	fmt.Fprintf(e.stderr, "syscov: %s (%s): x86_64 %d implemented, %d stubbed, %d partial, %d disabled, %d missing; wrote %s\n",
+		t.Name(), t.Config, c[analyze.Implemented], c[analyze.Stubbed], c[analyze.Partial], c[analyze.Disabled], c[analyze.Missing], path)
 	return nil
 }

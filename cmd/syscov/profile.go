@@ -16,6 +16,8 @@ func runProfile(e *env, args []string) error {
 	out := fs.StringP("output", "o", "syscov.pb.gz", "the profile to write (gzipped protobuf, for go tool pprof)")
 	value := fs.String("value", "calls", "default sample value: calls or time")
 	against := fs.String("against", "unikraft", "support table for the status label: unikraft[@V], a file, or none")
+	var configPath string
+	registerConfig(fs, &configPath)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -43,6 +45,9 @@ func runProfile(e *env, args []string) error {
 			return err
 		}
 	} else if j.table, err = analyze.EmbeddedTable("unikraft"); err != nil {
+		return err
+	}
+	if j.config, err = loadConfig(configPath); err != nil {
 		return err
 	}
 	judge := j.judge()

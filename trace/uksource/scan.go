@@ -8,8 +8,6 @@
 package uksource
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"io/fs"
@@ -37,20 +35,34 @@ type Finding struct {
 	Lib  string
 	File string
 	Line int
-	// Note says why a syscall is partial: the message its code prints.
+	// Note says why a syscall is partial: the message its code prints,
+	// or the conditions under which it answers -ENOSYS.
 	Note string
+	// Needs are the Kconfig conditions the finding holds under, each an
+	// expression over CONFIG_ options ("CONFIG_LIBPOSIX_PROCESS",
+	// "!CONFIG_LIBUKMMAP", "(CONFIG_A || CONFIG_B)"): the library's
+	// option, the source file's build rule, the #if blocks around it.
+	Needs []string
+	// Returns is, for a stub, the constants it returns ("0", "-ENOSYS",
+	// "-EINVAL, 0").
+	Returns string
 }
 
 var (
-	defineRE   = regexp.MustCompile(`\bUK_(?:LL)?SYSCALL_(?:R_E_|R_|E_)?DEFINE\s*\(\s*[^,()]+(?:\([^)]*\))?[^,]*,\s*([a-z0-9_]+)\s*[,)]`)
-	providedRE = regexp.MustCompile(`^\s*UK_PROVIDED_SYSCALLS-\$\([A-Z0-9_]+\)\s*\+=\s*([a-z0-9_]+)-\d+`)
-	messageRE  = regexp.MustCompile(`"([^"]*(?:[Uu]nsupported|not supported|not implemented)[^"]*)"`)
+	// Every variant of the DEFINE family: UK_SYSCALL_DEFINE, _R_, _E_,
+	// _R_E_, app-elfloader's _R_U_ … (not EXECENV_PROLOGUE_DEFINE).
+	defineRE  = regexp.MustCompile(`\bUK_(?:LL)?SYSCALL_(?:(?:R|E|U)_)*DEFINE\s*\(\s*[^,()]+(?:\([^)]*\))?[^,]*,\s*([a-z0-9_]+)\s*[,)]`)
+	messageRE = regexp.MustCompile(`"([^"\n]*(?:[Uu]nsupported|not supported|not implemented|[Uu]nimplemented|UNIMPLEMENTED|STUB)[^"\n]*)"`)
 )
 
 // Scan walks fsys (the root of a Unikraft tree, or a library) and returns
-// its findings sorted by name, kind and place.
+// its findings sorted by name, kind and place. Makefiles are read first:
+// a source file's findings hold under its library's option and its build
+// rule, and a file no rule builds (a test, a disabled variant) is skipped.
 func Scan(fsys fs.FS) ([]Finding, error) {
 	var out []Finding
+	var sources []string
+	makefiles := map[string]*makefile{} // by directory
 	err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -70,19 +82,37 @@ func Scan(fsys fs.FS) ([]Finding, error) {
 		name := d.Name()
 		switch {
 		case name == "Makefile.uk":
-			f, err := scanMakefile(fsys, p)
+			mk, f, err := scanMakefile(fsys, p)
+			if mk != nil {
+				makefiles[mk.dir] = mk
+			}
 			out = append(out, f...)
 			return err
 		case strings.HasSuffix(name, ".c") || strings.HasSuffix(name, ".h"):
 			if strings.HasPrefix(p, "lib/syscall_shim/include/") {
 				return nil // the macros' own definitions
 			}
-			f, err := scanSource(fsys, p)
-			out = append(out, f...)
-			return err
+			sources = append(sources, p)
 		}
 		return nil
 	})
+	if err != nil {
+		return out, err
+	}
+	for _, p := range sources {
+		var mk *makefile
+		for dir := path.Dir(p); mk == nil; dir = path.Dir(dir) {
+			mk = makefiles[dir]
+			if dir == "." || dir == "/" {
+				break
+			}
+		}
+		f, err := scanSource(fsys, p, mk)
+		out = append(out, f...)
+		if err != nil {
+			return out, err
+		}
+	}
 	sort.Slice(out, func(i, j int) bool {
 		a, b := out[i], out[j]
 		if a.Name != b.Name {
@@ -96,7 +126,7 @@ func Scan(fsys fs.FS) ([]Finding, error) {
 		}
 		return a.Line < b.Line
 	})
-	return out, err
+	return out, nil
 }
 
 // libOf names the library a path belongs to.
@@ -142,28 +172,16 @@ func readFile(fsys fs.FS, p string) ([]byte, error) {
 	return data, nil
 }
 
-func scanMakefile(fsys fs.FS, p string) ([]Finding, error) {
-	data, err := readFile(fsys, p)
-	if err != nil {
-		return nil, err
-	}
-	var out []Finding
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		if m := providedRE.FindStringSubmatch(sc.Text()); m != nil {
-			out = append(out, Finding{Name: m[1], Kind: Provided, Lib: libOf(p), File: p, Line: n})
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return out, fmt.Errorf("%s: %w", p, err)
-	}
-	return out, nil
-}
-
 // scanSource finds the DEFINEs of a C file; the body of each (up to the
 // next DEFINE) is searched for stub warnings and "unsupported" messages.
-func scanSource(fsys fs.FS, p string) ([]Finding, error) {
+func scanSource(fsys fs.FS, p string, mk *makefile) ([]Finding, error) {
+	var fileNeeds []string
+	if mk != nil {
+		var built bool
+		if fileNeeds, built = mk.needsOf(p); !built {
+			return nil, nil // no rule builds it: a test, another variant
+		}
+	}
 	data, err := readFile(fsys, p)
 	if err != nil {
 		return nil, err
@@ -173,6 +191,11 @@ func scanSource(fsys fs.FS, p string) ([]Finding, error) {
 		return nil, nil
 	}
 	locs := defineRE.FindAllStringSubmatchIndex(text, -1)
+	if len(locs) == 0 {
+		return nil, nil
+	}
+	conds := ppConditions(text)
+	lib := libOf(p)
 	var out []Finding
 	var helpers map[string][]int // found once per file, when needed
 	line, lineAt := 1, 0
@@ -187,33 +210,87 @@ func scanSource(fsys fs.FS, p string) ([]Finding, error) {
 			end = locs[k+1][0]
 		}
 		body := functionBody(text[:end], loc[1])
-		// "return uk_sys_NAME(...)": the work is in the helper.
+		// "return uk_sys_NAME(...)": the work is in the helper; a stub
+		// is judged on the helper's body.
+		judged := body
+		params := signatureNames(text[loc[0]:min(len(text), loc[0]+2048)])
 		if helper := "uk_sys_" + name + "("; strings.Contains(body, helper) {
 			if helpers == nil {
 				helpers = helperDefinitions(text)
 			}
 			for _, def := range helpers["uk_sys_"+name] {
-				body += functionBody(text[:min(len(text), def+maxBody)], def)
+				h := functionBody(text[:min(len(text), def+maxBody)], def)
+				for k := range signatureNames(text[def:min(len(text), def+2048)]) {
+					params[k] = true
+				}
+				body += h
+				judged = h
 			}
 		}
-		out = append(out, Finding{Name: name, Kind: Defined, Lib: libOf(p), File: p, Line: line})
-		if strings.Contains(body, "UK_WARN_STUBBED") && strings.Count(body, "\n") < 12 {
-			out = append(out, Finding{Name: name, Kind: Stubbed, Lib: libOf(p), File: p, Line: line})
+		needs := appendNew(append([]string(nil), fileNeeds...), conds(line)...)
+		at := Finding{Name: name, Lib: lib, File: p, Line: line, Needs: needs}
+		add := func(kind Kind, note, returns string) {
+			f := at
+			f.Kind, f.Note, f.Returns = kind, note, returns
+			out = append(out, f)
 		}
+		add(Defined, "", "")
+		warned := strings.Contains(body, "UK_WARN_STUBBED")
+		if consts, ok := constantReturns(judged); ok {
+			add(Stubbed, "", strings.Join(consts, ", "))
+			continue
+		}
+		if warned && strings.Count(body, "\n") < 12 {
+			add(Stubbed, "", "")
+			continue
+		}
+		var notes []string
 		m := messageRE.FindStringSubmatch(body)
-		if base := strings.TrimSuffix(path.Base(p), ".c"); m == nil && strings.HasPrefix(name, base) {
+		if base := strings.TrimSuffix(path.Base(p), ".c"); m == nil && strings.TrimRight(name, "0123456789") == base {
 			// A file named after the syscall (clone.c for clone and
 			// clone3) is all about it: its messages apply, wherever its
 			// code checks (Unikraft checks clone flags in hooks).
 			m = messageRE.FindStringSubmatch(text)
 		}
 		if m != nil {
-			out = append(out, Finding{Name: name, Kind: Partial, Lib: libOf(p), File: p, Line: line, Note: strings.TrimSpace(strings.TrimSuffix(m[1], "\\n"))})
-		} else if strings.Contains(body, "UK_WARN_STUBBED") && strings.Count(body, "\n") >= 12 {
-			out = append(out, Finding{Name: name, Kind: Partial, Lib: libOf(p), File: p, Line: line, Note: "a stub for some of its uses (UK_WARN_STUBBED)"})
+			notes = append(notes, strings.TrimSpace(strings.TrimSuffix(m[1], "\\n")))
+		}
+		notes = append(notes, unsupportedWhen(body, params)...)
+		if len(notes) == 0 && warned {
+			notes = append(notes, "a stub for some of its uses (UK_WARN_STUBBED)")
+		}
+		if len(notes) > 0 {
+			add(Partial, strings.Join(notes, "; "), "")
 		}
 	}
 	return out, nil
+}
+
+// signatureNames returns the identifiers of the parameter list that
+// starts at the first '(' of text (types and names alike: a condition
+// that names one tests the call's arguments).
+func signatureNames(text string) map[string]bool {
+	out := map[string]bool{}
+	open := strings.IndexByte(text, '(')
+	if open < 0 {
+		return out
+	}
+	depth := 0
+	for i := open; i < len(text); i++ {
+		switch text[i] {
+		case '(':
+			depth++
+		case ')':
+			depth--
+			if depth == 0 {
+				for _, id := range identRE.FindAllString(text[open+1:i], -1) {
+					out[id] = true
+				}
+				return out
+			}
+		}
+	}
+	return out
 }
 
 // functionBody returns the brace-balanced body of the function whose

@@ -1,0 +1,207 @@
+package analyze
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// ArgRule is one use of a syscall that its implementation rejects, told
+// by the call's arguments (in the spirit of Asterinas' sctrace patterns:
+// a rule of flags and values matched against every recorded call). A
+// call matches when every test holds; a rule whose Needs hold in the
+// image's configuration does not apply (the option makes it supported).
+type ArgRule struct {
+	// Use names the rejected use in reports; {argN} is replaced by the
+	// call's argument N ("futex {arg1}", "socket {arg0}").
+	Use  string    `json:"use"`
+	When []ArgTest `json:"when"`
+	// Answer is what the unikernel does with the use ("-ENOSYS",
+	// "crashes (UK_CRASH)").
+	Answer string `json:"answer"`
+	// Needs are options that, when on, make the use supported (a socket
+	// family's driver): the gap is closed by configuring.
+	Needs []string `json:"needs,omitempty"`
+}
+
+// ArgTest tests one argument of a call, as strace writes it. Flags are the
+// words of a "|"-joined value; the value is its first word that is not a
+// modifier (Ignore).
+type ArgTest struct {
+	Arg int `json:"arg"`
+	// In, NotIn: the value is (not) one of these.
+	In    []string `json:"in,omitempty"`
+	NotIn []string `json:"not_in,omitempty"`
+	// Has: one of these flags is set; Lacks: none of them is.
+	Has   []string `json:"has,omitempty"`
+	Lacks []string `json:"lacks,omitempty"`
+	// NotNull: the argument is a pointer that is not NULL.
+	NotNull bool `json:"not_null,omitempty"`
+	// Ignore are modifier flags left out of the value (FUTEX_PRIVATE_FLAG).
+	Ignore []string `json:"ignore,omitempty"`
+}
+
+func (r ArgRule) check() error {
+	if r.Use == "" || r.Answer == "" || len(r.When) == 0 {
+		return fmt.Errorf("rule %q: want use, answer and at least one test", r.Use)
+	}
+	for _, t := range r.When {
+		if t.Arg < 0 || t.Arg > 5 {
+			return fmt.Errorf("rule %q: argument %d: want 0 to 5", r.Use, t.Arg)
+		}
+		if len(t.In)+len(t.NotIn)+len(t.Has)+len(t.Lacks) == 0 && !t.NotNull {
+			return fmt.Errorf("rule %q: a test of argument %d tests nothing", r.Use, t.Arg)
+		}
+	}
+	return nil
+}
+
+var numericArg = regexp.MustCompile(`^-?(0x[0-9a-fA-F]+|[0-9]+)$`)
+
+// matches reports whether a call's argument text matches every test, and
+// whether it could be read at all: a raw number where a name is tested
+// (the unikernel shim prints undecoded arguments) cannot be judged.
+func (r ArgRule) matches(args string) (match, readable bool) {
+	for _, t := range r.When {
+		a := strings.TrimSpace(argAt(args, t.Arg))
+		if a == "" {
+			return false, false
+		}
+		if t.NotNull {
+			null := a == "NULL" || a == "0" || a == "0x0"
+			if null {
+				return false, true
+			}
+			continue
+		}
+		// A raw number where names are tested cannot be judged (the
+		// unikernel shim prints undecoded numbers), unless the test names
+		// numbers too, or it is 0 (no flags at all).
+		if numericArg.MatchString(a) && !hasNumber(t.In) && !hasNumber(t.NotIn) && (a != "0" || len(t.In)+len(t.NotIn) > 0) {
+			return false, false
+		}
+		flags := strings.Split(a, "|")
+		for i := range flags {
+			flags[i] = strings.TrimSpace(flags[i])
+		}
+		value := ""
+		for _, f := range flags {
+			if !contains(t.Ignore, f) {
+				value = f
+				break
+			}
+		}
+		if len(t.In) > 0 && !contains(t.In, value) || len(t.NotIn) > 0 && contains(t.NotIn, value) {
+			return false, true
+		}
+		if len(t.Has) > 0 && !anyOf(flags, t.Has) || len(t.Lacks) > 0 && anyOf(flags, t.Lacks) {
+			return false, true
+		}
+	}
+	return true, true
+}
+
+// Name is the use as reports show it, for a call's arguments.
+func (r ArgRule) Name(args string) string {
+	s := r.Use
+	for i := 0; i < 6 && strings.Contains(s, "{arg"); i++ {
+		s = strings.ReplaceAll(s, "{arg"+strconv.Itoa(i)+"}", strings.TrimSpace(argAt(args, i)))
+	}
+	return s
+}
+
+func contains(s []string, x string) bool {
+	for _, y := range s {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func hasNumber(list []string) bool {
+	for _, x := range list {
+		if numericArg.MatchString(x) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyOf(flags, want []string) bool {
+	for _, f := range flags {
+		if contains(want, f) {
+			return true
+		}
+	}
+	return false
+}
+
+// Override is an entry of overrides.json: what reading the code of one
+// implementation cannot decide (a crash on a flag, a level), set by hand
+// with the place it was read and why.
+type Override struct {
+	Syscall string `json:"syscall"`
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	// Level, Note, Returns replace the importer's, when Level is set.
+	Level   Level     `json:"level,omitempty"`
+	Note    string    `json:"note,omitempty"`
+	Returns string    `json:"returns,omitempty"`
+	Rules   []ArgRule `json:"rules,omitempty"`
+	Reason  string    `json:"reason"`
+}
+
+//go:embed overrides.json
+var overridesJSON []byte
+
+// Overrides returns the built-in overrides (analyze/overrides.json), used
+// by kb import.
+func Overrides() ([]Override, error) {
+	var f struct {
+		Version int        `json:"syscov_overrides"`
+		Entries []Override `json:"entries"`
+	}
+	if err := json.Unmarshal(overridesJSON, &f); err != nil {
+		return nil, fmt.Errorf("overrides.json: %w", err)
+	}
+	for i, o := range f.Entries {
+		if o.Syscall == "" || o.File == "" || o.Line < 1 || o.Reason == "" || o.Note == "" || o.Level == "" && len(o.Rules) == 0 {
+			return nil, fmt.Errorf("overrides.json: entry %d (%s): want syscall, file, line, note, reason and a level or rules", i, o.Syscall)
+		}
+		for _, r := range o.Rules {
+			if err := r.check(); err != nil {
+				return nil, fmt.Errorf("overrides.json: entry %d (%s): %w", i, o.Syscall, err)
+			}
+		}
+	}
+	return f.Entries, nil
+}
+
+// RuleFor returns the rule a call breaks, if any, and whether it holds
+// in the table's configuration (a rule whose options are on does not).
+// ok is false when the call's arguments cannot be judged.
+func (t *SupportTable) RuleFor(arch trace.Arch, ev *trace.Event) (rule *ArgRule, ok bool) {
+	s := t.Lookup(arch, ev.Name)
+	ok = true
+	for i, r := range s.Rules {
+		m, readable := r.matches(ev.Args)
+		if !readable {
+			ok = false
+			continue
+		}
+		if !m {
+			continue
+		}
+		if len(r.Needs) > 0 && t.cfg != nil && len(t.cfg.Missing(r.Needs)) == 0 {
+			continue // the option that supports it is on
+		}
+		return &s.Rules[i], true
+	}
+	return nil, ok
+}
