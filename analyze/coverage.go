@@ -58,6 +58,8 @@ type AppCoverage struct {
 	Source string
 	Origin string
 	Table  string
+	// Config names the configuration the table's levels are for.
+	Config string
 	Used   []*UsedSyscall // by calls, descending
 	// Counts of distinct uses per level.
 	Implemented, Stubbed, Partial, Missing int
@@ -329,7 +331,7 @@ func libcWrapper(fn, syscall string) bool {
 // Coverage judges every use and returns the app's coverage; refine (may
 // be nil) is what unikernel runs showed.
 func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
-	c := &AppCoverage{App: b.app, Source: b.src, Origin: b.origin, Table: b.judge.Table.Name()}
+	c := &AppCoverage{App: b.app, Source: b.src, Origin: b.origin, Table: b.judge.Table.Name(), Config: b.judge.Table.Config}
 	for rt := range b.runtimes.Found {
 		c.Runtimes = append(c.Runtimes, rt)
 	}
@@ -416,7 +418,10 @@ type Blocker struct {
 
 // PlanStep is one step of the implementation plan.
 type PlanStep struct {
+	// Implement is the use to support; Closure how ("configure: enable
+	// CONFIG_X" or "implement").
 	Implement string
+	Closure   string
 	// NewlyCovered are the apps fully covered once this step is done;
 	// Covered counts all fully covered apps after it.
 	NewlyCovered []string
@@ -491,6 +496,17 @@ func MakePlan(apps []*AppCoverage) *Plan {
 	}
 	byApps(p.Blockers)
 	byApps(p.Degrading)
+	// Configuring is cheap next to implementing: the configure steps come
+	// first, each ranked like the rest.
+	closure := map[string]string{}
+	for _, a := range apps {
+		for _, u := range a.Blocking {
+			if closure[u.Key] == "" {
+				closure[u.Key] = u.Closure
+			}
+		}
+	}
+	configure := func(k string) bool { return strings.HasPrefix(closure[k], "configure") }
 	covered := p.CoveredNow
 	for {
 		best, bestDone, bestNeed, bestCalls := "", -1, 0, 0
@@ -507,6 +523,12 @@ func MakePlan(apps []*AppCoverage) *Plan {
 			if needs == 0 {
 				continue
 			}
+			if best != "" && configure(k) != configure(best) {
+				if configure(k) {
+					best, bestDone, bestNeed, bestCalls = k, done, needs, calls[k]
+				}
+				continue
+			}
 			if done > bestDone || done == bestDone && (needs > bestNeed || needs == bestNeed && (calls[k] > bestCalls || calls[k] == bestCalls && k < best)) {
 				best, bestDone, bestNeed, bestCalls = k, done, needs, calls[k]
 			}
@@ -514,7 +536,7 @@ func MakePlan(apps []*AppCoverage) *Plan {
 		if best == "" {
 			break
 		}
-		step := PlanStep{Implement: best}
+		step := PlanStep{Implement: best, Closure: closure[best]}
 		for i, a := range apps {
 			if need[i][best] {
 				delete(need[i], best)

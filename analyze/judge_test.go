@@ -195,3 +195,23 @@ func TestClosure(t *testing.T) {
 		}
 	}
 }
+
+// The plan does what is cheap first: a configure step (turning a library
+// on) before implementing, even when implementing covers more apps.
+func TestPlanConfiguresFirst(t *testing.T) {
+	use := func(key, closure string) *UsedSyscall {
+		return &UsedSyscall{Key: key, Name: key, Calls: 1, Level: Missing, Impact: Blocks, Closure: closure}
+	}
+	apps := []*AppCoverage{
+		{App: "a", Blocking: []*UsedSyscall{use("sendfile", "implement")}},
+		{App: "b", Blocking: []*UsedSyscall{use("sendfile", "implement")}},
+		{App: "c", Blocking: []*UsedSyscall{use("eventfd2", "configure: enable CONFIG_LIBPOSIX_EVENTFD")}},
+	}
+	p := MakePlan(apps)
+	if len(p.Steps) != 2 || p.Steps[0].Implement != "eventfd2" || p.Steps[0].Closure != "configure: enable CONFIG_LIBPOSIX_EVENTFD" || p.Steps[1].Implement != "sendfile" {
+		t.Errorf("steps %+v", p.Steps)
+	}
+	if p.Steps[1].Covered != 3 {
+		t.Errorf("covered after both: %d", p.Steps[1].Covered)
+	}
+}

@@ -31,6 +31,9 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "== %s (%s) against %s\n", a.App, a.Source, a.Table)
+		if a.Config != "" {
+			fmt.Fprintf(w, "levels for: %s\n", a.Config)
+		}
 		fmt.Fprintf(w, "%d distinct syscalls: %d implemented, %d stubbed, %d partial, %d missing (%d blocking); %s %% of %d calls supported\n",
 			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, len(a.Blocking), analyze.Percent(a.Weighted()), a.Calls)
 		if len(a.SetAside) > 0 {
@@ -68,12 +71,12 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 		fmt.Fprintf(w, "\n== plan across %d apps (%d fully covered now)\n", plan.Apps, plan.CoveredNow)
 		var rows [][]string
 		for i, s := range plan.Steps {
-			rows = append(rows, []string{strconv.Itoa(i + 1), s.Implement, "+" + strconv.Itoa(len(s.NewlyCovered)), strconv.Itoa(s.Covered), cut(strings.Join(s.NewlyCovered, ", "), 40)})
+			rows = append(rows, []string{strconv.Itoa(i + 1), s.Implement, cut(stepHow(s), 40), "+" + strconv.Itoa(len(s.NewlyCovered)), strconv.Itoa(s.Covered), cut(strings.Join(s.NewlyCovered, ", "), 40)})
 		}
-		if err := renderTable(w, []string{"step", "implement", "apps", "covered", "newly covered"}, rows, nil, []bool{true, false, true, true, false}); err != nil {
+		if err := renderTable(w, []string{"step", "support", "how", "apps", "covered", "newly covered"}, rows, nil, []bool{true, false, false, true, true, false}); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "implementing the top 5 covers %d of %d apps, the top 10 %d\n", plan.AfterTop[5], plan.Apps, plan.AfterTop[10])
+		fmt.Fprintf(w, "the top 5 steps cover %d of %d apps, the top 10 %d\n", plan.AfterTop[5], plan.Apps, plan.AfterTop[10])
 		if len(plan.Degrading) > 0 {
 			fmt.Fprintf(w, "then, what only degrades apps: %s\n", degradingList(plan.Degrading))
 		}
@@ -133,6 +136,9 @@ func nr(n int) string {
 func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	for _, a := range apps {
 		fmt.Fprintf(w, "### Coverage of %s against `%s`\n\n", mdCell(a.App), mdCode(a.Table))
+		if a.Config != "" {
+			fmt.Fprintf(w, "Levels for: %s.\n\n", mdText(a.Config))
+		}
 		fmt.Fprintf(w, "**%d** distinct syscalls: %d implemented, %d stubbed, %d partial, **%d missing** (%d blocking); %s %% of %d calls supported.\n\n",
 			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, len(a.Blocking), analyze.Percent(a.Weighted()), a.Calls)
 		missing := append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...)
@@ -160,10 +166,10 @@ func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Pl
 	}
 	if plan != nil && plan.Apps > 1 {
 		fmt.Fprintf(w, "### Plan across %d apps\n\n%d fully covered now; the top 5 steps cover %d, the top 10 %d.\n\n", plan.Apps, plan.CoveredNow, plan.AfterTop[5], plan.AfterTop[10])
-		fmt.Fprintln(w, "| step | implement | newly covered | covered |")
-		fmt.Fprintln(w, "|--:|---|---|--:|")
+		fmt.Fprintln(w, "| step | support | how | newly covered | covered |")
+		fmt.Fprintln(w, "|--:|---|---|---|--:|")
 		for i, s := range plan.Steps {
-			fmt.Fprintf(w, "| %d | %s | %s | %d |\n", i+1, mdCell(s.Implement), mdCell(strings.Join(s.NewlyCovered, ", ")), s.Covered)
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %d |\n", i+1, mdCell(s.Implement), mdCell(stepHow(s)), mdCell(strings.Join(s.NewlyCovered, ", ")), s.Covered)
 		}
 	}
 	return nil
@@ -190,6 +196,7 @@ func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) 
 		App       string         `json:"app"`
 		Source    string         `json:"source"`
 		Table     string         `json:"table"`
+		Config    string         `json:"config,omitempty"`
 		Counts    map[string]int `json:"counts"`
 		Calls     int            `json:"calls"`
 		Weighted  float64        `json:"weighted_coverage"`
@@ -201,7 +208,7 @@ func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) 
 	doc := map[string]any{"schema": CoverageSchema}
 	var out []jsonApp
 	for _, a := range apps {
-		ja := jsonApp{App: a.App, Source: a.Source, Table: a.Table, Calls: a.Calls, Weighted: a.Weighted(),
+		ja := jsonApp{App: a.App, Source: a.Source, Table: a.Table, Config: a.Config, Calls: a.Calls, Weighted: a.Weighted(),
 			Counts:  map[string]int{"implemented": a.Implemented, "stubbed": a.Stubbed, "partial": a.Partial, "missing": a.Missing},
 			Missing: []string{}, Tolerated: []string{}, Runtimes: nonNil(a.Runtimes)}
 		for _, u := range a.Used {
@@ -221,4 +228,13 @@ func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) 
 			"covered_after_top5": plan.AfterTop[5], "covered_after_top10": plan.AfterTop[10]}
 	}
 	return writeJSON(w, doc)
+}
+
+// stepHow is how a plan step is done: configure (the options) or
+// implement.
+func stepHow(s analyze.PlanStep) string {
+	if s.Closure == "" {
+		return "implement"
+	}
+	return s.Closure
 }

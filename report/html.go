@@ -352,8 +352,8 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 {{if and .Plan (gt .Plan.Apps 1)}}
 <h2 id="plan">Plan across {{.Plan.Apps}} apps</h2>
 <p>{{.Plan.CoveredNow}} fully covered now; the top 5 steps cover {{index .Plan.AfterTop 5}}, the top 10 {{index .Plan.AfterTop 10}}.</p>
-<table id="plan-table"><tr><th>step</th><th>implement</th><th>newly covered</th><th>covered</th></tr>
-{{range $i, $s := .Plan.Steps}}<tr><td class="n">{{inc $i}}</td><td>{{$s.Implement}}</td><td>{{join $s.NewlyCovered ", "}}</td><td class="n">{{$s.Covered}}</td></tr>
+<table id="plan-table"><tr><th>step</th><th>support</th><th>how</th><th>newly covered</th><th>covered</th></tr>
+{{range $i, $s := .Plan.Steps}}<tr><td class="n">{{inc $i}}</td><td>{{$s.Implement}}</td><td>{{if $s.Closure}}{{$s.Closure}}{{else}}implement{{end}}</td><td>{{join $s.NewlyCovered ", "}}</td><td class="n">{{$s.Covered}}</td></tr>
 {{end}}</table>
 {{end}}
 {{end}}
