@@ -181,7 +181,7 @@ func runKBImport(e *env, args []string) error {
 		abs, _ := filepath.Abs(dir)
 		for i := range f {
 			if f[i].Lib == "" {
-				f[i].Lib = filepath.Base(abs)
+				f[i].Lib = strings.TrimPrefix(filepath.Base(abs), "lib-") // lib-lwip → lwip, as Unikraft names it
 			}
 		}
 		findings = append(findings, f...)

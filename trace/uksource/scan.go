@@ -240,7 +240,9 @@ func scanSource(fsys fs.FS, p string, mk *makefile) ([]Finding, error) {
 			add(Stubbed, "", strings.Join(consts, ", "))
 			continue
 		}
-		if warned && strings.Count(body, "\n") < 12 {
+		// A stub warning first thing, or in a short body: a stub (what it
+		// does after the warning pretends).
+		if warned && (strings.Count(body, "\n") < 12 || strings.HasPrefix(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(stripCode(judged)), "{")), "UK_WARN_STUBBED")) {
 			add(Stubbed, "", "")
 			continue
 		}
@@ -248,9 +250,17 @@ func scanSource(fsys fs.FS, p string, mk *makefile) ([]Finding, error) {
 		m := messageRE.FindStringSubmatch(body)
 		if base := strings.TrimSuffix(path.Base(p), ".c"); m == nil && strings.TrimRight(name, "0123456789") == base {
 			// A file named after the syscall (clone.c for clone and
-			// clone3) is all about it: its messages apply, wherever its
-			// code checks (Unikraft checks clone flags in hooks).
-			m = messageRE.FindStringSubmatch(text)
+			// clone3) is all about it: its messages that name the
+			// syscall apply, wherever its code checks (Unikraft checks
+			// clone flags in hooks); poll.c's "ppoll no sigmask" is not
+			// poll's.
+			word := regexp.MustCompile(`\b` + regexp.QuoteMeta(base) + `\b`)
+			for _, mm := range messageRE.FindAllStringSubmatch(text, -1) {
+				if word.MatchString(mm[1]) {
+					m = mm
+					break
+				}
+			}
 		}
 		if m != nil {
 			notes = append(notes, strings.TrimSpace(strings.TrimSuffix(m[1], "\\n")))
