@@ -24,12 +24,13 @@ var examples = map[string][]string{
 	},
 	"summary":    {"syscov summary app.strace", "syscov summary --per-process --format markdown native.trace"},
 	"diff":       {"syscov diff native.trace unikernel.trace", "syscov diff --format markdown native.trace unikernel.console.log > issue.md"},
-	"coverage":   {"syscov coverage redis.trace nginx.trace sqlite3.trace", "syscov coverage --against unikraft@0.17.0 --probe probe.json redis.trace"},
+	"coverage":   {"syscov coverage redis.trace nginx.trace sqlite3.trace", "syscov coverage --against unikraft@0.17.0 --probe probe.json redis.trace", "syscov coverage --config build/.config redis.trace"},
 	"probe":      {"syscov probe --ready 'tcp:{port}' --workload 'redis-benchmark -p {port} -n 300 -q' -- redis-server --port '{port}' --save ''"},
 	"profile":    {"syscov profile -o hot.pb.gz redis.trace && go tool pprof -top hot.pb.gz"},
 	"kb list":    {"syscov kb list"},
-	"kb show":    {"syscov kb show unikraft@0.17.0 --level missing"},
-	"kb import":  {"syscov kb import ../unikraft ../lib-lwip --version 0.17.0 -o unikraft.json"},
+	"kb show":    {"syscov kb show unikraft@0.17.0 --level missing", "syscov kb show futex socket eventfd2", "syscov kb show --config build/.config --level disabled"},
+	"kb diff":    {"syscov kb diff unikraft@0.17.0 unikraft@staging"},
+	"kb import":  {"syscov kb import ../unikraft ../app-elfloader ../lib-lwip --version 0.17.0 --default-config ../app-elfloader/.config -o unikraft.json"},
 	"completion": {"syscov completion bash > /etc/bash_completion.d/syscov", "syscov completion fish > ~/.config/fish/completions/syscov.fish"},
 	"man":        {"syscov man > syscov.1 && man -l syscov.1"},
 }
@@ -83,6 +84,7 @@ func commandDocs() []commandDoc {
 			runKBList(e, nil)
 			runKBShow(e, nil)
 			runKBImport(e, nil)
+			runKBDiff(e, nil)
 		default:
 			c.run(e, nil)
 		}
