@@ -110,7 +110,11 @@ func (r ArgRule) matches(args string) (match, readable bool) {
 func (r ArgRule) Name(args string) string {
 	s := r.Use
 	for i := 0; i < 6 && strings.Contains(s, "{arg"); i++ {
-		s = strings.ReplaceAll(s, "{arg"+strconv.Itoa(i)+"}", strings.TrimSpace(argAt(args, i)))
+		a := strings.TrimSpace(argAt(args, i))
+		if a == "" {
+			a = "?"
+		}
+		s = strings.ReplaceAll(s, "{arg"+strconv.Itoa(i)+"}", a)
 	}
 	return s
 }

@@ -206,17 +206,47 @@ func FuzzParseSupportTable(f *testing.F) {
 	data, _ := os.ReadFile("kbdata/unikraft-0.17.0.json")
 	f.Add(data[:min(len(data), 4000)])
 	f.Add([]byte(`{"syscov_kb":1,"os":"unikraft","version":"1","arch":{"x86_64":{"read":{"level":"implemented"}}}}`))
+	f.Add([]byte(`{"syscov_kb":2,"os":"unikraft","version":"1","default_config":["CONFIG_A"],"default_config_name":"d","arch":{"x86_64":{"futex":{"level":"partial","impls":[{"lib":"l","file":"f.c","line":1,"level":"partial","needs":["CONFIG_A && !CONFIG_B"]}],"rules":[{"use":"futex {arg1}","answer":"-ENOSYS","when":[{"arg":1,"not_in":["FUTEX_WAIT"]}]}]}}}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		tab, err := ParseSupportTable(data)
 		if err != nil {
 			return
 		}
+		other := tab.WithConfig(&Config{Name: "x", On: map[string]bool{"CONFIG_A": true}})
 		for arch := range tab.Arch {
 			for name := range tab.Arch[arch] {
 				if l := tab.Lookup(arch, name).Level; l == "" {
 					t.Fatalf("%s %s: empty level", arch, name)
 				}
+				if l := other.Lookup(arch, name).Level; l == "" {
+					t.Fatalf("%s %s: empty level in another configuration", arch, name)
+				}
+				for _, args := range []string{"", "0x1, FUTEX_WAKE|FUTEX_PRIVATE_FLAG, 1", "AF_INET, SOCK_STREAM", "NULL, [], 0x0"} {
+					if r, _ := other.RuleFor(arch, &trace.Event{Kind: trace.KindSyscall, Name: name, Args: args}); r != nil && r.Name(args) == "" {
+						t.Fatalf("%s: a rule without a name", name)
+					}
+				}
 			}
 		}
+	})
+}
+
+// FuzzParseConfig: a .config and the conditions evaluated over it are
+// never trusted: an error names the file and line, evaluation never
+// panics.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte("CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_S=\"x\"\n"), "CONFIG_A && !(CONFIG_B || CONFIG_S)")
+	f.Add([]byte("CONFIG_A=y\nnot kconfig\n"), "((CONFIG_A")
+	f.Add([]byte(""), "!")
+	f.Fuzz(func(t *testing.T, data []byte, expr string) {
+		c, err := ParseConfig("f.config", data)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.config") {
+				t.Fatalf("error without the file: %v", err)
+			}
+			return
+		}
+		_ = c.Holds(expr)
+		_ = c.Missing([]string{expr, "CONFIG_A"})
 	})
 }
