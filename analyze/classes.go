@@ -92,52 +92,19 @@ func Class(ev *trace.Event) string {
 	case IsThreadCreate(ev):
 		return "thread"
 	case ev.Name == "socket" && strings.HasPrefix(strings.TrimSpace(ev.Args), "AF_"):
-		return argAt(ev.Args, 0) + " socket"
+		return trace.Arg(ev.Args, 0) + " socket"
 	case ev.Name == "mmap" && strings.Contains(ev.Args, "MAP_SHARED") && strings.Contains(ev.Args, "PROT_WRITE"):
 		return "writable MAP_SHARED mmap"
 	case ev.Name == "ioctl":
-		return "ioctl " + argAt(ev.Args, 1)
+		return "ioctl " + trace.Arg(ev.Args, 1)
 	case ev.Name == "fcntl":
-		return "fcntl " + argAt(ev.Args, 1)
+		return "fcntl " + trace.Arg(ev.Args, 1)
 	case startupNoise[ev.Name]:
 		return "start-up"
 	case vdsoCalls[ev.Name]:
 		return "vDSO"
 	}
 	return Family(ev.Name)
-}
-
-// argAt returns the i-th top-level argument of raw argument text.
-func argAt(args string, i int) string {
-	depth, start, n := 0, 0, 0
-	inStr := false
-	for j := 0; j < len(args); j++ {
-		c := args[j]
-		switch {
-		case inStr:
-			if c == '\\' {
-				j++
-			} else if c == '"' {
-				inStr = false
-			}
-		case c == '"':
-			inStr = true
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-		case c == ',' && depth == 0:
-			if n == i {
-				return strings.TrimSpace(args[start:j])
-			}
-			n++
-			start = j + 1
-		}
-	}
-	if n == i {
-		return strings.TrimSpace(args[start:])
-	}
-	return ""
 }
 
 // NotSupported reports whether an errno means "this system does not

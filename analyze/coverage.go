@@ -227,7 +227,7 @@ func (b *CoverageBuilder) followSockets(ev *trace.Event, key string, level Level
 		}
 		b.lackingFDs[[2]int{ev.PID, int(ev.RetVal)}] = key
 	case ev.Name == "close" || socketCalls[ev.Name]:
-		fd, err := strconv.Atoi(strings.TrimSpace(argAt(ev.Args, 0)))
+		fd, err := strconv.Atoi(strings.TrimSpace(trace.Arg(ev.Args, 0)))
 		if err != nil {
 			return
 		}

@@ -364,7 +364,7 @@ func writtenBytes(ev *trace.Event) int64 {
 // writeFD is the fd a write goes to, as the first argument prints it
 // ("1", "fd:1", "0x1").
 func writeFD(ev *trace.Event) string {
-	a := strings.TrimPrefix(argAt(ev.Args, 0), "fd:")
+	a := strings.TrimPrefix(trace.Arg(ev.Args, 0), "fd:")
 	if i := strings.IndexByte(a, '<'); i > 0 { // -y: 1</dev/pts/0>
 		a = a[:i]
 	}

@@ -33,6 +33,8 @@ type ArgRule struct {
 // words of a "|"-joined value; the value is its first word that is not a
 // modifier (Ignore).
 type ArgTest struct {
+	// Arg is the argument's index; -1 is the last one (strace leaves out
+	// the arguments an operation does not use: futex's val3 is the last).
 	Arg int `json:"arg"`
 	// In, NotIn: the value is (not) one of these.
 	In    []string `json:"in,omitempty"`
@@ -51,8 +53,8 @@ func (r ArgRule) check() error {
 		return fmt.Errorf("rule %q: want use, answer and at least one test", r.Use)
 	}
 	for _, t := range r.When {
-		if t.Arg < 0 || t.Arg > 5 {
-			return fmt.Errorf("rule %q: argument %d: want 0 to 5", r.Use, t.Arg)
+		if t.Arg < -1 || t.Arg > 5 {
+			return fmt.Errorf("rule %q: argument %d: want 0 to 5, or -1 for the last", r.Use, t.Arg)
 		}
 		if len(t.In)+len(t.NotIn)+len(t.Has)+len(t.Lacks) == 0 && !t.NotNull {
 			return fmt.Errorf("rule %q: a test of argument %d tests nothing", r.Use, t.Arg)
@@ -68,7 +70,7 @@ var numericArg = regexp.MustCompile(`^-?(0x[0-9a-fA-F]+|[0-9]+)$`)
 // (the unikernel shim prints undecoded arguments) cannot be judged.
 func (r ArgRule) matches(args string) (match, readable bool) {
 	for _, t := range r.When {
-		a := strings.TrimSpace(argAt(args, t.Arg))
+		a := strings.TrimSpace(trace.Arg(args, t.Arg))
 		if a == "" {
 			return false, false
 		}
@@ -110,7 +112,7 @@ func (r ArgRule) matches(args string) (match, readable bool) {
 func (r ArgRule) Name(args string) string {
 	s := r.Use
 	for i := 0; i < 6 && strings.Contains(s, "{arg"); i++ {
-		a := strings.TrimSpace(argAt(args, i))
+		a := strings.TrimSpace(trace.Arg(args, i))
 		if a == "" {
 			a = "?"
 		}

@@ -184,6 +184,9 @@ func SupportSyscalls(w io.Writer, f Format, t *analyze.SupportTable, arch trace.
 // FUTEX_WAIT, FUTEX_WAKE".
 func argTestText(c analyze.ArgTest) string {
 	a := fmt.Sprintf("arg%d", c.Arg)
+	if c.Arg < 0 {
+		a = "the last argument"
+	}
 	var parts []string
 	if len(c.In) > 0 {
 		parts = append(parts, a+" is "+strings.Join(c.In, " or "))

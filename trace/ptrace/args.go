@@ -17,25 +17,32 @@ import (
 type argKind byte
 
 const (
-	aHex    argKind = iota // a pointer or opaque value: NULL or 0x...
-	aInt                   // signed decimal
-	aUint                  // unsigned decimal
-	aFd                    // file descriptor
-	aDirfd                 // AT_FDCWD or an fd
-	aPath                  // NUL-terminated string in the tracee
-	aBuf                   // buffer whose length is the next argument
-	aOpen                  // open(2) flags
-	aMode                  // octal mode
-	aClone                 // clone(2) flags
-	aClone3                // struct clone_args *
-	aSig                   // signal number
-	aDomain                // socket domain
-	aSockT                 // socket type
-	aProt                  // mmap prot
-	aMap                   // mmap flags
-	aArgv                  // execve argv
-	aEnvp                  // execve envp
-	aFcntl                 // fcntl command
+	aHex        argKind = iota // a pointer or opaque value: NULL or 0x...
+	aInt                       // signed decimal
+	aUint                      // unsigned decimal
+	aFd                        // file descriptor
+	aDirfd                     // AT_FDCWD or an fd
+	aPath                      // NUL-terminated string in the tracee
+	aBuf                       // buffer whose length is the next argument
+	aOpen                      // open(2) flags
+	aMode                      // octal mode
+	aClone                     // clone(2) flags
+	aClone3                    // struct clone_args *
+	aSig                       // signal number
+	aDomain                    // socket domain
+	aSockT                     // socket type
+	aProt                      // mmap prot
+	aMap                       // mmap flags
+	aArgv                      // execve argv
+	aEnvp                      // execve envp
+	aFcntl                     // fcntl command
+	aFutexOp                   // futex operation
+	aFutexVal3                 // futex val3 (a bitset mask)
+	aArchPrctl                 // arch_prctl code
+	aClock                     // clock id
+	aTimerFlags                // clock_nanosleep flags
+	aAtFlags                   // AT_* flags
+	aSockaddr                  // struct sockaddr *, its length the next argument
 )
 
 // argKinds are the arguments of the syscalls syscov prints in detail; other
@@ -45,20 +52,20 @@ var argKinds = map[string][]argKind{
 	"pwrite64": {aFd, aBuf, aUint, aInt}, "readv": {aFd, aHex, aInt}, "writev": {aFd, aHex, aInt},
 	"open": {aPath, aOpen, aMode}, "openat": {aDirfd, aPath, aOpen, aMode}, "creat": {aPath, aMode},
 	"close": {aFd}, "stat": {aPath, aHex}, "lstat": {aPath, aHex}, "fstat": {aFd, aHex},
-	"newfstatat": {aDirfd, aPath, aHex, aHex}, "statx": {aDirfd, aPath, aHex, aHex, aHex},
-	"access": {aPath, aInt}, "faccessat": {aDirfd, aPath, aInt}, "faccessat2": {aDirfd, aPath, aInt, aHex},
+	"newfstatat": {aDirfd, aPath, aHex, aAtFlags}, "statx": {aDirfd, aPath, aAtFlags, aHex, aHex},
+	"access": {aPath, aInt}, "faccessat": {aDirfd, aPath, aInt}, "faccessat2": {aDirfd, aPath, aInt, aAtFlags},
 	"readlink": {aPath, aHex, aUint}, "readlinkat": {aDirfd, aPath, aHex, aUint},
 	"execve": {aPath, aArgv, aEnvp}, "execveat": {aDirfd, aPath, aArgv, aEnvp, aHex},
 	"clone": {aClone, aHex, aHex, aHex, aHex}, "clone3": {aClone3, aUint}, "fork": {}, "vfork": {},
 	"socket": {aDomain, aSockT, aInt}, "socketpair": {aDomain, aSockT, aInt, aHex},
-	"connect": {aFd, aHex, aUint}, "bind": {aFd, aHex, aUint}, "listen": {aFd, aInt},
+	"connect": {aFd, aSockaddr, aUint}, "bind": {aFd, aSockaddr, aUint}, "listen": {aFd, aInt},
 	"accept": {aFd, aHex, aHex}, "accept4": {aFd, aHex, aHex, aHex},
 	"mmap": {aHex, aUint, aProt, aMap, aFd, aHex}, "mprotect": {aHex, aUint, aProt}, "munmap": {aHex, aUint},
 	"brk": {aHex}, "kill": {aInt, aSig}, "tgkill": {aInt, aInt, aSig}, "tkill": {aInt, aSig},
 	"rt_sigaction": {aSig, aHex, aHex, aUint}, "rt_sigprocmask": {aInt, aHex, aHex, aUint},
 	"ioctl": {aFd, aHex, aHex}, "fcntl": {aFd, aFcntl, aHex},
 	"rename": {aPath, aPath}, "renameat": {aDirfd, aPath, aDirfd, aPath}, "renameat2": {aDirfd, aPath, aDirfd, aPath, aHex},
-	"unlink": {aPath}, "unlinkat": {aDirfd, aPath, aHex}, "mkdir": {aPath, aMode}, "mkdirat": {aDirfd, aPath, aMode},
+	"unlink": {aPath}, "unlinkat": {aDirfd, aPath, aAtFlags}, "mkdir": {aPath, aMode}, "mkdirat": {aDirfd, aPath, aMode},
 	"rmdir": {aPath}, "chdir": {aPath}, "fchdir": {aFd}, "getdents64": {aFd, aHex, aUint}, "getdents": {aFd, aHex, aUint},
 	"dup": {aFd}, "dup2": {aFd, aFd}, "dup3": {aFd, aFd, aHex}, "pipe": {aHex}, "pipe2": {aHex, aHex},
 	"wait4": {aInt, aHex, aHex, aHex}, "exit": {aInt}, "exit_group": {aInt}, "lseek": {aFd, aInt, aInt},
@@ -69,15 +76,15 @@ var argKinds = map[string][]argKind{
 	"epoll_wait": {aFd, aHex, aInt, aInt}, "epoll_pwait": {aFd, aHex, aInt, aInt, aHex, aUint},
 	"poll": {aHex, aUint, aInt}, "ppoll": {aHex, aUint, aHex, aHex, aUint},
 	"select": {aInt, aHex, aHex, aHex, aHex}, "pselect6": {aInt, aHex, aHex, aHex, aHex, aHex},
-	"futex": {aHex, aInt, aInt, aHex, aHex, aInt}, "set_tid_address": {aHex}, "set_robust_list": {aHex, aUint},
-	"arch_prctl": {aHex, aHex}, "prctl": {aInt, aHex, aHex, aHex, aHex}, "prlimit64": {aInt, aInt, aHex, aHex},
+	"futex": {aHex, aFutexOp, aInt, aHex, aHex, aFutexVal3}, "set_tid_address": {aHex}, "set_robust_list": {aHex, aUint},
+	"arch_prctl": {aArchPrctl, aHex}, "prctl": {aInt, aHex, aHex, aHex, aHex}, "prlimit64": {aInt, aInt, aHex, aHex},
 	"getrandom": {aHex, aUint, aHex}, "rseq": {aHex, aUint, aHex, aHex}, "madvise": {aHex, aUint, aInt},
-	"sendto": {aFd, aBuf, aUint, aHex, aHex, aUint}, "recvfrom": {aFd, aHex, aUint, aHex, aHex, aHex},
+	"sendto": {aFd, aBuf, aUint, aHex, aSockaddr, aUint}, "recvfrom": {aFd, aHex, aUint, aHex, aHex, aHex},
 	"sendmsg": {aFd, aHex, aHex}, "recvmsg": {aFd, aHex, aHex}, "shutdown": {aFd, aInt},
 	"setsockopt": {aFd, aInt, aInt, aHex, aUint}, "getsockopt": {aFd, aInt, aInt, aHex, aHex},
 	"getsockname": {aFd, aHex, aHex}, "getpeername": {aFd, aHex, aHex}, "umask": {aMode},
-	"clock_gettime": {aInt, aHex}, "gettimeofday": {aHex, aHex}, "nanosleep": {aHex, aHex},
-	"clock_nanosleep": {aInt, aInt, aHex, aHex}, "getcwd": {aHex, aUint}, "uname": {aHex}, "sysinfo": {aHex},
+	"clock_gettime": {aClock, aHex}, "gettimeofday": {aHex, aHex}, "nanosleep": {aHex, aHex},
+	"clock_nanosleep": {aClock, aTimerFlags, aHex, aHex}, "getcwd": {aHex, aUint}, "uname": {aHex}, "sysinfo": {aHex},
 	"eventfd2": {aUint, aHex}, "timerfd_create": {aInt, aHex}, "signalfd4": {aFd, aHex, aUint, aHex},
 	"inotify_init1": {aHex}, "memfd_create": {aPath, aHex}, "sched_getaffinity": {aInt, aUint, aHex},
 	"setitimer": {aInt, aHex, aHex}, "chmod": {aPath, aMode}, "fchmod": {aFd, aMode}, "chown": {aPath, aInt, aInt},
@@ -151,6 +158,24 @@ func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
 			b.WriteString(hex(v))
 		case aFcntl:
 			b.WriteString(lookupName(fcntlCmds, v, ""))
+		case aFutexOp:
+			b.WriteString(futexOp(v))
+		case aFutexVal3:
+			b.WriteString(futexVal3(v))
+		case aArchPrctl:
+			b.WriteString(archPrctlCode(v))
+		case aClock:
+			b.WriteString(clockID(v))
+		case aTimerFlags:
+			b.WriteString(timerFlags(v))
+		case aAtFlags:
+			b.WriteString(atFlags(v))
+		case aSockaddr:
+			n := uint64(0)
+			if i+1 < len(args) {
+				n = args[i+1]
+			}
+			b.WriteString(sockaddr(tk.tid, v, n))
 		default:
 			b.WriteString(hex(v))
 		}
@@ -303,6 +328,14 @@ func signalOrNumber(n int) string {
 	}
 	if s := trace.SignalName(n); s != "" {
 		return s
+	}
+	// Real-time signals as strace names them, from the kernel's
+	// SIGRTMIN (32): SIGRTMIN, SIGRT_1 … SIGRT_32.
+	switch {
+	case n == 32:
+		return "SIGRTMIN"
+	case n > 32 && n <= 64:
+		return "SIGRT_" + strconv.Itoa(n-32)
 	}
 	return strconv.Itoa(n)
 }

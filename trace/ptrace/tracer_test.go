@@ -166,6 +166,17 @@ func TestFormatters(t *testing.T) {
 		{sockType(0x80801), "SOCK_STREAM|SOCK_NONBLOCK|SOCK_CLOEXEC"},
 		{lookupName(socketDomains, 16, "AF_"), "AF_NETLINK"},
 		{quoteC("a\"b\n\x01"), `"a\"b\n\1"`},
+		{futexOp(393), "FUTEX_WAIT_BITSET_PRIVATE|FUTEX_CLOCK_REALTIME"},
+		{futexOp(129), "FUTEX_WAKE_PRIVATE"},
+		{futexOp(99), "99"},
+		{futexVal3(0xffffffff), "FUTEX_BITSET_MATCH_ANY"},
+		{archPrctlCode(0x1002), "ARCH_SET_FS"},
+		{archPrctlCode(0x3001), "0x3001 /* ARCH_??? */"},
+		{clockID(1), "CLOCK_MONOTONIC"},
+		{timerFlags(1), "TIMER_ABSTIME"},
+		{atFlags(0x1100), "AT_SYMLINK_NOFOLLOW|AT_EMPTY_PATH"},
+		{signalOrNumber(33), "SIGRT_1"},
+		{sockaddr(0, 0, 16), "NULL"},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {

@@ -1,0 +1,116 @@
+package ptrace
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/syscov/syscov/trace"
+)
+
+// comparedKinds are the arguments the tracer decodes symbolically; their
+// text must be strace's. (Pointers print as hex, strace prints the
+// structures behind them: not compared.)
+var comparedKinds = map[argKind]bool{
+	aDirfd: true, aPath: true, aOpen: true, aDomain: true, aSockT: true, aProt: true, aMap: true,
+	aFutexOp: true, aArchPrctl: true, aClock: true, aTimerFlags: true, aAtFlags: true, aSockaddr: true,
+	aFcntl: true, aSig: true, aClone: true,
+}
+
+// TestArgumentsAsStrace runs fixtures/src/argmix.c and sysmix.c under
+// the built-in tracer and under the real strace and compares, syscall by
+// syscall, the set of texts each decoded argument takes.
+func TestArgumentsAsStrace(t *testing.T) {
+	for _, tool := range []string{"gcc", "strace"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed", tool)
+		}
+	}
+	dir := t.TempDir()
+	argmix := filepath.Join(dir, "argmix")
+	if b, err := exec.Command("gcc", "-O1", "-o", argmix, "../../fixtures/src/argmix.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	for _, argv := range [][]string{{argmix}, {buildSysmix(t), dir}} {
+		ours, _ := traceAll(t, argv, Options{})
+		out := filepath.Join(dir, "strace.out")
+		if b, err := exec.Command("strace", append([]string{"-f", "-qq", "-o", out}, argv...)...).CombinedOutput(); err != nil {
+			t.Fatalf("strace: %v\n%s", err, b)
+		}
+		r, err := trace.Open(out, trace.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var theirs []trace.Event
+		for r.Scan() {
+			if ev := r.Event(); ev.Kind == trace.KindSyscall {
+				theirs = append(theirs, ev.Clone())
+			}
+		}
+		if err := r.Err(); err != nil {
+			t.Fatal(err)
+		}
+		r.Close()
+		os.Remove(out)
+		want, got := argTexts(theirs, false), argTexts(ours, true)
+		compared := 0
+		for key, g := range got {
+			w, ok := want[key]
+			if !ok {
+				continue // a call strace's run did not make (timing), or a position it leaves out
+			}
+			compared++
+			if strings.Join(g, " ") != strings.Join(w, " ") {
+				t.Errorf("%s %s: ours %q, strace %q", filepath.Base(argv[0]), key, g, w)
+			}
+		}
+		if compared < 15 {
+			t.Errorf("%s: only %d decoded arguments compared", filepath.Base(argv[0]), compared)
+		}
+		t.Logf("%s: %d decoded arguments agree with strace", filepath.Base(argv[0]), compared)
+	}
+}
+
+// argTexts collects, per "syscall#position" of a decoded argument, the
+// sorted set of its texts (futex: only the operation, strace leaves out
+// the arguments an operation does not use).
+func argTexts(evs []trace.Event, ours bool) map[string][]string {
+	sets := map[string]map[string]bool{}
+	for _, ev := range evs {
+		kinds, ok := argKinds[ev.Name]
+		if !ok {
+			continue
+		}
+		args := trace.Args(ev.Args)
+		for i, k := range kinds {
+			if !comparedKinds[k] || i >= len(args) || ev.Name == "futex" && i > 1 || k == aPath && ev.Name == "execve" {
+				continue
+			}
+			text := args[i]
+			if k == aClone {
+				// strace writes clone(child_stack=…, flags=…, …).
+				for _, a := range args {
+					if strings.HasPrefix(a, "flags=") {
+						text = a
+					}
+				}
+			}
+			key := ev.Name + "#" + string(rune('0'+i))
+			if sets[key] == nil {
+				sets[key] = map[string]bool{}
+			}
+			sets[key][text] = true
+		}
+	}
+	out := map[string][]string{}
+	for k, set := range sets {
+		for v := range set {
+			out[k] = append(out[k], v)
+		}
+		sort.Strings(out[k])
+	}
+	return out
+}
