@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/syscov/syscov/trace"
@@ -170,10 +171,22 @@ func (j *Judge) Closure(arch trace.Arch, key, name, args string) string {
 		needs = appendNew(needs, rule.Needs...)
 		break
 	}
-	if len(needs) > 0 {
-		return "configure: enable " + strings.Join(needs, ", ")
+	if len(needs) == 0 {
+		return "implement"
 	}
-	return "implement"
+	out := "configure: enable " + strings.Join(needs, ", ")
+	var off []string
+	for _, n := range needs {
+		for _, x := range j.Table.Excludes[n] {
+			if j.Table.ConfigOf().On[x] && !slices.Contains(off, x) {
+				off = append(off, x)
+			}
+		}
+	}
+	if len(off) > 0 {
+		out += " (turns off " + strings.Join(off, ", ") + ")"
+	}
+	return out
 }
 
 // ConfigWithLibraries is the configuration of an image known only by its

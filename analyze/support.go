@@ -86,8 +86,11 @@ type SupportTable struct {
 	DefaultConfig     []string `json:"default_config,omitempty"`
 	DefaultConfigName string   `json:"default_config_name,omitempty"`
 	// Config names the configuration the levels are for.
-	Config string                            `json:"config,omitempty"`
-	Arch   map[trace.Arch]map[string]Support `json:"arch"`
+	Config string `json:"config,omitempty"`
+	// Excludes are the options that cannot be on together (Config.uk's
+	// "depends on !OTHER"), both ways: turning one on turns the other off.
+	Excludes map[string][]string               `json:"excludes,omitempty"`
+	Arch     map[trace.Arch]map[string]Support `json:"arch"`
 	// cfg is that configuration (nil for a table of format 1).
 	cfg *Config
 }
@@ -138,7 +141,7 @@ func (t *SupportTable) WithConfig(c *Config) *SupportTable {
 		ac := c.forArch(archOption[arch])
 		n := make(map[string]Support, len(m))
 		for name, s := range m {
-			n[name] = resolve(s, ac)
+			n[name] = resolve(s, ac, t.Excludes)
 		}
 		out.Arch[arch] = n
 	}
@@ -146,7 +149,7 @@ func (t *SupportTable) WithConfig(c *Config) *SupportTable {
 }
 
 // resolve sets an entry's level from its implementations in c.
-func resolve(s Support, c *Config) Support {
+func resolve(s Support, c *Config, excludes map[string][]string) Support {
 	if len(s.Impls) == 0 {
 		if s.Level == "" || s.Level == Disabled {
 			s.Level = Missing
@@ -169,7 +172,20 @@ func resolve(s Support, c *Config) Support {
 	out.Level, out.Note, out.Returns, out.Where, out.Needs = im.Level, im.Note, im.Returns, im.Where(), im.Needs
 	out.Libs = []string{im.Lib}
 	if bestMissing != nil {
-		out.Level, out.Note, out.Returns, out.Fix = Disabled, "not in this image: enable "+strings.Join(bestMissing, " && "), "", bestMissing
+		note := "not in this image: enable " + strings.Join(bestMissing, " && ")
+		// What turning them on turns off (ukmmap excludes posix-mmap).
+		var off []string
+		for _, o := range bestMissing {
+			for _, x := range excludes[o] {
+				if c.On[x] && !slices.Contains(off, x) {
+					off = append(off, x)
+				}
+			}
+		}
+		if len(off) > 0 {
+			note += " (which turns off " + strings.Join(off, ", ") + ": it cannot be on with it)"
+		}
+		out.Level, out.Note, out.Returns, out.Fix = Disabled, note, "", bestMissing
 	}
 	return out
 }
@@ -236,6 +252,13 @@ func BuildSupportTable(findings []uksource.Finding, version, source string, defa
 			impls[f.Name] = append(impls[f.Name], &Impl{Lib: f.Lib, File: f.File, Line: f.Line, Level: Implemented, Needs: f.Needs})
 		}
 	}
+	excludes := map[string][]string{}
+	for _, f := range findings {
+		if f.Kind == uksource.Excludes && f.Name != f.Note {
+			excludes[f.Name] = appendNew(excludes[f.Name], f.Note)
+			excludes[f.Note] = appendNew(excludes[f.Note], f.Name)
+		}
+	}
 	rules := map[string][]ArgRule{}
 	for _, o := range overrides {
 		if len(impls[o.Syscall]) == 0 {
@@ -262,6 +285,9 @@ func BuildSupportTable(findings []uksource.Finding, version, source string, defa
 		rules[o.Syscall] = append(rules[o.Syscall], o.Rules...)
 	}
 	t := &SupportTable{Format: 2, OS: "unikraft", Version: version, Source: source, Arch: map[trace.Arch]map[string]Support{}}
+	if len(excludes) > 0 {
+		t.Excludes = excludes
+	}
 	for _, arch := range []trace.Arch{trace.ArchX86_64, trace.ArchAarch64} {
 		m := map[string]Support{}
 		for _, name := range trace.Table(arch).Names() {

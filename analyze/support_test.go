@@ -36,7 +36,7 @@ func TestBuildSupportTableFromFixtureTree(t *testing.T) {
 			t.Errorf("%s: %s, want %s", name, got, want)
 		}
 	}
-	if s := tab.Lookup(trace.ArchX86_64, "mremap"); s.Note != "not in this image: enable CONFIG_LIBUKMMAP" || s.Where != "lib/ukmmap/mmap.c:8" {
+	if s := tab.Lookup(trace.ArchX86_64, "mremap"); s.Note != "not in this image: enable CONFIG_LIBUKMMAP (which turns off CONFIG_LIBPOSIX_MMAP: it cannot be on with it)" || s.Where != "lib/ukmmap/mmap.c:8" {
 		t.Errorf("mremap: %+v", s)
 	}
 	if s := tab.Lookup(trace.ArchX86_64, "wait4"); s.Returns != "-ECHILD" {

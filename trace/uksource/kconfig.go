@@ -281,3 +281,44 @@ func cleanExpr(s string) string {
 	s = definedRE.ReplaceAllString(s, "$1")
 	return strings.Join(strings.Fields(s), " ")
 }
+
+var (
+	kconfigRE = regexp.MustCompile(`^\s*(?:menu)?config\s+([A-Z0-9_]+)\s*$`)
+	dependsRE = regexp.MustCompile(`^\s*depends\s+on\s+(.*)$`)
+	negatedRE = regexp.MustCompile(`!\s*([A-Z][A-Z0-9_]*)`)
+)
+
+// scanKconfig reads a Config.uk for the options that cannot be on
+// together: "config LIBUKMMAP ... depends on !LIBPOSIX_MMAP".
+func scanKconfig(fsys fs.FS, p string) ([]Finding, error) {
+	data, err := readFile(fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	current := ""
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if m := kconfigRE.FindStringSubmatch(line); m != nil {
+			current = m[1]
+			continue
+		}
+		m := dependsRE.FindStringSubmatch(line)
+		if m == nil || current == "" {
+			continue
+		}
+		// Only a plain "!OTHER" term of an && chain excludes OTHER.
+		if strings.Contains(m[1], "||") {
+			continue
+		}
+		for _, neg := range negatedRE.FindAllStringSubmatch(m[1], -1) {
+			out = append(out, Finding{Name: "CONFIG_" + current, Kind: Excludes, Lib: libOf(p), File: p, Line: n, Note: "CONFIG_" + neg[1]})
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return out, fmt.Errorf("%s: %w", p, err)
+	}
+	return out, nil
+}

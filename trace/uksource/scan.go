@@ -25,6 +25,9 @@ const (
 	Provided Kind = "provided" // a library lists it in UK_PROVIDED_SYSCALLS
 	Stubbed  Kind = "stubbed"  // its implementation warns that it is a stub
 	Partial  Kind = "partial"  // its implementation rejects some uses
+	// Excludes: a Kconfig option cannot be on with another (Config.uk:
+	// "depends on !OTHER"); Name is the option, Note the other.
+	Excludes Kind = "excludes"
 )
 
 // Finding is one fact about one syscall, with where it was found.
@@ -81,6 +84,10 @@ func Scan(fsys fs.FS) ([]Finding, error) {
 		}
 		name := d.Name()
 		switch {
+		case name == "Config.uk":
+			f, err := scanKconfig(fsys, p)
+			out = append(out, f...)
+			return err
 		case name == "Makefile.uk":
 			mk, f, err := scanMakefile(fsys, p)
 			if mk != nil {

@@ -23,6 +23,8 @@ func TestScanFixtureTree(t *testing.T) {
 		}
 	}
 	want := []string{
+		// Config.uk: ukmmap "depends on !LIBPOSIX_MMAP".
+		"CONFIG_LIBUKMMAP excludes ukmmap lib/ukmmap/Config.uk []  CONFIG_LIBPOSIX_MMAP",
 		// app-elfloader's R_U variant of the DEFINE family.
 		"arch_prctl defined app-elfloader app-elfloader/syscalls/arch_prctl.c [CONFIG_APPELFLOADER_ARCH_PRCTL]  ",
 		"arch_prctl provided app-elfloader app-elfloader/Makefile.uk [CONFIG_APPELFLOADER_ARCH_PRCTL]  ",
