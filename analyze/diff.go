@@ -501,7 +501,7 @@ func (b *DiffBuilder) Diff() *Diff {
 	for _, v := range failed {
 		d.Failed = append(d.Failed, *v)
 	}
-	tab := trace.Table(trace.ArchX86_64)
+	tab := trace.Table(b.arch())
 	for _, list := range [][]Verdict{d.Missing, d.NotSupported, d.Failed} {
 		for i := range list {
 			v := &list[i]
@@ -804,9 +804,18 @@ func (b *DiffBuilder) judgeVerdicts(d *Diff) {
 			if IsForkLike(&trace.Event{Kind: trace.KindSyscall, Name: v.Name, Args: v.Args}) && (v.Name == "clone" || v.Name == "clone3") {
 				key += " (fork)"
 			}
-			v.Closure = b.judge.Closure(trace.ArchX86_64, key, v.Name, args)
+			v.Closure = b.judge.Closure(b.arch(), key, v.Name, args)
 		}
 	}
+}
+
+// arch is the architecture of the runs compared: the native trace's
+// header says it (x86_64 when it does not).
+func (b *DiffBuilder) arch() trace.Arch {
+	if b.nativeHeader.Arch != "" {
+		return b.nativeHeader.Arch
+	}
+	return trace.ArchX86_64
 }
 
 // stoppedByFailure: an end that means the guest could not go on.

@@ -13,5 +13,6 @@ func setRegs(tid int, in *regs) error  { return errArch }
 func (r *regs) setRet(v int64)         {}
 func (r *regs) setNr(nr int)           {}
 func (r *regs) fp() uint64             { return 0 }
+func (r *regs) calleeSaved() [5]uint64 { return [5]uint64{} }
 
 const auditArch = 0

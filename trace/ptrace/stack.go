@@ -33,7 +33,8 @@ func (t *Tracer) stack(tid int, ip, sp uint64) []trace.Frame {
 	}
 	var u [nDwRegs]uint64
 	u[dwRSP], u[dwRBP], u[dwRA] = sp, r.fp(), ip
-	u[dwRBX], u[dwR12], u[dwR12+1], u[dwR12+2], u[dwR15] = r.r.Rbx, r.r.R12, r.r.R13, r.r.R14, r.r.R15
+	cs := r.calleeSaved()
+	u[dwRBX], u[dwR12], u[dwR12+1], u[dwR12+2], u[dwR15] = cs[0], cs[1], cs[2], cs[3], cs[4]
 	frames := make([]trace.Frame, 0, 16)
 	var word [8]byte
 	read := func(addr uint64) (uint64, bool) {
