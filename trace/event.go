@@ -201,7 +201,12 @@ type Event struct {
 	Status   Status
 	Duration time.Duration // time spent in the call; -1 when unknown
 	Injected bool          // strace fault injection produced the result
-	Stack    []Frame
+	// CloneFlags are the flags of a clone or clone3 call (the exit
+	// signal in the low byte), when HasCloneFlags: read from the
+	// registers by the tracer, or from the text once by a reader.
+	CloneFlags    uint64
+	HasCloneFlags bool
+	Stack         []Frame
 
 	Signal     string // signal name (KindSignal, KindExit when killed)
 	ExitCode   int

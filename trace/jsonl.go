@@ -28,6 +28,7 @@ type jsonEvent struct {
 	Status     string  `json:"status,omitempty"`
 	Duration   *int64  `json:"dur,omitempty"`
 	Injected   bool    `json:"injected,omitempty"`
+	CloneFlags *uint64 `json:"clone_flags,omitempty"`
 	Stack      []Frame `json:"stack,omitempty"`
 	Signal     string  `json:"signal,omitempty"`
 	ExitCode   int     `json:"code,omitempty"`
@@ -149,6 +150,10 @@ func (w *Writer) Write(ev *Event) error {
 	}
 	if ev.Injected {
 		b = append(b, `,"injected":true`...)
+	}
+	if ev.HasCloneFlags {
+		b = append(b, `,"clone_flags":`...)
+		b = strconv.AppendUint(b, ev.CloneFlags, 10)
 	}
 	if len(ev.Stack) > 0 {
 		b = append(b, `,"stack":[`...)
@@ -384,6 +389,13 @@ func (r *jsonlReader) decode(line []byte) error {
 	}
 	if ev.TID == 0 {
 		ev.TID = ev.PID
+	}
+	switch {
+	case je.CloneFlags != nil:
+		ev.CloneFlags, ev.HasCloneFlags = *je.CloneFlags, true
+	case kind == KindSyscall && (je.Name == "clone" || je.Name == "clone3"):
+		// A file from before the field (or written by hand): its text.
+		ev.CloneFlags, ev.HasCloneFlags = ParseCloneFlags(je.Name, je.Args)
 	}
 	if je.Origin != "" {
 		if o := ParseOrigin(je.Origin); o != 0 {

@@ -80,4 +80,9 @@ func (r *textReader) warnAt(line int, msg string) {
 	}
 }
 
-func (r *textReader) emit(ev Event) { r.ready = append(r.ready, ev) }
+func (r *textReader) emit(ev Event) {
+	if ev.Kind == KindSyscall && (ev.Name == "clone" || ev.Name == "clone3") && !ev.HasCloneFlags {
+		ev.CloneFlags, ev.HasCloneFlags = ParseCloneFlags(ev.Name, ev.Args)
+	}
+	r.ready = append(r.ready, ev)
+}

@@ -205,7 +205,7 @@ func (m *threadMap) add(ev *trace.Event, deliver func(*trace.Event)) {
 		switch ev.Name {
 		case "clone", "clone3", "fork", "vfork":
 			child, childPid := int(ev.RetVal), int(ev.RetVal)
-			if strings.Contains(ev.Args, "CLONE_THREAD") {
+			if ev.HasCloneFlags && ev.CloneFlags&trace.CloneThread != 0 {
 				childPid = pid
 			}
 			m.resolve(child, childPid, deliver)

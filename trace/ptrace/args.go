@@ -100,7 +100,7 @@ func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
 		kinds = []argKind{aHex, aHex, aHex, aHex, aHex, aHex}
 	}
 	var b strings.Builder
-	tk.cloneFlags = 0
+	tk.cloneFlags, tk.cloneKnown = 0, false
 	for i, k := range kinds {
 		if i > 0 {
 			b.WriteString(", ")
@@ -132,12 +132,13 @@ func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
 		case aMode:
 			b.WriteString("0" + strconv.FormatUint(v, 8))
 		case aClone:
-			tk.cloneFlags = v
+			tk.cloneFlags, tk.cloneKnown = v, true
 			b.WriteString("flags=" + cloneFlags(v))
 		case aClone3:
 			var ca [5]uint64 // flags, pidfd, child_tid, parent_tid, exit_signal
 			if readTracee(tk.tid, v, unsafe.Slice((*byte)(unsafe.Pointer(&ca[0])), 40)) == nil {
-				tk.cloneFlags = ca[0]
+				// The exit signal in the low byte, as clone(2) has it.
+				tk.cloneFlags, tk.cloneKnown = ca[0]|ca[4]&0xff, true
 				fmt.Fprintf(&b, "{flags=%s, exit_signal=%s}", cloneFlags(ca[0]&^0xff), signalOrNumber(int(ca[4])))
 			} else {
 				b.WriteString(hex(v))
@@ -345,17 +346,15 @@ type named struct {
 	name string
 }
 
-var cloneNames = []named{
-	{unix.CLONE_VM, "CLONE_VM"}, {unix.CLONE_FS, "CLONE_FS"}, {unix.CLONE_FILES, "CLONE_FILES"},
-	{unix.CLONE_SIGHAND, "CLONE_SIGHAND"}, {unix.CLONE_PIDFD, "CLONE_PIDFD"}, {unix.CLONE_PTRACE, "CLONE_PTRACE"},
-	{unix.CLONE_VFORK, "CLONE_VFORK"}, {unix.CLONE_PARENT, "CLONE_PARENT"}, {unix.CLONE_THREAD, "CLONE_THREAD"},
-	{unix.CLONE_NEWNS, "CLONE_NEWNS"}, {unix.CLONE_SYSVSEM, "CLONE_SYSVSEM"}, {unix.CLONE_SETTLS, "CLONE_SETTLS"},
-	{unix.CLONE_PARENT_SETTID, "CLONE_PARENT_SETTID"}, {unix.CLONE_CHILD_CLEARTID, "CLONE_CHILD_CLEARTID"},
-	{unix.CLONE_DETACHED, "CLONE_DETACHED"}, {unix.CLONE_UNTRACED, "CLONE_UNTRACED"},
-	{unix.CLONE_CHILD_SETTID, "CLONE_CHILD_SETTID"}, {unix.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
-	{unix.CLONE_NEWUTS, "CLONE_NEWUTS"}, {unix.CLONE_NEWIPC, "CLONE_NEWIPC"}, {unix.CLONE_NEWUSER, "CLONE_NEWUSER"},
-	{unix.CLONE_NEWPID, "CLONE_NEWPID"}, {unix.CLONE_NEWNET, "CLONE_NEWNET"}, {unix.CLONE_IO, "CLONE_IO"},
-}
+// cloneNames are trace's clone flag names (one table for writing and
+// reading them).
+var cloneNames = func() []named {
+	out := make([]named, len(trace.CloneFlagNames))
+	for i, n := range trace.CloneFlagNames {
+		out[i] = named{n.Value, n.Name}
+	}
+	return out
+}()
 
 // cloneFlags prints clone flags as strace does: names joined by |, the
 // exit signal (low byte) last.

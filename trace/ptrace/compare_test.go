@@ -36,6 +36,26 @@ func TestArgumentsAsStrace(t *testing.T) {
 	}
 	for _, argv := range [][]string{{argmix}, {buildSysmix(t), dir}} {
 		ours, _ := traceAll(t, argv, Options{})
+		if strings.HasSuffix(argv[0], "sysmix") {
+			// Its thread and its fork: the flags as numbers, from the
+			// registers or clone3's clone_args.
+			threads, forks := 0, 0
+			for _, ev := range ours {
+				if ev.Name == "clone" || ev.Name == "clone3" {
+					switch {
+					case !ev.HasCloneFlags:
+						t.Errorf("%s(%s) without its flags", ev.Name, ev.Args)
+					case ev.CloneFlags&trace.CloneThread != 0:
+						threads++
+					default:
+						forks++
+					}
+				}
+			}
+			if threads == 0 || forks == 0 {
+				t.Errorf("sysmix: %d thread and %d fork clones with flags, want both", threads, forks)
+			}
+		}
 		out := filepath.Join(dir, "strace.out")
 		if b, err := exec.Command("strace", append([]string{"-f", "-qq", "-o", out}, argv...)...).CombinedOutput(); err != nil {
 			t.Fatalf("strace: %v\n%s", err, b)

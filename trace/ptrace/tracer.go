@@ -192,6 +192,7 @@ type task struct {
 	entry      time.Time
 	ev         trace.Event
 	cloneFlags uint64
+	cloneKnown bool
 	comm       string
 	skipped    bool // the current call is skipped; its result is injected
 }
@@ -508,6 +509,11 @@ func (t *Tracer) syscallStop(tk *task) {
 		tk.inCall, tk.viaSeccomp = true, si.op == unix.PTRACE_SYSCALL_INFO_SECCOMP
 		tk.ev = t.newEvent(tk, nr)
 		tk.ev.Args = t.formatArgs(tk, nr, si.args)
+		if name := tk.ev.Name; name == "clone" || name == "clone3" {
+			// From the registers (clone) or the tracee's clone_args
+			// (clone3), as a number: the analysis never parses it back.
+			tk.ev.CloneFlags, tk.ev.HasCloneFlags = tk.cloneFlags, tk.cloneKnown
+		}
 		if t.opts.Stacks && (t.opts.StackFor == nil || t.opts.StackFor(nr, si.args)) {
 			tk.ev.Stack = t.stack(tk.tid, si.ip, si.sp)
 		}
