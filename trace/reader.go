@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -298,10 +299,18 @@ func openOne(path string, pid int, opts Options) (Reader, error) {
 	return r, nil
 }
 
+// streamsOpened counts the streams decoded in this process.
+var streamsOpened atomic.Int64
+
+// StreamsOpened is how many input streams this process has decoded: the
+// tests hold commands to one pass over each input with it.
+func StreamsOpened() int64 { return streamsOpened.Load() }
+
 // NewReader reads one stream named name (used in positions). pid is the
 // process of inputs whose lines name none (a single strace -ff file), 0 when
 // unknown. Closing the Reader closes src when it is an io.Closer.
 func NewReader(src io.Reader, name string, pid int, opts Options) (Reader, error) {
+	streamsOpened.Add(1)
 	if opts.Arch == "" {
 		opts.Arch = HostArch()
 	}
