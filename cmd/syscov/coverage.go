@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 )
 
@@ -19,7 +20,7 @@ func runCoverage(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	apps, err := coverageOf(fs.Args(), opts, j)
+	apps, err := job.CoverageOf(fs.Args(), opts, j)
 	if err != nil {
 		return err
 	}

@@ -1,20 +1,15 @@
 package main
 
 import (
-	"os"
 	"strings"
 
 	flag "github.com/spf13/pflag"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 )
-
-// exitLacks is the exit status of `syscov diff` and `syscov check` when
-// the unikernel lacks syscalls the app needs (missing or not supported),
-// so that CI jobs can gate on it.
-const exitLacks = 4
 
 func runDiff(e *env, args []string) error {
 	fs := newFlagSet(e, "diff", "diff NATIVE UNIKERNEL [--context N] [--ignore NAMES] [--against TABLE] [--format table|markdown|json|html]")
@@ -29,18 +24,18 @@ func runDiff(e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("want two inputs: the native trace and the unikernel trace (or console log)")
+		return job.Usagef("want two inputs: the native trace and the unikernel trace (or console log)")
 	}
 	j, err := jf.judgement()
 	if err != nil {
 		return err
 	}
 	page := f == report.FormatMarkdown || f == report.FormatHTML
-	ra, err := analyzeRuns(fs.Arg(0), fs.Arg(1), opts, *context, ignoreList(*ignore), j, page)
+	ra, err := job.AnalyzeRuns(fs.Arg(0), fs.Arg(1), opts, *context, ignoreList(*ignore), j, page)
 	if err != nil {
 		return err
 	}
-	d := ra.diff
+	d := ra.Diff
 	if page {
 		// For an issue: the environment and the coverage figures too.
 		page := diffPage(fs.Arg(0), fs.Arg(1), ra)
@@ -55,8 +50,8 @@ func runDiff(e *env, args []string) error {
 	} else if err := report.Diff(e.stdout, f, d); err != nil {
 		return err
 	}
-	if d.Lacks(j.strict) {
-		return &exitError{code: exitLacks}
+	if d.Lacks(j.Strict) {
+		return &job.ExitError{Code: job.ExitLacks}
 	}
 	return nil
 }
@@ -68,7 +63,7 @@ type judgeFlags struct {
 	config  string
 	probes  []string
 	strict  bool
-	apps    appFlags
+	apps    job.AppSelection
 }
 
 func (jf *judgeFlags) register(fs *flag.FlagSet) {
@@ -76,33 +71,21 @@ func (jf *judgeFlags) register(fs *flag.FlagSet) {
 	registerConfig(fs, &jf.config)
 	fs.StringArrayVar(&jf.probes, "probe", nil, "verdicts of 'syscov probe --format json' (repeatable, one per app; each applies to the app it probed): missing syscalls that work stubbed or faked degrade, not block")
 	fs.BoolVar(&jf.strict, "strict-impact", false, "exit 4 also when what is lacking only degrades the app (a fallback takes over)")
-	jf.apps.register(fs)
+	registerApps(fs, &jf.apps)
 }
 
-func (jf *judgeFlags) judgement() (judgement, error) {
-	table, verdicts, err := loadJudgement(jf.against, jf.probes)
+func (jf *judgeFlags) judgement() (job.Judgement, error) {
+	table, verdicts, err := job.LoadJudgement(jf.against, jf.probes)
 	if err != nil {
-		return judgement{}, err
+		return job.Judgement{}, err
 	}
-	cfg, err := loadConfig(jf.config)
-	return judgement{table: table, config: cfg, probe: verdicts, apps: jf.apps, strict: jf.strict}, err
+	cfg, err := job.LoadConfig(jf.config)
+	return job.Judgement{Table: table, Config: cfg, Probe: verdicts, Apps: jf.apps, Strict: jf.strict}, err
 }
 
 // registerConfig adds --config, the Kconfig of the image judged against.
 func registerConfig(fs *flag.FlagSet, to *string) {
 	fs.StringVar(to, "config", "", "the .config of the Unikraft image: the table of that image (a syscall whose library is off is\n\"disabled: enable CONFIG_X\"); default: the libraries of the image when known, else app-elfloader's defaults")
-}
-
-// loadConfig reads --config ("" is none).
-func loadConfig(path string) (*analyze.Config, error) {
-	if path == "" {
-		return nil, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return analyze.ParseConfig(path, data)
 }
 
 func ignoreList(spec string) []string {
@@ -120,20 +103,20 @@ func ignoreList(spec string) []string {
 // diffPage is the page of a diff: the verdict, the environment from both
 // traces' headers, the diff and the native run's coverage refined by the
 // unikernel run.
-func diffPage(native, uni string, ra *runsAnalysis) report.Page {
-	d := ra.diff
+func diffPage(native, uni string, ra *job.RunsAnalysis) report.Page {
+	d := ra.Diff
 	page := report.Page{Title: "syscov diff", Verdict: report.Verdict(d), Diff: d,
 		Env: []report.KV{{Key: "syscov", Value: version}}}
 	for _, in := range []struct {
 		label, path string
 		h           trace.Header
-	}{{"native", native, ra.native}, {"unikernel", uni, ra.uni}} {
+	}{{"native", native, ra.Native}, {"unikernel", uni, ra.Uni}} {
 		h := in.h
 		if h.HostKernel != "" {
 			page.Env = append(page.Env, report.KV{Key: in.label + " host kernel", Value: h.HostKernel})
 		}
 		if len(h.Command) > 0 {
-			page.Env = append(page.Env, report.KV{Key: in.label + " command", Value: shellJoin(h.Command)})
+			page.Env = append(page.Env, report.KV{Key: in.label + " command", Value: job.ShellJoin(h.Command)})
 		}
 		if h.Workload != "" {
 			page.Env = append(page.Env, report.KV{Key: in.label + " workload", Value: h.Workload})
@@ -146,6 +129,6 @@ func diffPage(native, uni string, ra *runsAnalysis) report.Page {
 	if d.Unikraft != "" {
 		page.Env = append(page.Env, report.KV{Key: "Unikraft", Value: d.Unikraft})
 	}
-	page.Apps = []*analyze.AppCoverage{ra.coverage}
+	page.Apps = []*analyze.AppCoverage{ra.Coverage}
 	return page
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 
 	flag "github.com/spf13/pflag"
+
+	"github.com/syscov/syscov/job"
 )
 
 // examples end every command's --help; the man page shows them too.
@@ -105,7 +107,7 @@ func runCompletion(e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return usagef("want a shell: bash, zsh or fish")
+		return job.Usagef("want a shell: bash, zsh or fish")
 	}
 	docs := commandDocs()
 	switch fs.Arg(0) {
@@ -117,7 +119,7 @@ func runCompletion(e *env, args []string) error {
 	case "fish":
 		writeFishCompletion(e.stdout, docs)
 	default:
-		return usagef("unknown shell %q: want bash, zsh or fish", fs.Arg(0))
+		return job.Usagef("unknown shell %q: want bash, zsh or fish", fs.Arg(0))
 	}
 	return nil
 }

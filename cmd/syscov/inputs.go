@@ -2,11 +2,13 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	flag "github.com/spf13/pflag"
 
+	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/workload"
@@ -44,11 +46,11 @@ func (f *reportFlags) parse(e *env, fs *flag.FlagSet, args []string, noInput str
 		return "", trace.Options{}, err
 	}
 	if fs.NArg() == 0 {
-		return "", trace.Options{}, usagef("%s", noInput)
+		return "", trace.Options{}, job.Usagef("%s", noInput)
 	}
 	format, err := report.ParseFormat(f.format)
 	if err != nil {
-		return "", trace.Options{}, &usageError{err.Error()}
+		return "", trace.Options{}, &job.UsageError{Msg: err.Error()}
 	}
 	opts, err := f.options(e)
 	return format, opts, err
@@ -59,13 +61,13 @@ func (f *reportFlags) parse(e *env, fs *flag.FlagSet, args []string, noInput str
 func (f *inputFlags) options(e *env) (trace.Options, error) {
 	format, err := trace.ParseFormat(f.format)
 	if err != nil {
-		return trace.Options{}, &usageError{err.Error()}
+		return trace.Options{}, &job.UsageError{Msg: err.Error()}
 	}
 	opts := trace.Options{Format: format, Strict: f.strict}
 	if f.arch != "" {
 		a, err := trace.ParseArch(f.arch)
 		if err != nil {
-			return trace.Options{}, &usageError{err.Error()}
+			return trace.Options{}, &job.UsageError{Msg: err.Error()}
 		}
 		opts.Arch = a
 	}
@@ -83,7 +85,7 @@ func eachTrace(paths []string, opts trace.Options, fn func(name string, r trace.
 		}
 		name := group[0]
 		if len(group) > 1 {
-			name = fmt.Sprintf("%s (%d -ff files)", strings.TrimSuffix(group[0], "."+lastDotPart(group[0])), len(group))
+			name = fmt.Sprintf("%s (%d -ff files)", strings.TrimSuffix(group[0], filepath.Ext(group[0])), len(group))
 		}
 		err = fn(name, r)
 		if cerr := r.Close(); err == nil {
@@ -94,13 +96,6 @@ func eachTrace(paths []string, opts trace.Options, fn func(name string, r trace.
 		}
 	}
 	return nil
-}
-
-func lastDotPart(s string) string {
-	if i := strings.LastIndexByte(s, '.'); i >= 0 {
-		return s[i+1:]
-	}
-	return ""
 }
 
 // readyFlags say when an app is ready for its workload (trace, check,
@@ -120,7 +115,7 @@ func (r *readyFlags) register(fs *flag.FlagSet, timeout time.Duration) {
 func (r *readyFlags) ready() (workload.Ready, error) {
 	if r.spec != "" {
 		if err := workload.Check(strings.ReplaceAll(r.spec, "{port}", "1")); err != nil {
-			return workload.Ready{}, &usageError{err.Error()}
+			return workload.Ready{}, &job.UsageError{Msg: err.Error()}
 		}
 	}
 	return workload.Ready{Spec: r.spec, Delay: r.delay, Timeout: r.timeout}, nil

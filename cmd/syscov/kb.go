@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/uksource"
@@ -14,7 +15,7 @@ import (
 
 func runKB(e *env, args []string) error {
 	if len(args) == 0 {
-		return usagef("want a subcommand: list, show, diff or import")
+		return job.Usagef("want a subcommand: list, show, diff or import")
 	}
 	switch args[0] {
 	case "list":
@@ -29,7 +30,7 @@ func runKB(e *env, args []string) error {
 		fmt.Fprintln(e.stderr, "usage: syscov kb list | kb show [unikraft[@V]|FILE] [SYSCALL...] | kb diff A B | kb import UNIKRAFT_SOURCE_DIR [LIB_DIR...] --version V [-o FILE]")
 		return nil
 	}
-	return usagef("unknown subcommand %q: want list, show, diff or import", args[0])
+	return job.Usagef("unknown subcommand %q: want list, show, diff or import", args[0])
 }
 
 func runKBList(e *env, args []string) error {
@@ -40,7 +41,7 @@ func runKBList(e *env, args []string) error {
 	}
 	f, err := report.ParseFormat(*format)
 	if err != nil {
-		return &usageError{err.Error()}
+		return &job.UsageError{Msg: err.Error()}
 	}
 	tables, err := analyze.EmbeddedTables()
 	if err != nil {
@@ -61,16 +62,16 @@ func runKBShow(e *env, args []string) error {
 	}
 	f, err := report.ParseFormat(*format)
 	if err != nil {
-		return &usageError{err.Error()}
+		return &job.UsageError{Msg: err.Error()}
 	}
 	arch, err := trace.ParseArch(*archFlag)
 	if err != nil {
-		return &usageError{err.Error()}
+		return &job.UsageError{Msg: err.Error()}
 	}
 	switch analyze.Level(*level) {
 	case "", analyze.Implemented, analyze.Stubbed, analyze.Partial, analyze.Disabled, analyze.Missing:
 	default:
-		return usagef("--level %q: want implemented, stubbed, partial, disabled or missing", *level)
+		return job.Usagef("--level %q: want implemented, stubbed, partial, disabled or missing", *level)
 	}
 	// kb show [TABLE] [SYSCALL...]: the table is named first, when it is.
 	spec, names := "unikraft", fs.Args()
@@ -79,11 +80,11 @@ func runKBShow(e *env, args []string) error {
 			spec, names = names[0], names[1:]
 		}
 	}
-	t, err := loadSupportTable(spec)
+	t, err := job.LoadSupportTable(spec)
 	if err != nil {
 		return err
 	}
-	cfg, err := loadConfig(configPath)
+	cfg, err := job.LoadConfig(configPath)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func runKBShow(e *env, args []string) error {
 	if len(names) > 0 {
 		for _, n := range names {
 			if trace.Table(arch).Number(n) < 0 {
-				return usagef("%q is not a %s syscall", n, arch)
+				return job.Usagef("%q is not a %s syscall", n, arch)
 			}
 		}
 		return report.SupportSyscalls(e.stdout, f, t, arch, names)
@@ -111,23 +112,23 @@ func runKBDiff(e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() != 2 {
-		return usagef("want two tables: unikraft@V, unikraft@staging or files from 'syscov kb import'")
+		return job.Usagef("want two tables: unikraft@V, unikraft@staging or files from 'syscov kb import'")
 	}
 	f, err := report.ParseFormat(*format)
 	if err != nil {
-		return &usageError{err.Error()}
+		return &job.UsageError{Msg: err.Error()}
 	}
 	arch, err := trace.ParseArch(*archFlag)
 	if err != nil {
-		return &usageError{err.Error()}
+		return &job.UsageError{Msg: err.Error()}
 	}
-	cfg, err := loadConfig(configPath)
+	cfg, err := job.LoadConfig(configPath)
 	if err != nil {
 		return err
 	}
 	var tables [2]*analyze.SupportTable
 	for i, spec := range fs.Args() {
-		if tables[i], err = loadSupportTable(spec); err != nil {
+		if tables[i], err = job.LoadSupportTable(spec); err != nil {
 			return err
 		}
 		if cfg != nil {
@@ -135,18 +136,6 @@ func runKBDiff(e *env, args []string) error {
 		}
 	}
 	return report.SupportDiff(e.stdout, f, tables[0], tables[1], arch, analyze.DiffTables(tables[0], tables[1], arch))
-}
-
-// loadSupportTable takes "unikraft", "unikraft@V" (built in) or a file.
-func loadSupportTable(spec string) (*analyze.SupportTable, error) {
-	if data, err := os.ReadFile(spec); err == nil {
-		t, err := analyze.ParseSupportTable(data)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", spec, err)
-		}
-		return t, nil
-	}
-	return analyze.EmbeddedTable(spec)
 }
 
 func runKBImport(e *env, args []string) error {
@@ -160,10 +149,10 @@ func runKBImport(e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usagef("name a Unikraft source directory (and the directories of its libraries)")
+		return job.Usagef("name a Unikraft source directory (and the directories of its libraries)")
 	}
 	if *version == "" {
-		return usagef("--version is required")
+		return job.Usagef("--version is required")
 	}
 	var findings []uksource.Finding
 	var dirs []string
@@ -222,7 +211,7 @@ func runKBImport(e *env, args []string) error {
 	if path == "" {
 		path = "unikraft-" + *version + ".json"
 	}
-	if err := writeFile(path, append(data, '\n')); err != nil {
+	if err := job.WriteFile(path, append(data, '\n')); err != nil {
 		return err
 	}
 	c := t.Counts(trace.ArchX86_64)

@@ -16,6 +16,7 @@ import (
 	flag "github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/guard"
@@ -83,28 +84,6 @@ func init() {
 			return nil
 		}},
 	}
-}
-
-// usageError is an error in how syscov was called: exit code 2.
-type usageError struct{ msg string }
-
-func (u *usageError) Error() string { return u.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{fmt.Sprintf(format, args...)}
-}
-
-// exitError carries a specific exit code (a traced program's status).
-type exitError struct {
-	code int
-	err  error
-}
-
-func (x *exitError) Error() string {
-	if x.err == nil {
-		return fmt.Sprintf("exit status %d", x.code)
-	}
-	return x.err.Error()
 }
 
 // isTerminal reports whether w is a terminal (colour is for people, not
@@ -179,8 +158,8 @@ func runWith(args []string, stdin io.Reader, stdout io.Writer, stderr io.Writer)
 }
 
 func exitCode(e *env, name string, err error) int {
-	var ue *usageError
-	var xe *exitError
+	var ue *job.UsageError
+	var xe *job.ExitError
 	var fe *report.FormatError
 	switch {
 	case err == nil:
@@ -191,14 +170,14 @@ func exitCode(e *env, name string, err error) int {
 		fmt.Fprintf(e.stderr, "syscov %s: %v\n", name, fe)
 		return exitUsage
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "syscov %s: %s\n", name, ue.msg)
+		fmt.Fprintf(e.stderr, "syscov %s: %s\n", name, ue.Msg)
 		fmt.Fprintf(e.stderr, "Run 'syscov %s --help' for usage.\n", name)
 		return exitUsage
 	case errors.As(err, &xe):
-		if xe.err != nil {
-			fmt.Fprintf(e.stderr, "syscov %s: %v\n", name, xe.err)
+		if xe.Err != nil {
+			fmt.Fprintf(e.stderr, "syscov %s: %v\n", name, xe.Err)
 		}
-		return xe.code
+		return xe.Code
 	default:
 		fmt.Fprintf(e.stderr, "syscov %s: %v\n", name, err)
 		return exitFail
@@ -243,7 +222,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
 		}
-		return &usageError{strings.TrimSpace(err.Error())}
+		return &job.UsageError{Msg: strings.TrimSpace(err.Error())}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 )
@@ -22,10 +23,10 @@ func runProfile(e *env, args []string) error {
 		return err
 	}
 	if fs.NArg() == 0 {
-		return usagef("no input")
+		return job.Usagef("no input")
 	}
 	if *value != "calls" && *value != "time" {
-		return usagef("--value %q: want calls or time", *value)
+		return job.Usagef("--value %q: want calls or time", *value)
 	}
 	opts, err := in.options(e)
 	if err != nil {
@@ -34,35 +35,35 @@ func runProfile(e *env, args []string) error {
 	var judged []*analyze.AppCoverage
 	b := report.NewProfileBuilder()
 	events := 0
-	ins, err := openInputs(fs.Args(), opts)
+	ins, err := job.OpenInputs(fs.Args(), opts)
 	if err != nil {
 		return err
 	}
-	defer closeInputs(ins)
-	var j judgement
+	defer job.CloseInputs(ins)
+	var j job.Judgement
 	if *against != "none" {
-		if j.table, err = loadSupportTable(*against); err != nil {
+		if j.Table, err = job.LoadSupportTable(*against); err != nil {
 			return err
 		}
-	} else if j.table, err = analyze.EmbeddedTable("unikraft"); err != nil {
+	} else if j.Table, err = analyze.EmbeddedTable("unikraft"); err != nil {
 		return err
 	}
-	if j.config, err = loadConfig(configPath); err != nil {
+	if j.Config, err = job.LoadConfig(configPath); err != nil {
 		return err
 	}
-	judge := j.judge()
+	judge := j.Judge()
 	// One pass over each input: the profile and the coverage that judges
 	// its samples.
 	refine := analyze.NewRefinement()
 	var builders []*analyze.CoverageBuilder
 	for i, in := range ins {
-		hdr := in.r.Header()
+		hdr := in.R.Header()
 		arch := hdr.Arch
 		if arch == "" {
 			arch = trace.ArchX86_64
 		}
-		cb := analyze.NewCoverageBuilder(analyze.AppName(hdr, in.name), in.name, hdr, judge, nil)
-		err := in.scan(cb.Add, refine.Add, func(ev *trace.Event) {
+		cb := analyze.NewCoverageBuilder(analyze.AppName(hdr, in.Name), in.Name, hdr, judge, nil)
+		err := in.Scan(cb.Add, refine.Add, func(ev *trace.Event) {
 			events++
 			key := ev.Name
 			if ev.Kind == trace.KindSyscall {
@@ -88,7 +89,7 @@ func runProfile(e *env, args []string) error {
 	if err := report.WriteProfile(&buf, p); err != nil {
 		return err
 	}
-	if err := writeFile(*out, buf.Bytes()); err != nil {
+	if err := job.WriteFile(*out, buf.Bytes()); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.stderr, "syscov: %d samples from %d events in %s; open it with: go tool pprof -top %s\n", len(p.Sample), events, *out, *out)

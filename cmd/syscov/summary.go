@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 )
@@ -18,12 +19,12 @@ func runSummary(e *env, args []string) error {
 	var out []report.SummaryInput
 	err = eachTrace(fs.Args(), opts, func(name string, r trace.Reader) error {
 		b := analyze.NewSummaryBuilder(*perProcess)
-		pr := newProgress(e.stderr, name)
+		pr := job.NewProgress(e.stderr, name)
 		for r.Scan() {
 			b.Add(r.Event())
-			pr.tick(r.Stats().Lines)
+			pr.Tick(r.Stats().Lines)
 		}
-		pr.done()
+		pr.Done()
 		if err := r.Err(); err != nil {
 			return err
 		}

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"path/filepath"
 	"testing"
+
+	"github.com/syscov/syscov/job"
 )
 
 // TestTraceExitCodes checks the documented mapping from the traced app's
@@ -38,8 +40,8 @@ func TestTraceExitCodes(t *testing.T) {
 // TestDiffExitCodes: 4 when the unikernel lacks syscalls, 0 when not.
 func TestDiffExitCodes(t *testing.T) {
 	var out, errb bytes.Buffer
-	if got := run([]string{"diff", "../../fixtures/strace/redis-bgsave.strace", "../../fixtures/unikraft/redis-elfloader-0.17.log"}, nil, &out, &errb); got != exitLacks {
-		t.Errorf("diff with missing syscalls: exit %d, want %d; %s", got, exitLacks, errb.String())
+	if got := run([]string{"diff", "../../fixtures/strace/redis-bgsave.strace", "../../fixtures/unikraft/redis-elfloader-0.17.log"}, nil, &out, &errb); got != job.ExitLacks {
+		t.Errorf("diff with missing syscalls: exit %d, want %d; %s", got, job.ExitLacks, errb.String())
 	}
 	if got := run([]string{"diff", "../../fixtures/strace/sysmix-f.strace", "../../fixtures/strace/sysmix-f.strace"}, nil, &out, &errb); got != 0 {
 		t.Errorf("diff of a run with itself: exit %d; %s", got, errb.String())

@@ -1,7 +1,6 @@
-package main
+package job
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -10,10 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// progress prints "reading NAME: N events, M lines" on a terminal while a
+// Progress prints "reading NAME: N events, M lines" on a terminal while a
 // long input is read (or "trace of CMD: N events" while tracing); nothing
 // when stderr is not a terminal (piped, CI).
-type progress struct {
+type Progress struct {
 	w      io.Writer
 	on     bool
 	name   string
@@ -23,8 +22,12 @@ type progress struct {
 	events int
 }
 
-func newProgress(w io.Writer, name string) *progress {
-	p := &progress{w: w, name: name, start: time.Now(), last: time.Now()}
+// On reports whether progress is shown (stderr is a terminal).
+func (p *Progress) On() bool { return p.on }
+
+// NewProgress starts a progress line named name on w.
+func NewProgress(w io.Writer, name string) *Progress {
+	p := &Progress{w: w, name: name, start: time.Now(), last: time.Now()}
 	if f, ok := w.(*os.File); ok {
 		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 		p.on = err == nil
@@ -33,7 +36,8 @@ func newProgress(w io.Writer, name string) *progress {
 }
 
 // tick counts an event; it looks at the clock once per 65536 events.
-func (p *progress) tick(lines int) {
+// Tick counts one event (and the lines read so far, 0 when unknown).
+func (p *Progress) Tick(lines int) {
 	p.events++
 	if !p.on || p.events&0xffff != 0 {
 		return
@@ -50,10 +54,9 @@ func (p *progress) tick(lines int) {
 }
 
 // done clears the progress line.
-func (p *progress) done() {
+// Done ends the progress line.
+func (p *Progress) Done() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\x1b[K")
 	}
 }
-
-func jsonUnmarshal(data []byte, v any) error { return json.Unmarshal(data, v) }

@@ -1,4 +1,4 @@
-package main
+package job
 
 import (
 	"bufio"
@@ -10,20 +10,20 @@ import (
 	"strings"
 )
 
-// writeFile writes a report or a table whole or not at all: to a new
+// WriteFile writes a report or a table whole or not at all: to a new
 // temporary file beside path (created with O_EXCL, so that a symlink
 // planted there is never followed), synced, then renamed over path. A
 // full disk leaves the previous file, or none, never a cut one.
-func writeFile(path string, data []byte) error {
-	return writeFileFrom(path, func(w io.Writer) error {
+func WriteFile(path string, data []byte) error {
+	return WriteFileFrom(path, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})
 }
 
-// writeFileFrom is writeFile for content written by fill (an archive
+// WriteFileFrom is WriteFile for content written by fill (an archive
 // streamed from many host files).
-func writeFileFrom(path string, fill func(io.Writer) error) error {
+func WriteFileFrom(path string, fill func(io.Writer) error) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
@@ -53,10 +53,10 @@ func writeFileFrom(path string, fill func(io.Writer) error) error {
 	return nil
 }
 
-// createNew creates a file that must not exist yet, never following a
+// CreateNew creates a file that must not exist yet, never following a
 // symlink in its place (a FILE.partial planted as a link to another
 // file); an old regular file of that name is replaced.
-func createNew(path string) (*os.File, error) {
+func CreateNew(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if errors.Is(err, os.ErrExist) {
 		if fi, lerr := os.Lstat(path); lerr == nil && fi.Mode().IsRegular() {
@@ -70,17 +70,17 @@ func createNew(path string) (*os.File, error) {
 	return f, err
 }
 
-// shellJoin writes an argv as a POSIX shell would need it typed: every
+// ShellJoin writes an argv as a POSIX shell would need it typed: every
 // argument that is not plain is single-quoted, an empty one is ”.
-func shellJoin(argv []string) string {
+func ShellJoin(argv []string) string {
 	out := make([]string, len(argv))
 	for i, a := range argv {
-		out[i] = shellQuote(a)
+		out[i] = ShellQuote(a)
 	}
 	return strings.Join(out, " ")
 }
 
-func shellQuote(a string) string {
+func ShellQuote(a string) string {
 	if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@%+=:,./-") == "" {
 		return a
 	}

@@ -1,0 +1,36 @@
+package main
+
+import (
+	flag "github.com/spf13/pflag"
+
+	"github.com/syscov/syscov/job"
+)
+
+// registerApps adds the flags that say which processes of a native trace
+// are the app.
+func registerApps(fs *flag.FlagSet, a *job.AppSelection) {
+	fs.BoolVar(&a.All, "all-processes", false, "count every process of a native trace as the app's (by default wrappers such as sh -c, env and pyenv shims are set aside)")
+	fs.StringVar(&a.Only, "only", "", "the app is the process that execs the program named EXE (a base name), in a larger tree")
+}
+
+// registerUnikernel adds the unikernel flags of `syscov trace
+// --unikernel` and `syscov check`: one set, one default each.
+func registerUnikernel(fs *flag.FlagSet, uf *job.UnikernelOptions, imageHelp string) {
+	fs.StringVar(&uf.Image, "unikernel", "", imageHelp)
+	fs.StringVar(&uf.Initrd, "initrd", "", "unikernel: initrd to boot with (default: syscov packs one: the app, its ELF interpreter and libraries, /tmp)")
+	fs.StringVar(&uf.Rootfs, "rootfs", "", "unikernel: host directory shared as the guest's 9p filesystem (mount tag fs1) instead of an initrd")
+	fs.StringArrayVar(&uf.RootfsAdd, "rootfs-add", nil, "unikernel: also pack host file or directory SRC (at DST) into the initrd syscov packs: SRC[:DST] (repeatable)")
+	fs.StringVar(&uf.Memory, "memory", "256M", "unikernel: guest memory")
+	fs.StringVar(&uf.KVM, "kvm", "auto", "unikernel: auto (KVM, TCG when KVM cannot run the guest), on, off")
+	fs.StringArrayVar(&uf.Ports, "port", nil, "unikernel: forward 127.0.0.1:HOST to the guest's GUEST port (HOST:GUEST, repeatable)")
+	fs.StringVar(&uf.Append, "append", "", "unikernel: kernel parameters (before ' -- ' and the app's arguments; needs uklibparam in the image)")
+	fs.StringVar(&uf.ConsoleLog, "console-log", "", "unikernel: where to keep the raw console (default: next to the trace)")
+	fs.DurationVar(&uf.Idle, "idle", job.DefaultIdle, "unikernel: stop when the console is quiet this long after the last syscall (0: never)")
+	fs.StringVar(&uf.QEMU, "qemu", "qemu-system-x86_64", "unikernel: the qemu binary")
+	fs.BoolVar(&uf.Echo, "console", false, "unikernel: also copy the console to stderr as it arrives")
+}
+
+// output is where a job writes, for this command.
+func (e *env) output() job.Output {
+	return job.Output{Stdout: e.stdout, Stderr: e.stderr, Warn: e.warn}
+}

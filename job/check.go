@@ -1,0 +1,276 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/report"
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/native"
+	"github.com/syscov/syscov/trace/unikernel"
+	"github.com/syscov/syscov/trace/workload"
+)
+
+// Check is the main job: trace the app natively (with stacks), optionally
+// run it in a Unikraft image with the same workload, diff the two runs,
+// compute coverage, write every report into Out and print a short verdict.
+type Check struct {
+	Argv []string
+	// AppArgs are the app's arguments in the unikernel, when they differ
+	// from Argv.
+	AppArgs  []string
+	Out      string // directory for the traces and reports
+	Workload string // shell command run against the app once it is ready
+	Ready    workload.Ready
+	Timeout  time.Duration // each run ends after this long (0: never)
+	Stacks   bool
+	Backend  native.Backend
+	// Judgement is what the runs are judged by.
+	Judgement Judgement
+	// Unikernel is the unikernel run; none when Unikernel.Image is "".
+	Unikernel UnikernelOptions
+	// Rerun is the command line that runs this check again, for the
+	// reports.
+	Rerun string
+}
+
+// Run runs the check. Its error says what the exit status is: an
+// *ExitError with ExitLacks when the app needs what the unikernel lacks,
+// ExitBootFailure when the unikernel run proves nothing, ExitInterrupt;
+// nil when nothing the app needs is lacking.
+func (c *Check) Run(ctx context.Context, o Output) error {
+	argv, j := c.Argv, c.Judgement
+	var err error
+	// The image and the unikernel's command line are checked before the
+	// native run: a bad image must not cost a native run first.
+	var plan *UnikernelPlan
+	if c.Unikernel.Image != "" {
+		ukArgs := argv
+		if len(c.AppArgs) > 0 {
+			ukArgs = c.AppArgs
+		}
+		if plan, err = PlanUnikernel(c.Unikernel, ukArgs); err != nil {
+			return err
+		}
+		plan.Warn(o)
+		j.Image, j.ImageLibs = filepath.Base(c.Unikernel.Image), LibSet(plan.Image.Libraries)
+	}
+	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+		return err
+	}
+	withTimeout := func() (context.Context, context.CancelFunc) {
+		if c.Timeout > 0 {
+			return context.WithTimeout(ctx, c.Timeout)
+		}
+		return context.WithCancel(ctx)
+	}
+
+	// 1. The native run.
+	nativePath := filepath.Join(c.Out, "native.trace")
+	cfg := native.Config{Backend: c.Backend, Argv: argv, Stacks: c.Stacks, Ready: c.Ready.Spec, ReadyDelay: c.Ready.Delay,
+		ReadyTimeout: c.Ready.Timeout, Workload: c.Workload, Stdout: os.Stderr, Stderr: os.Stderr,
+		StackFor: stackFor(j.Judge(), trace.HostArch())}
+	nctx, cancel := withTimeout()
+	files := analyze.NewFileUses()
+	nativeStart := time.Now()
+	nres, err := RecordNative(nctx, cfg, nativePath, o.Stdout, files.Add)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("native run: %w", err)
+	}
+	if nres.WorkloadErr != nil {
+		return fmt.Errorf("native run: %w", nres.WorkloadErr)
+	}
+	if nres.Canceled {
+		return &ExitError{ExitInterrupt, fmt.Errorf("the native run was interrupted or timed out")}
+	}
+	fmt.Fprintf(o.Stderr, "syscov: native run of %s: %d events in %s\n", argv[0], nres.Events, nativePath)
+
+	// 2. The unikernel run, with the same workload.
+	var d *analyze.Diff
+	var apps []*analyze.AppCoverage
+	var ukFailure error
+	if plan != nil {
+		ukPath := filepath.Join(c.Out, "unikernel.trace")
+		c.Unikernel.ConsoleLog = filepath.Join(c.Out, "unikernel.console.log")
+		if plan.Rootfs != nil {
+			for _, skipped := range AddNativeFiles(plan.Rootfs, files, nativeStart) {
+				fmt.Fprintf(o.Stderr, "syscov: not packed: %s\n", skipped)
+			}
+		}
+		uctx, cancel := withTimeout()
+		ures, err := RecordUnikernel(o, uctx, c.Unikernel, plan, ukPath, c.Ready, c.Workload, "")
+		cancel()
+		if ures == nil {
+			return fmt.Errorf("unikernel run: %w", err)
+		}
+		// A run that did not boot, crashed, or made no syscall says
+		// nothing of what the unikernel lacks: no diff verdict from it.
+		ukFailure = UnikernelFailure(ures, c.Timeout)
+		if ukFailure != nil {
+			ukFailure = plan.Explain(ukFailure)
+		}
+		if ukFailure == nil && ures.Syscalls == 0 {
+			ukFailure = &ExitError{ExitBootFailure, fmt.Errorf("the unikernel run made no syscall (%s%s); see %s", ures.Ended, DetailSuffix(ures.Detail), c.Unikernel.ConsoleLog)}
+		}
+		// A guest that crashed after running the app is diffed (what it
+		// lacked may be why), but never passes.
+		crashed := ures.Syscalls > 0 && (ures.Ended == unikernel.EndCrash || ures.Ended == unikernel.EndPanic)
+		if ukFailure == nil || crashed {
+			ra, err := AnalyzeRuns(nativePath, ukPath, trace.Options{}, 5, nil, j, true)
+			if err != nil {
+				return err
+			}
+			d, apps = ra.Diff, []*analyze.AppCoverage{ra.Coverage}
+		}
+	}
+
+	// 3. Coverage, when no diff drew it from the same pass.
+	if apps == nil {
+		if apps, err = CoverageOf([]string{nativePath}, trace.Options{}, j); err != nil {
+			return err
+		}
+	}
+
+	// 4. Reports.
+	write := func(name string, render func(f report.Format, b *bytes.Buffer) error, f report.Format) error {
+		var b bytes.Buffer
+		if err := render(f, &b); err != nil {
+			return err
+		}
+		return WriteFile(filepath.Join(c.Out, name), b.Bytes())
+	}
+	for _, f := range []report.Format{report.FormatTable, report.FormatMarkdown, report.FormatJSON} {
+		ext := map[report.Format]string{report.FormatTable: "txt", report.FormatMarkdown: "md", report.FormatJSON: "json"}[f]
+		if err := write("coverage."+ext, func(f report.Format, b *bytes.Buffer) error { return report.Coverage(b, f, apps, nil) }, f); err != nil {
+			return err
+		}
+		if d != nil {
+			if err := write("diff."+ext, func(f report.Format, b *bytes.Buffer) error { return report.Diff(b, f, d) }, f); err != nil {
+				return err
+			}
+		}
+	}
+
+	page := report.Page{Title: "syscov check: " + ShellJoin(argv), Diff: d, Apps: apps,
+		Env:       []report.KV{{Key: "syscov", Value: Version}, {Key: "host kernel", Value: HostKernel()}, {Key: "native command", Value: ShellJoin(argv)}},
+		Generated: "generated by syscov " + Version + " at " + time.Now().UTC().Format(time.RFC3339)}
+	if c.Workload != "" {
+		page.Env = append(page.Env, report.KV{Key: "workload", Value: c.Workload})
+	}
+	page.Env = append(page.Env, report.KV{Key: "rerun", Value: c.Rerun})
+	if d != nil {
+		page.Verdict = report.Verdict(d)
+		page.Env = append(page.Env, report.KV{Key: "unikernel image", Value: c.Unikernel.Image})
+		if d.Unikraft != "" {
+			page.Env = append(page.Env, report.KV{Key: "Unikraft", Value: d.Unikraft})
+		}
+	}
+	if plan != nil {
+		page.Env = append(page.Env, report.KV{Key: "image libraries", Value: strings.Join(plan.Image.Libraries, " ")})
+		page.Env = append(page.Env, report.KV{Key: "kernel command line", Value: plan.Cmdline})
+		if plan.Rootfs != nil {
+			page.Env = append(page.Env, report.KV{Key: "root filesystem", Value: fmt.Sprintf("%d paths packed by syscov into unikernel.initrd.cpio: %s", len(plan.Rootfs.List()), packedPaths(plan.Rootfs))})
+		}
+	}
+	var html bytes.Buffer
+	if err := report.HTML(&html, page); err != nil {
+		return err
+	}
+	if err := WriteFile(filepath.Join(c.Out, "report.html"), html.Bytes()); err != nil {
+		return err
+	}
+	var md bytes.Buffer
+	if err := report.Markdown(&md, page); err != nil {
+		return err
+	}
+	if err := WriteFile(filepath.Join(c.Out, "report.md"), md.Bytes()); err != nil {
+		return err
+	}
+
+	// 5. The verdict.
+	a := apps[0]
+	lacks := false
+	if d != nil {
+		fmt.Fprintf(o.Stdout, "%s\n", report.VerdictColor(d.Lacks(j.Strict), report.Verdict(d)))
+		lacks = d.Lacks(j.Strict)
+	}
+	fmt.Fprintf(o.Stdout, "%s against %s: %d distinct syscalls, %d missing (%d blocking), %d partial, %d stubbed; %s %% of %d calls supported\n",
+		a.App, a.Table, a.Distinct(), a.Missing, len(a.Blocking), a.Partial, a.Stubbed, analyze.Percent(a.Weighted()), a.Calls)
+	shown := 0
+	for _, u := range append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...) {
+		if shown == 8 {
+			fmt.Fprintf(o.Stdout, "  … %d more in %s\n", len(a.Blocking)+len(a.Tolerated)-8, filepath.Join(c.Out, "coverage.txt"))
+			break
+		}
+		shown++
+		line := fmt.Sprintf("  %-8s %-18s %6d calls  %-26s first at %s", u.Impact, u.Key, u.Calls, u.Class, u.SiteString())
+		if u.Closure != "" && u.Impact != analyze.Noise {
+			line += "; to close: " + u.Closure
+		}
+		fmt.Fprintln(o.Stdout, report.ImpactColor(string(u.Impact), line))
+	}
+	if ukFailure != nil && d != nil {
+		fmt.Fprintf(o.Stdout, "the unikernel run failed: %v\n", ukFailure)
+	}
+	fmt.Fprintf(o.Stdout, "reports in %s\n", c.Out)
+	if ukFailure != nil && (d == nil || !d.Lacks(j.Strict)) {
+		return ukFailure
+	}
+	if len(a.Blocking) > 0 {
+		lacks = true
+	}
+	if j.Strict {
+		for _, u := range a.Tolerated {
+			if u.Impact == analyze.Degrades {
+				lacks = true
+			}
+		}
+	}
+	if lacks {
+		return &ExitError{Code: ExitLacks}
+	}
+	return nil
+}
+
+// stackFor decides at syscall entry whether a call's stack is worth
+// unwinding: only for the calls the judge will not call supported (the
+// call sites the reports show), so that check costs what a plain trace
+// costs on the hot path of a server.
+func stackFor(j *analyze.Judge, arch trace.Arch) func(nr int, args [6]uint64) bool {
+	tab := trace.Table(arch)
+	const cloneVM = 0x100
+	need := map[int]bool{}
+	for _, name := range tab.Names() {
+		if j.Unsupported(arch, name, false) {
+			need[tab.Number(name)] = true
+		}
+	}
+	clone, clone3, fork, vfork := tab.Number("clone"), tab.Number("clone3"), tab.Number("fork"), tab.Number("vfork")
+	return func(nr int, args [6]uint64) bool {
+		switch nr {
+		case clone:
+			return need[nr] || args[0]&cloneVM == 0 && j.Unsupported(arch, "clone", true)
+		case clone3, fork, vfork:
+			return true // flags behind a pointer (clone3), or always a new process
+		}
+		return need[nr]
+	}
+}
+
+// packedPaths lists the files syscov packed, for the report.
+func packedPaths(r *unikernel.Rootfs) string {
+	var files []string
+	for _, e := range r.List() {
+		if !e.Dir {
+			files = append(files, e.Guest)
+		}
+	}
+	return strings.Join(files, " ")
+}

@@ -1,0 +1,165 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/report"
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/probe"
+	"github.com/syscov/syscov/trace/workload"
+)
+
+// Probe finds which syscalls an app needs for real: it runs the app once
+// to learn the syscalls it uses (or takes a given set), then, for each,
+// again with it failing with ENOSYS and again with it faked to return 0,
+// judging each run by the workload, the check and the app not crashing.
+type Probe struct {
+	Argv []string
+	// Syscalls, when set, are the syscalls to probe (NAME,NAME,%class)
+	// instead of all the app uses; MissingAgainst keeps only those the
+	// support table it names lacks.
+	Syscalls, MissingAgainst string
+	Ready                    workload.Ready
+	Workload, Check          string
+	Replicas, Jobs           int
+	Timeout                  time.Duration // a run that takes longer fails
+	// Out, when set, is where probe.{txt,md,json} are written too.
+	Out string
+}
+
+// Run runs every probe and returns the report.
+func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error) {
+	cfg := probe.Config{Argv: p.Argv, Ready: p.Ready.Spec, ReadyDelay: p.Ready.Delay, ReadyTimeout: p.Ready.Timeout,
+		Workload: p.Workload, Check: p.Check, Timeout: p.Timeout}
+	start := time.Now()
+
+	// 1. Which syscalls: traced once, unmodified (the run must succeed).
+	used, base, err := probe.Used(ctx, cfg)
+	if ctx.Err() != nil {
+		return nil, &ExitError{Code: ExitInterrupt, Err: errors.New("interrupted during the unmodified run; the app was stopped")}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the unmodified run: %w", err)
+	}
+	if !base.OK {
+		return nil, fmt.Errorf("the app does not work even unmodified: %s", base.Reason)
+	}
+	set := probe.Sorted(used)
+	if p.Syscalls != "" {
+		set, err = trace.ExpandSyscallSet(p.Syscalls, trace.HostArch())
+		if err != nil {
+			return nil, &UsageError{Msg: "--syscalls: " + err.Error()}
+		}
+	}
+	if p.MissingAgainst != "" {
+		table, err := LoadSupportTable(p.MissingAgainst)
+		if err != nil {
+			return nil, err
+		}
+		var missing []string
+		for _, n := range set {
+			if table.Lookup(trace.HostArch(), n).Level != analyze.Implemented {
+				missing = append(missing, n)
+			}
+		}
+		set = missing
+	}
+	rep := &analyze.ProbeReport{App: filepath.Base(p.Argv[0]), Command: p.Argv, Workload: p.Workload, Check: p.Check, Replicas: p.Replicas, Jobs: p.Jobs}
+	results := map[string]*analyze.ProbeResult{}
+	var tasks []probe.Task
+	for _, n := range set {
+		if probe.Unprobeable[n] {
+			rep.Skipped = append(rep.Skipped, n)
+			continue
+		}
+		results[n] = &analyze.ProbeResult{Name: n, Calls: used[n]}
+		stub, fake := probe.StubFake(n)
+		for r := 0; r < p.Replicas; r++ {
+			tasks = append(tasks, probe.Task{Name: n, Kind: "stub", Replica: r, Variant: stub}, probe.Task{Name: n, Kind: "fake", Replica: r, Variant: fake})
+		}
+	}
+	pr := NewProgress(o.Stderr, "probe runs")
+	record := func(t probe.Task, out probe.Outcome) {
+		rep.Runs++
+		results[t.Name].Record(t.Kind, out.OK, out.Reason)
+		if pr.On() {
+			fmt.Fprintf(o.Stderr, "\rprobe: %d/%d runs", rep.Runs, len(tasks))
+		}
+	}
+	probe.RunAll(ctx, cfg, tasks, p.Jobs, record)
+	// 2. Replicas that disagree: run again, and take the majority.
+	var retry []probe.Task
+	for _, r := range results {
+		if r.Disagree() {
+			stub, fake := probe.StubFake(r.Name)
+			for i := 0; i < p.Replicas+1; i++ {
+				retry = append(retry, probe.Task{Name: r.Name, Kind: "stub", Variant: stub}, probe.Task{Name: r.Name, Kind: "fake", Variant: fake})
+			}
+		}
+	}
+	probe.RunAll(ctx, cfg, retry, p.Jobs, record)
+	pr.Done()
+	if ctx.Err() != nil {
+		return nil, &ExitError{Code: ExitInterrupt, Err: fmt.Errorf("interrupted")}
+	}
+	for _, r := range results {
+		r.Decide()
+		rep.Results = append(rep.Results, *r)
+	}
+	rep.SortResults()
+
+	// 3. The combinations: every stub-able syscall stubbed together, every
+	// fake-able one faked together.
+	var stubAll, fakeAll []string
+	for _, r := range rep.Results {
+		if r.Verdict == analyze.WorksStubbed || r.Verdict == analyze.WorksBoth {
+			stubAll = append(stubAll, r.Name)
+		}
+		if r.Verdict == analyze.WorksFaked || r.Verdict == analyze.WorksBoth {
+			fakeAll = append(fakeAll, r.Name)
+		}
+	}
+	if len(stubAll) > 0 {
+		v := probe.Variant{Fail: map[string]int{}}
+		for _, n := range stubAll {
+			v.Fail[n] = int(syscall.ENOSYS)
+		}
+		out := probe.Run(ctx, cfg, v)
+		rep.Runs++
+		rep.Combos = append(rep.Combos, analyze.Combo{Kind: "stub", Names: stubAll, OK: out.OK, Reason: out.Reason})
+	}
+	if len(fakeAll) > 0 {
+		v := probe.Variant{Fake: map[string]int64{}}
+		for _, n := range fakeAll {
+			v.Fake[n] = 0
+		}
+		out := probe.Run(ctx, cfg, v)
+		rep.Runs++
+		rep.Combos = append(rep.Combos, analyze.Combo{Kind: "fake", Names: fakeAll, OK: out.OK, Reason: out.Reason})
+	}
+	rep.Elapsed = time.Since(start)
+
+	if p.Out != "" {
+		if err := os.MkdirAll(p.Out, 0o755); err != nil {
+			return nil, err
+		}
+		for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON} {
+			var b bytes.Buffer
+			if err := report.Probe(&b, rf, rep); err != nil {
+				return nil, err
+			}
+			if err := WriteFile(filepath.Join(p.Out, "probe."+ext), b.Bytes()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rep, nil
+}

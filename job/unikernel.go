@@ -1,0 +1,434 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/unikernel"
+	"github.com/syscov/syscov/trace/workload"
+)
+
+// UnikernelOptions are the unikernel flags of `syscov trace --unikernel`
+// and `syscov check`: one set, one default each.
+type UnikernelOptions struct {
+	// Image is the Unikraft kernel; Initrd or Rootfs (a 9p directory)
+	// replace the initrd syscov packs, RootfsAdd adds SRC[:DST] to it.
+	Image, Initrd, Rootfs string
+	RootfsAdd             []string
+	Memory, KVM           string
+	// Append are kernel parameters, before " -- " and the app's argv.
+	Append     string
+	ConsoleLog string
+	QEMU       string
+	// Ports forward 127.0.0.1:HOST to the guest's GUEST port (HOST:GUEST).
+	Ports []string
+	// Idle ends a run when the console has been quiet this long after
+	// the last syscall (0: never).
+	Idle time.Duration
+	// Echo copies the console to stderr as it arrives.
+	Echo bool
+}
+
+// DefaultIdle ends a unikernel run when the console has been quiet this
+// long after the last syscall: app-elfloader never powers off after the
+// app's exit_group.
+const DefaultIdle = 3 * time.Second
+
+// UnikernelPlan is what is checked and decided before any run: the image,
+// the app's argv in the guest, the kernel command line, the root
+// filesystem to pack.
+type UnikernelPlan struct {
+	Image   *unikernel.Image
+	Argv    []string
+	Cmdline string
+	Rootfs  *unikernel.Rootfs // nil with --initrd or --rootfs
+	// Hint is what is known before the run to make it fail (a non-PIE
+	// program): said up front, and with the failure.
+	Hint string
+}
+
+// PlanUnikernel checks the flags and the image before anything runs (a
+// bad image must not cost a native run first).
+func PlanUnikernel(uf UnikernelOptions, appArgs []string) (*UnikernelPlan, error) {
+	switch uf.KVM {
+	case unikernel.KVMAuto, unikernel.KVMOn, unikernel.KVMOff:
+	default:
+		return nil, Usagef("--kvm %q: want auto, on or off", uf.KVM)
+	}
+	for _, p := range uf.Ports {
+		h, g, ok := strings.Cut(p, ":")
+		if !ok || !isPort(h) || !isPort(g) {
+			return nil, Usagef("--port %q: want HOST:GUEST, two port numbers", p)
+		}
+	}
+	if uf.Initrd != "" && uf.Rootfs != "" {
+		return nil, Usagef("--initrd and --rootfs: give one")
+	}
+	if len(uf.RootfsAdd) > 0 && (uf.Initrd != "" || uf.Rootfs != "") {
+		return nil, Usagef("--rootfs-add adds to the initrd syscov packs: not with --initrd or --rootfs")
+	}
+	im, err := unikernel.InspectImage(uf.Image)
+	if err != nil {
+		return nil, err
+	}
+	p := &UnikernelPlan{Image: im, Argv: append([]string(nil), appArgs...)}
+	if uf.Initrd == "" && uf.Rootfs == "" && len(appArgs) > 0 {
+		p.Rootfs = unikernel.NewRootfs()
+		abs, err := p.Rootfs.AddProgram(appArgs[0])
+		if err != nil {
+			return nil, fmt.Errorf("packing the initrd: %w", err)
+		}
+		p.Argv[0] = abs // the guest has no $PATH search of the host's
+		for _, spec := range uf.RootfsAdd {
+			src, dst, _ := strings.Cut(spec, ":")
+			if err := p.Rootfs.AddTree(src, dst, "--rootfs-add"); err != nil {
+				return nil, fmt.Errorf("--rootfs-add %s: %w", spec, err)
+			}
+		}
+	}
+	if p.Rootfs != nil && p.Rootfs.NotPIE != "" {
+		p.Hint = p.Rootfs.NotPIE + " is not position-independent (ELF type EXEC): app-elfloader loads PIE programs only; use a build with -fPIE -pie"
+	}
+	if p.Cmdline, err = unikernel.KernelCmdline(im, uf.Append, p.Argv); err != nil {
+		return nil, &UsageError{err.Error()}
+	}
+	return p, nil
+}
+
+func isPort(s string) bool {
+	n, err := strconv.Atoi(s)
+	return err == nil && n > 0 && n <= 65535
+}
+
+// packInitrd writes the planned root filesystem as a CPIO next to the
+// trace, and its list (guest path, size, why) beside it.
+func (p *UnikernelPlan) PackInitrd(base string) (cpio, list string, err error) {
+	cpio, list = base+".initrd.cpio", base+".rootfs.txt"
+	if err := WriteFileFrom(cpio, p.Rootfs.WriteCPIO); err != nil {
+		return "", "", err
+	}
+	var b strings.Builder
+	var total int64
+	for _, e := range p.Rootfs.List() {
+		if e.Dir {
+			fmt.Fprintf(&b, "%-60s %10s  %s\n", e.Guest+"/", "dir", e.Why)
+			continue
+		}
+		total += e.Size
+		fmt.Fprintf(&b, "%-60s %10d  %s\n", e.Guest, e.Size, e.Why)
+	}
+	fmt.Fprintf(&b, "total %d bytes\n", total)
+	return cpio, list, WriteFile(list, []byte(b.String()))
+}
+
+func RunUnikernelTrace(o Output, ctx context.Context, uf UnikernelOptions, appArgs []string, out string, ready workload.Ready, workloadCmd, dir string, timeout time.Duration) error {
+	if out == "" {
+		out = strings.TrimSuffix(filepath.Base(uf.Image), filepath.Ext(uf.Image)) + ".uk.trace"
+	}
+	plan, err := PlanUnikernel(uf, appArgs)
+	if err != nil {
+		return err
+	}
+	plan.Warn(o)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	res, err := RecordUnikernel(o, ctx, uf, plan, out, ready, workloadCmd, dir)
+	if res == nil {
+		return err
+	}
+	if err := UnikernelFailure(res, timeout); err != nil {
+		return plan.Explain(err)
+	}
+	return res.WorkloadErr
+}
+
+// warn says up front what will make the unikernel run fail.
+func (p *UnikernelPlan) Warn(o Output) {
+	if p.Hint != "" {
+		fmt.Fprintf(o.Stderr, "syscov: warning: %s\n", p.Hint)
+	}
+}
+
+// explain adds what was known before the run to its failure.
+func (p *UnikernelPlan) Explain(err error) error {
+	if p.Hint == "" {
+		return err
+	}
+	var xe *ExitError
+	if errors.As(err, &xe) && xe.Err != nil {
+		return &ExitError{xe.Code, fmt.Errorf("%w (%s)", xe.Err, p.Hint)}
+	}
+	return fmt.Errorf("%w (%s)", err, p.Hint)
+}
+
+// UnikernelFailure is the error for a unikernel run that did not give a
+// usable trace: a timeout, Ctrl-C, a boot failure or crash (exit 3), qemu
+// failing.
+func UnikernelFailure(res *unikernel.Result, timeout time.Duration) error {
+	switch res.Ended {
+	case unikernel.EndTimeout:
+		return &ExitError{ExitTimeout, fmt.Errorf("the unikernel run timed out after %v; qemu was stopped", timeout)}
+	case unikernel.EndInterrupt:
+		return &ExitError{ExitInterrupt, errors.New("interrupted; qemu was stopped")}
+	case unikernel.EndBoot:
+		return &ExitError{ExitBootFailure, fmt.Errorf("the unikernel did not boot: %s", res.Detail)}
+	case unikernel.EndCrash, unikernel.EndPanic:
+		return &ExitError{ExitBootFailure, fmt.Errorf("the unikernel crashed after %d syscalls: %s", res.Syscalls, firstNonEmpty(res.Detail, res.Ended))}
+	case unikernel.EndQEMU:
+		return fmt.Errorf("qemu failed: %s", res.Detail)
+	}
+	return nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// RecordUnikernel boots the image, writes the trace to out and the raw
+// console next to it, and reports on stderr how the run went.
+func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *UnikernelPlan, out string, ready workload.Ready, workloadCmd, dir string) (*unikernel.Result, error) {
+	base := strings.TrimSuffix(out, ".trace")
+	if out == "-" {
+		base = "unikernel"
+	}
+	consoleLog := uf.ConsoleLog
+	if consoleLog == "" {
+		consoleLog = base + ".console.log"
+	}
+	initrd := uf.Initrd
+	var rootfsList string
+	if plan.Rootfs != nil {
+		var err error
+		if initrd, rootfsList, err = plan.PackInitrd(base); err != nil {
+			return nil, fmt.Errorf("packing the initrd: %w", err)
+		}
+		fmt.Fprintf(o.Stderr, "syscov: packed %d paths into %s (list in %s)\n", len(plan.Rootfs.List()), initrd, rootfsList)
+	}
+	ready.Forwarded = len(uf.Ports) > 0
+	cfg := unikernel.Config{
+		QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: uf.Memory,
+		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog,
+		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr,
+		Warn:   o.Warn,
+		Notice: func(msg string) { fmt.Fprintf(o.Stderr, "syscov: %s\n", msg) },
+	}
+	if uf.Echo {
+		cfg.Echo = o.Stderr
+	}
+	hdr := trace.Header{
+		Origin: trace.OriginUnikernel.String(), Arch: trace.ArchX86_64, Command: plan.Argv, Workload: workloadCmd,
+		Tool: "syscov " + Version, Start: time.Now().UTC(),
+	}
+	if uname := HostKernel(); uname != "" {
+		hdr.HostKernel = uname
+	}
+
+	// Events go to a partial file first: the header, written last, records
+	// what is only known at the end (the Unikraft version, how it ended).
+	partial := out + ".partial"
+	if out == "-" {
+		f, err := os.CreateTemp("", "syscov-*.trace.partial")
+		if err != nil {
+			return nil, err
+		}
+		partial = f.Name()
+		f.Close()
+		defer os.Remove(partial)
+	}
+	pf, err := CreateNew(partial)
+	if err != nil {
+		return nil, err
+	}
+	tw, err := trace.NewWriter(pf, hdr)
+	if err != nil {
+		pf.Close()
+		return nil, err
+	}
+	tw.FlushEvery(100 * time.Millisecond)
+	// A trace that cannot be written ends the run.
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	cfg.OnEvent = func(ev *trace.Event) {
+		if tw.Write(ev) != nil {
+			stop()
+		}
+	}
+	res, runErr := unikernel.Run(ctx, cfg)
+	writeErr := tw.Close()
+	pf.Close()
+	if res == nil {
+		os.Remove(partial)
+		return nil, runErr
+	}
+	hdr.VMM, hdr.Cmdline, hdr.Accel, hdr.Fallback = res.VMM, res.Cmdline, res.Accel, res.Fallback
+	hdr.Initrd, hdr.RootfsList = initrd, rootfsList
+	hdr.Unikraft, hdr.Ended, hdr.EndDetail = res.Unikraft, res.Ended, res.Detail
+	if err := FinishTrace(partial, out, hdr, o.Stdout); err != nil {
+		return nil, err
+	}
+	if writeErr != nil {
+		return nil, writeErr
+	}
+	where := out
+	if out == "-" {
+		where = "stdout"
+	}
+	fmt.Fprintf(o.Stderr, "syscov: %s on %s: %d syscalls, %d events to %s, console in %s; %s%s\n",
+		filepath.Base(uf.Image), strings.ToUpper(res.Accel), res.Syscalls, res.Events, where, consoleLog, res.Ended, DetailSuffix(res.Detail))
+	return res, runErr
+}
+
+func DetailSuffix(d string) string {
+	if d == "" {
+		return ""
+	}
+	return " (" + d + ")"
+}
+
+// FinishTrace writes the final trace: the full header, then the events of
+// the partial file, streamed.
+func FinishTrace(partial, out string, hdr trace.Header, stdout io.Writer) error {
+	src, err := os.Open(partial)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	var dst io.Writer = stdout
+	var f *os.File
+	if out != "-" {
+		f, err = CreateNew(out + ".tmp")
+		if err != nil {
+			return err
+		}
+		dst = f
+	}
+	tw, err := trace.NewWriter(dst, hdr)
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// Skip the partial file's header line, copy the rest.
+	buf := make([]byte, 1)
+	for {
+		if _, err := src.Read(buf); err != nil || buf[0] == '\n' {
+			break
+		}
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		return err
+	}
+	if f != nil {
+		if err := f.Close(); err != nil {
+			return err
+		}
+		if err := os.Rename(out+".tmp", out); err != nil {
+			return err
+		}
+		return os.Remove(partial)
+	}
+	return nil
+}
+
+func HostKernel() string {
+	b, err := os.ReadFile("/proc/sys/kernel/osrelease")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// maxPackedFile is the largest file syscov packs from what the native run
+// read: the initrd is extracted into the guest's memory.
+const maxPackedFile = 32 << 20
+
+// AddNativeFiles adds to the root filesystem what the native run found
+// and that existed before it started (never a file the app made: a
+// database it created natively must not be there when it starts in the
+// unikernel), and the directories it wrote into. It returns what it left
+// out, and why.
+func AddNativeFiles(r *unikernel.Rootfs, files *analyze.FileUses, start time.Time) []string {
+	var skipped []string
+	for _, u := range files.Found() {
+		p := u.Path
+		if r.Has(p) || p == "/" {
+			continue
+		}
+		if pseudoFS(p) {
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // gone since: made and removed by the run
+		}
+		if bornAfter(p, start, fi.IsDir()) {
+			skipped = append(skipped, p+" (made or changed by the native run)")
+			continue
+		}
+		switch {
+		case fi.IsDir():
+			r.AddDir(p, "the native run looked it up")
+		case !fi.Mode().IsRegular():
+		case fi.Size() > maxPackedFile:
+			skipped = append(skipped, fmt.Sprintf("%s (%d bytes: larger than %d; add it with --rootfs-add)", p, fi.Size(), maxPackedFile))
+		default:
+			r.AddFile(p, p, "the native run "+u.Call+" it ("+u.First.String()+")")
+		}
+	}
+	for _, d := range files.WrittenDirs() {
+		if !pseudoFS(d) {
+			r.AddDir(d, "the native run wrote into it")
+		}
+	}
+	return skipped
+}
+
+// pseudoFS: paths of the kernel's own filesystems, which an initrd cannot
+// stand in for.
+func pseudoFS(p string) bool {
+	for _, pre := range []string{"/proc", "/sys", "/dev", "/run"} {
+		if p == pre || strings.HasPrefix(p, pre+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// bornAfter reports whether a file was created (statx birth time) or, on
+// filesystems without one, last changed after t.
+func bornAfter(p string, t time.Time, dir bool) bool {
+	var sx unix.Statx_t
+	if err := unix.Statx(unix.AT_FDCWD, p, 0, unix.STATX_BTIME|unix.STATX_CTIME|unix.STATX_MTIME, &sx); err != nil {
+		return false
+	}
+	ts := sx.Ctime
+	if sx.Mask&unix.STATX_BTIME != 0 {
+		ts = sx.Btime
+		// A file that existed but was written during the run has other
+		// content now than the app found.
+		if m := time.Unix(sx.Mtime.Sec, int64(sx.Mtime.Nsec)); !dir && !m.Before(t) {
+			return true
+		}
+	}
+	return !time.Unix(ts.Sec, int64(ts.Nsec)).Before(t)
+}
