@@ -45,16 +45,16 @@ type Check struct {
 // ExitBootFailure when the unikernel run proves nothing, ExitInterrupt;
 // nil when nothing the app needs is lacking.
 func (c *Check) Run(ctx context.Context, o Output) error {
-	argv, j := c.Argv, c.Judgement
-	var err error
 	// The image and the unikernel's command line are checked before the
 	// native run: a bad image must not cost a native run first.
+	j := c.Judgement
 	var plan *UnikernelPlan
 	if c.Unikernel.Image != "" {
-		ukArgs := argv
+		ukArgs := c.Argv
 		if len(c.AppArgs) > 0 {
 			ukArgs = c.AppArgs
 		}
+		var err error
 		if plan, err = PlanUnikernel(c.Unikernel, ukArgs); err != nil {
 			return err
 		}
@@ -64,81 +64,106 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return err
 	}
-	withTimeout := func() (context.Context, context.CancelFunc) {
-		if c.Timeout > 0 {
-			return context.WithTimeout(ctx, c.Timeout)
-		}
-		return context.WithCancel(ctx)
-	}
-
 	// 1. The native run.
 	nativePath := filepath.Join(c.Out, "native.trace")
-	cfg := native.Config{Backend: c.Backend, Argv: argv, Stacks: c.Stacks, Ready: c.Ready.Spec, ReadyDelay: c.Ready.Delay,
-		ReadyTimeout: c.Ready.Timeout, Workload: c.Workload, Stdout: os.Stderr, Stderr: os.Stderr,
-		StackFor: stackFor(j.Judge(), trace.HostArch())}
-	nctx, cancel := withTimeout()
-	files := analyze.NewFileUses()
-	nativeStart := time.Now()
-	nres, err := RecordNative(nctx, cfg, nativePath, o.Stdout, files.Add)
-	cancel()
+	files, nativeStart, err := c.runNative(ctx, o, j, nativePath)
 	if err != nil {
-		return fmt.Errorf("native run: %w", err)
+		return err
 	}
-	if nres.WorkloadErr != nil {
-		return fmt.Errorf("native run: %w", nres.WorkloadErr)
-	}
-	if nres.Canceled {
-		return &ExitError{ExitInterrupt, fmt.Errorf("the native run was interrupted or timed out")}
-	}
-	fmt.Fprintf(o.Stderr, "syscov: native run of %s: %d events in %s\n", argv[0], nres.Events, nativePath)
-
-	// 2. The unikernel run, with the same workload.
+	// 2. The unikernel run, with the same workload, and the diff.
 	var d *analyze.Diff
 	var apps []*analyze.AppCoverage
 	var ukFailure error
 	if plan != nil {
-		ukPath := filepath.Join(c.Out, "unikernel.trace")
-		c.Unikernel.ConsoleLog = filepath.Join(c.Out, "unikernel.console.log")
-		if plan.Rootfs != nil {
-			for _, skipped := range AddNativeFiles(plan.Rootfs, files, nativeStart) {
-				fmt.Fprintf(o.Stderr, "syscov: not packed: %s\n", skipped)
-			}
-		}
-		uctx, cancel := withTimeout()
-		ures, err := RecordUnikernel(o, uctx, c.Unikernel, plan, ukPath, c.Ready, c.Workload, "")
-		cancel()
-		if ures == nil {
-			return fmt.Errorf("unikernel run: %w", err)
-		}
-		// A run that did not boot, crashed, or made no syscall says
-		// nothing of what the unikernel lacks: no diff verdict from it.
-		ukFailure = UnikernelFailure(ures, c.Timeout)
-		if ukFailure != nil {
-			ukFailure = plan.Explain(ukFailure)
-		}
-		if ukFailure == nil && ures.Syscalls == 0 {
-			ukFailure = &ExitError{ExitBootFailure, fmt.Errorf("the unikernel run made no syscall (%s%s); see %s", ures.Ended, DetailSuffix(ures.Detail), c.Unikernel.ConsoleLog)}
-		}
-		// A guest that crashed after running the app is diffed (what it
-		// lacked may be why), but never passes.
-		crashed := ures.Syscalls > 0 && (ures.Ended == unikernel.EndCrash || ures.Ended == unikernel.EndPanic)
-		if ukFailure == nil || crashed {
-			ra, err := AnalyzeRuns(nativePath, ukPath, trace.Options{}, 5, nil, j, true)
-			if err != nil {
-				return err
-			}
-			d, apps = ra.Diff, []*analyze.AppCoverage{ra.Coverage}
+		if d, apps, ukFailure, err = c.runUnikernel(ctx, o, j, plan, nativePath, files, nativeStart); err != nil {
+			return err
 		}
 	}
-
 	// 3. Coverage, when no diff drew it from the same pass.
 	if apps == nil {
 		if apps, err = CoverageOf([]string{nativePath}, trace.Options{}, j); err != nil {
 			return err
 		}
 	}
-
 	// 4. Reports.
+	if err := c.writeReports(d, apps, plan); err != nil {
+		return err
+	}
+	// 5. The verdict.
+	return c.verdict(o, j, d, apps[0], ukFailure)
+}
+
+// withTimeout bounds one run by c.Timeout.
+func (c *Check) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if c.Timeout > 0 {
+		return context.WithTimeout(ctx, c.Timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
+// runNative records the native run into path (stacks for the calls the
+// judge will not call supported), noting the files it uses.
+func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path string) (*analyze.FileUses, time.Time, error) {
+	cfg := native.Config{Backend: c.Backend, Argv: c.Argv, Stacks: c.Stacks, Ready: c.Ready.Spec, ReadyDelay: c.Ready.Delay,
+		ReadyTimeout: c.Ready.Timeout, Workload: c.Workload, Stdout: os.Stderr, Stderr: os.Stderr,
+		StackFor: stackFor(j.Judge(), trace.HostArch())}
+	nctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	files := analyze.NewFileUses()
+	start := time.Now()
+	nres, err := RecordNative(nctx, cfg, path, o.Stdout, files.Add)
+	if err != nil {
+		return nil, start, fmt.Errorf("native run: %w", err)
+	}
+	if nres.WorkloadErr != nil {
+		return nil, start, fmt.Errorf("native run: %w", nres.WorkloadErr)
+	}
+	if nres.Canceled {
+		return nil, start, &ExitError{ExitInterrupt, fmt.Errorf("the native run was interrupted or timed out")}
+	}
+	fmt.Fprintf(o.Stderr, "syscov: native run of %s: %d events in %s\n", c.Argv[0], nres.Events, path)
+	return files, start, nil
+}
+
+// runUnikernel records the unikernel run (its initrd with the files the
+// native run found) and diffs it with the native one. failure is why the
+// run proves nothing (no boot, a crash, no syscall); a guest that crashed
+// after running the app is still diffed (what it lacked may be why).
+func (c *Check) runUnikernel(ctx context.Context, o Output, j Judgement, plan *UnikernelPlan, nativePath string, files *analyze.FileUses, nativeStart time.Time) (d *analyze.Diff, apps []*analyze.AppCoverage, failure, err error) {
+	ukPath := filepath.Join(c.Out, "unikernel.trace")
+	c.Unikernel.ConsoleLog = filepath.Join(c.Out, "unikernel.console.log")
+	if plan.Rootfs != nil {
+		for _, skipped := range AddNativeFiles(plan.Rootfs, files, nativeStart) {
+			fmt.Fprintf(o.Stderr, "syscov: not packed: %s\n", skipped)
+		}
+	}
+	uctx, cancel := c.withTimeout(ctx)
+	ures, err := RecordUnikernel(o, uctx, c.Unikernel, plan, ukPath, c.Ready, c.Workload, "")
+	cancel()
+	if ures == nil {
+		return nil, nil, nil, fmt.Errorf("unikernel run: %w", err)
+	}
+	failure = UnikernelFailure(ures, c.Timeout)
+	if failure != nil {
+		failure = plan.Explain(failure)
+	}
+	if failure == nil && ures.Syscalls == 0 {
+		failure = &ExitError{ExitBootFailure, fmt.Errorf("the unikernel run made no syscall (%s%s); see %s", ures.Ended, DetailSuffix(ures.Detail), c.Unikernel.ConsoleLog)}
+	}
+	crashed := ures.Syscalls > 0 && (ures.Ended == unikernel.EndCrash || ures.Ended == unikernel.EndPanic)
+	if failure == nil || crashed {
+		ra, err := AnalyzeRuns(nativePath, ukPath, trace.Options{}, 5, nil, j, true)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		d, apps = ra.Diff, []*analyze.AppCoverage{ra.Coverage}
+	}
+	return d, apps, failure, nil
+}
+
+// writeReports writes coverage.{txt,md,json}, diff.{txt,md,json} when
+// there is a diff, report.html and report.md into c.Out.
+func (c *Check) writeReports(d *analyze.Diff, apps []*analyze.AppCoverage, plan *UnikernelPlan) error {
 	write := func(name string, render func(f report.Format, b *bytes.Buffer) error, f report.Format) error {
 		var b bytes.Buffer
 		if err := render(f, &b); err != nil {
@@ -158,8 +183,8 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 		}
 	}
 
-	page := report.Page{Title: "syscov check: " + ShellJoin(argv), Diff: d, Apps: apps,
-		Env:       []report.KV{{Key: "syscov", Value: Version}, {Key: "host kernel", Value: HostKernel()}, {Key: "native command", Value: ShellJoin(argv)}},
+	page := report.Page{Title: "syscov check: " + ShellJoin(c.Argv), Diff: d, Apps: apps,
+		Env:       []report.KV{{Key: "syscov", Value: Version}, {Key: "host kernel", Value: HostKernel()}, {Key: "native command", Value: ShellJoin(c.Argv)}},
 		Generated: "generated by syscov " + Version + " at " + time.Now().UTC().Format(time.RFC3339)}
 	if c.Workload != "" {
 		page.Env = append(page.Env, report.KV{Key: "workload", Value: c.Workload})
@@ -194,8 +219,12 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 		return err
 	}
 
-	// 5. The verdict.
-	a := apps[0]
+	return nil
+}
+
+// verdict prints the short verdict and says, as an error, what the exit
+// status is.
+func (c *Check) verdict(o Output, j Judgement, d *analyze.Diff, a *analyze.AppCoverage, ukFailure error) error {
 	lacks := false
 	if d != nil {
 		fmt.Fprintf(o.Stdout, "%s\n", report.VerdictColor(d.Lacks(j.Strict), report.Verdict(d)))
