@@ -423,8 +423,35 @@ func (b *DiffBuilder) Diff() *Diff {
 	}
 	d := &Diff{NativeSource: b.nativeName, UnikernelSource: b.uniName, Unikraft: b.uniHeader.Unikraft,
 		NativeLen: b.native.len(), UnikernelLen: b.uni.len(), Ended: b.uniHeader.Ended, EndDetail: b.uniHeader.EndDetail}
-	// One numbering for both sides: the unikernel's tokens are mapped to
-	// the native side's.
+	b.mergeTokens()
+	lastNative, failed := b.align(d)
+	b.unikernelVerdicts(d, failed)
+	b.nativeSides(d)
+	d.FileGaps = b.fileGaps()
+	d.NeverReached = b.neverReached(d, lastNative)
+	d.Runtimes = sortedKeys(b.runtimes.Found)
+	if b.filter != nil {
+		d.SetAside = b.filter.SetAside()
+	}
+	b.judgeVerdicts(d)
+	d.Ignored = sortedCounts(b.ignored)
+	for _, c := range b.children {
+		d.ForkChildren = append(d.ForkChildren, *c)
+	}
+	sort.Slice(d.ForkChildren, func(i, j int) bool { return d.ForkChildren[i].PID < d.ForkChildren[j].PID })
+	if d.Ended == "" {
+		if b.lastCrit != "" {
+			d.Ended, d.EndDetail = "crash", b.lastCrit
+		} else {
+			d.Ended = "not recorded (a console log without a syscov header)"
+		}
+	}
+	return d
+}
+
+// mergeTokens gives both sides one numbering: the unikernel's tokens are
+// mapped to the native side's.
+func (b *DiffBuilder) mergeTokens() {
 	remap := make([]uint32, len(b.uniSide.families))
 	for t, f := range b.uniSide.families {
 		nt, ok := b.nativeSide.tokens[f]
@@ -441,10 +468,15 @@ func (b *DiffBuilder) Diff() *Diff {
 	for name, n := range b.uniIgnored {
 		b.ignored[name] += n
 	}
+}
+
+// align aligns the two runs and counts what agrees; it returns where the
+// native run was last aligned, and the calls that failed in the unikernel
+// where the native one succeeded on the same path.
+func (b *DiffBuilder) align(d *Diff) (lastNative int, failed map[string]*Verdict) {
 	ops := Align(b.nativeTok, b.uniTok)
 	d.Timeline = timeline(ops)
-	lastNative := 0
-	failed := map[string]*Verdict{}
+	failed = map[string]*Verdict{}
 	for _, op := range ops {
 		switch op.Kind {
 		case OpEqual:
@@ -471,6 +503,12 @@ func (b *DiffBuilder) Diff() *Diff {
 			d.First = b.divergence(op)
 		}
 	}
+	return lastNative, failed
+}
+
+// unikernelVerdicts lists what the unikernel said it lacks (missing, not
+// supported) and what failed there.
+func (b *DiffBuilder) unikernelVerdicts(d *Diff, failed map[string]*Verdict) {
 	// Missing and not-supported: every unikernel call that said so.
 	byKey := map[string]*Verdict{}
 	for _, u := range b.uniAll {
@@ -501,6 +539,11 @@ func (b *DiffBuilder) Diff() *Diff {
 	for _, v := range failed {
 		d.Failed = append(d.Failed, *v)
 	}
+}
+
+// nativeSides gives each verdict its native calls, call sites and class,
+// most calls first.
+func (b *DiffBuilder) nativeSides(d *Diff) {
 	tab := trace.Table(b.arch())
 	for _, list := range [][]Verdict{d.Missing, d.NotSupported, d.Failed} {
 		for i := range list {
@@ -537,7 +580,11 @@ func (b *DiffBuilder) Diff() *Diff {
 			return list[i].Name < list[j].Name
 		})
 	}
-	d.FileGaps = b.fileGaps()
+}
+
+// neverReached counts the native calls after the last aligned one that
+// the unikernel never made (its writes counted by what was written).
+func (b *DiffBuilder) neverReached(d *Diff, lastNative int) []NameCount {
 	// The native tail the unikernel never reached.
 	counts := map[string]int{}
 	for i := lastNative; i < b.native.len(); i++ {
@@ -548,25 +595,7 @@ func (b *DiffBuilder) Diff() *Diff {
 		counts[n.Name]++
 		d.NeverReachedCalls++
 	}
-	d.Runtimes = sortedKeys(b.runtimes.Found)
-	if b.filter != nil {
-		d.SetAside = b.filter.SetAside()
-	}
-	b.judgeVerdicts(d)
-	d.NeverReached = sortedCounts(counts)
-	d.Ignored = sortedCounts(b.ignored)
-	for _, c := range b.children {
-		d.ForkChildren = append(d.ForkChildren, *c)
-	}
-	sort.Slice(d.ForkChildren, func(i, j int) bool { return d.ForkChildren[i].PID < d.ForkChildren[j].PID })
-	if d.Ended == "" {
-		if b.lastCrit != "" {
-			d.Ended, d.EndDetail = "crash", b.lastCrit
-		} else {
-			d.Ended = "not recorded (a console log without a syscov header)"
-		}
-	}
-	return d
+	return sortedCounts(counts)
 }
 
 // classOf finds the class of a syscall's first unikernel use. A clone is

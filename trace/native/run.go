@@ -113,6 +113,58 @@ func Header(cfg Config, tool string) trace.Header {
 	return h
 }
 
+// scanLog sets up --ready log:REGEX: the app's output goes through a pipe
+// that is scanned for it (and copied on). logged tells when it matched;
+// logW is the pipe's write end for the caller to close once the app has
+// its copy (nil without log:).
+func scanLog(cfg *Config) (logged <-chan struct{}, logW *os.File, err error) {
+	logMatch, logged := workload.LogMatcher(cfg.Ready)
+	if logMatch == nil {
+		return logged, nil, nil
+	}
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		return nil, nil, err
+	}
+	out := cfg.Stderr
+	if out == nil {
+		out = cfg.Stdout
+	}
+	cfg.Stdout, cfg.Stderr = pw, pw
+	go func() {
+		defer pr.Close()
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			logMatch(sc.Text())
+			if out != nil {
+				out.Write(append(sc.Bytes(), '\n'))
+			}
+		}
+	}()
+	return logged, pw, nil
+}
+
+// startApp starts the app under the backend, trying again on ETXTBSY: a
+// program just written (a test's fresh build) may still be open for
+// writing in a process being forked elsewhere at that instant.
+func startApp(cfg Config) (a app, err error) {
+	for try := 0; ; try++ {
+		switch cfg.Backend {
+		case BackendPtrace:
+			a, err = startPtrace(cfg)
+		case BackendStrace:
+			a, err = startStrace(cfg)
+		default:
+			return nil, fmt.Errorf("unknown backend %q (want ptrace or strace)", cfg.Backend)
+		}
+		if err == nil || try == 5 || !(errors.Is(err, syscall.ETXTBSY) || strings.Contains(err.Error(), "text file busy")) {
+			return a, err
+		}
+		time.Sleep(time.Duration(20<<try) * time.Millisecond)
+	}
+}
+
 // Run records one run. The context's end (a timeout, Ctrl-C) kills the
 // whole traced tree; Run returns only when no traced process is left.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
@@ -149,52 +201,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, fmt.Errorf("--ready %s: port %d is already in use by %s, before the app started", cfg.Ready, port, workload.Holders(pids))
 		}
 	}
-	// log:REGEX: the app's output goes through a pipe that is scanned.
-	logMatch, logged := workload.LogMatcher(cfg.Ready)
-	var logW *os.File
-	if logMatch != nil {
-		pr, pw, err := os.Pipe()
-		if err != nil {
-			return nil, err
-		}
-		logW = pw
-		out := cfg.Stderr
-		if out == nil {
-			out = cfg.Stdout
-		}
-		cfg.Stdout, cfg.Stderr = pw, pw
-		go func() {
-			defer pr.Close()
-			sc := bufio.NewScanner(pr)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			for sc.Scan() {
-				logMatch(sc.Text())
-				if out != nil {
-					out.Write(append(sc.Bytes(), '\n'))
-				}
-			}
-		}()
+	logged, logW, err := scanLog(&cfg)
+	if err != nil {
+		return nil, err
 	}
 	start := time.Now()
-	var a app
-	var err error
-	for try := 0; ; try++ {
-		switch cfg.Backend {
-		case BackendPtrace:
-			a, err = startPtrace(cfg)
-		case BackendStrace:
-			a, err = startStrace(cfg)
-		default:
-			return nil, fmt.Errorf("unknown backend %q (want ptrace or strace)", cfg.Backend)
-		}
-		// ETXTBSY: a program just written (a test's fresh build) may
-		// still be open for writing in a process being forked elsewhere
-		// at that instant; it is transient.
-		if err == nil || try == 5 || !(errors.Is(err, syscall.ETXTBSY) || strings.Contains(err.Error(), "text file busy")) {
-			break
-		}
-		time.Sleep(time.Duration(20<<try) * time.Millisecond)
-	}
+	a, err := startApp(cfg)
 	if logW != nil {
 		logW.Close() // the app has its own copy: the scanner ends with it
 	}
