@@ -116,8 +116,30 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 	}
 	rep.SortResults()
 
-	// 3. The combinations: every stub-able syscall stubbed together, every
-	// fake-able one faked together.
+	p.combinations(ctx, cfg, rep)
+	rep.Elapsed = time.Since(start)
+
+	if p.Out != "" {
+		if err := os.MkdirAll(p.Out, 0o755); err != nil {
+			return nil, err
+		}
+		for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON} {
+			var b bytes.Buffer
+			if err := report.Probe(&b, rf, rep); err != nil {
+				return nil, err
+			}
+			if err := WriteFile(filepath.Join(p.Out, "probe."+ext), b.Bytes()); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return rep, nil
+}
+
+// combinations runs every stub-able syscall stubbed together, and every
+// fake-able one faked together: what holds one by one may not hold all
+// at once.
+func (p *Probe) combinations(ctx context.Context, cfg probe.Config, rep *analyze.ProbeReport) {
 	var stubAll, fakeAll []string
 	for _, r := range rep.Results {
 		if r.Verdict == analyze.WorksStubbed || r.Verdict == analyze.WorksBoth {
@@ -145,21 +167,4 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 		rep.Runs++
 		rep.Combos = append(rep.Combos, analyze.Combo{Kind: "fake", Names: fakeAll, OK: out.OK, Reason: out.Reason})
 	}
-	rep.Elapsed = time.Since(start)
-
-	if p.Out != "" {
-		if err := os.MkdirAll(p.Out, 0o755); err != nil {
-			return nil, err
-		}
-		for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON} {
-			var b bytes.Buffer
-			if err := report.Probe(&b, rf, rep); err != nil {
-				return nil, err
-			}
-			if err := WriteFile(filepath.Join(p.Out, "probe."+ext), b.Bytes()); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return rep, nil
 }

@@ -202,6 +202,13 @@ const (
 	phaseTraced
 )
 
+// loop is the tracer's one thread: it starts the exec helper, seizes it
+// and then waits for every stop of every traced task, dispatching on the
+// kind of stop. It stays one function over 120 lines on purpose: ptrace
+// requests must come from the thread that seized the tasks (it is locked
+// to its OS thread), and the wait loop's state (the tasks, the phase, the
+// pending exits) is shared by every case; the work of each case is in
+// the functions it calls (syscallStop, resume, emit).
 func (t *Tracer) loop(argv []string, started chan<- error) {
 	defer close(t.done)
 	runtime.LockOSThread()

@@ -248,21 +248,7 @@ func attempt(ctx context.Context, cfg Config, vmm VMM, accel, cmdline string, bu
 			return st.listening
 		}
 	}
-	workloadDone := make(chan error, 1)
-	workloadRunning := false
-	if cfg.Workload != "" || cfg.Ready.Spec != "" || cfg.Ready.Delay > 0 {
-		workloadRunning = cfg.Workload != ""
-		go func() {
-			if err := cfg.Ready.Wait(ctx, m.Exited()); err != nil {
-				workloadDone <- err
-				return
-			}
-			if cfg.Workload == "" {
-				return
-			}
-			workloadDone <- workload.Run(ctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr)
-		}()
-	}
+	workloadDone, workloadRunning := startWorkload(ctx, cfg, m)
 	bootTimer := time.NewTimer(2 * time.Second)
 	defer bootTimer.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -338,6 +324,33 @@ loop:
 	if res.Ended == "" {
 		res.Ended, res.Detail = ended, detail
 	}
+	nameEnd(res, st)
+	return res, nil
+}
+
+// startWorkload runs the workload once the guest is ready; its result
+// comes on done (nothing when there is no workload and readiness holds).
+func startWorkload(ctx context.Context, cfg Config, m Machine) (done chan error, running bool) {
+	done = make(chan error, 1)
+	if cfg.Workload == "" && cfg.Ready.Spec == "" && cfg.Ready.Delay <= 0 {
+		return done, false
+	}
+	go func() {
+		if err := cfg.Ready.Wait(ctx, m.Exited()); err != nil {
+			done <- err
+			return
+		}
+		if cfg.Workload == "" {
+			return
+		}
+		done <- workload.Run(ctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr)
+	}()
+	return done, cfg.Workload != ""
+}
+
+// nameEnd says how a run ended once the VM is gone: a boot failure named
+// by the line that mattered, a crash by its first lines.
+func nameEnd(res *Result, st *runState) {
 	switch {
 	case res.Ended == EndQEMU:
 	case res.Syscalls == 0 && (st.fatal != "" || len(st.errLines) > 0) && res.Ended != EndTimeout && res.Ended != EndInterrupt:
@@ -351,7 +364,6 @@ loop:
 	case st.crash != "" && res.Detail == "":
 		res.Detail = st.crash
 	}
-	return res, nil
 }
 
 // readConsole copies the console to the log and parses it into events.
