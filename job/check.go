@@ -173,11 +173,13 @@ func (c *Check) writeReports(d *analyze.Diff, apps []*analyze.AppCoverage, plan 
 	}
 	for _, f := range []report.Format{report.FormatTable, report.FormatMarkdown, report.FormatJSON} {
 		ext := map[report.Format]string{report.FormatTable: "txt", report.FormatMarkdown: "md", report.FormatJSON: "json"}[f]
-		if err := write("coverage."+ext, func(f report.Format, b *bytes.Buffer) error { return report.Coverage(b, f, apps, nil) }, f); err != nil {
+		if err := write("coverage."+ext, func(f report.Format, b *bytes.Buffer) error {
+			return report.Render(b, f, report.CoverageDoc{Apps: apps})
+		}, f); err != nil {
 			return err
 		}
 		if d != nil {
-			if err := write("diff."+ext, func(f report.Format, b *bytes.Buffer) error { return report.Diff(b, f, d) }, f); err != nil {
+			if err := write("diff."+ext, func(f report.Format, b *bytes.Buffer) error { return report.Render(b, f, report.DiffDoc{Diff: d}) }, f); err != nil {
 				return err
 			}
 		}
@@ -205,14 +207,14 @@ func (c *Check) writeReports(d *analyze.Diff, apps []*analyze.AppCoverage, plan 
 		}
 	}
 	var html bytes.Buffer
-	if err := report.HTML(&html, page); err != nil {
+	if err := report.Render(&html, report.FormatHTML, page); err != nil {
 		return err
 	}
 	if err := WriteFile(filepath.Join(c.Out, "report.html"), html.Bytes()); err != nil {
 		return err
 	}
 	var md bytes.Buffer
-	if err := report.Markdown(&md, page); err != nil {
+	if err := report.Render(&md, report.FormatMarkdown, page); err != nil {
 		return err
 	}
 	if err := WriteFile(filepath.Join(c.Out, "report.md"), md.Bytes()); err != nil {

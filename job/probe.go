@@ -125,7 +125,7 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 		}
 		for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON} {
 			var b bytes.Buffer
-			if err := report.Probe(&b, rf, rep); err != nil {
+			if err := report.Render(&b, rf, report.ProbeDoc{Report: rep}); err != nil {
 				return nil, err
 			}
 			if err := WriteFile(filepath.Join(p.Out, "probe."+ext), b.Bytes()); err != nil {

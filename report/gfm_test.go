@@ -50,7 +50,7 @@ func renderGFM(t *testing.T, md []byte) string {
 
 func TestMarkdownRendersSafelyInGFM(t *testing.T) {
 	var md bytes.Buffer
-	if err := Diff(&md, FormatMarkdown, hostileDiff()); err != nil {
+	if err := Render(&md, FormatMarkdown, DiffDoc{hostileDiff()}); err != nil {
 		t.Fatal(err)
 	}
 	html := renderGFM(t, md.Bytes())
@@ -90,7 +90,7 @@ func TestPageMarkdownHostileEnvironment(t *testing.T) {
 	page := Page{Title: "t", Verdict: "verdict " + hostileText, Diff: hostileDiff(),
 		Env: []KV{{Key: "native command", Value: "/bin/true " + hostileText}, {Key: "host kernel", Value: hostileText}, {Key: "Unikraft", Value: "Calypso | (0.17.0)"}}}
 	var md bytes.Buffer
-	if err := Markdown(&md, page); err != nil {
+	if err := Render(&md, FormatMarkdown, page); err != nil {
 		t.Fatal(err)
 	}
 	html := renderGFM(t, md.Bytes())

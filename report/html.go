@@ -81,7 +81,7 @@ func levelNames(a *analyze.AppCoverage, level string) string {
 // HTML writes one self-contained page: no script, no style or font
 // fetched from anywhere, charts as inline SVG. Text from the traced app is
 // escaped by html/template.
-func HTML(w io.Writer, p Page) error {
+func htmlPage(w io.Writer, p Page) error {
 	return pageTemplate.Execute(w, p)
 }
 
@@ -403,3 +403,20 @@ unikernel (#{{.UnikernelAt}}):
 </body>
 </html>
 `))
+
+// renderHTML writes a document as an HTML page with its charts.
+func renderHTML(w io.Writer, doc Document) error {
+	switch d := doc.(type) {
+	case SummaryDoc:
+		return htmlPage(w, Page{Title: "syscov summary", Summary: d})
+	case CoverageDoc:
+		return htmlPage(w, Page{Title: "syscov coverage", Apps: d.Apps, Plan: d.Plan})
+	case DiffDoc:
+		return htmlPage(w, Page{Title: "syscov diff", Verdict: Verdict(d.Diff), Diff: d.Diff})
+	case ProbeDoc:
+		return htmlPage(w, Page{Title: "syscov probe: " + d.Report.App, Verdict: probeHead(d.Report), Probe: d.Report})
+	case Page:
+		return htmlPage(w, d)
+	}
+	return errUnsupported
+}

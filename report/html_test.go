@@ -83,7 +83,7 @@ func TestHTMLInChromium(t *testing.T) {
 	bin := chromium(t)
 	var page bytes.Buffer
 	p := fixturePage(t)
-	if err := HTML(&page, p); err != nil {
+	if err := htmlPage(&page, p); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(page.String(), "http://") || strings.Contains(page.String(), "https://") || strings.Contains(page.String(), "<script") {
@@ -117,7 +117,7 @@ func TestHTMLInChromium(t *testing.T) {
 
 	// Text of a hostile app stays text.
 	var hostile bytes.Buffer
-	HTML(&hostile, Page{Title: "<script>x</script>", Verdict: Verdict(hostileDiff()), Diff: hostileDiff()})
+	htmlPage(&hostile, Page{Title: "<script>x</script>", Verdict: Verdict(hostileDiff()), Diff: hostileDiff()})
 	hfile := filepath.Join(dir, "hostile.html")
 	os.WriteFile(hfile, hostile.Bytes(), 0o644)
 	hdom := string(runChromium(t, bin, "--dump-dom", "file://"+hfile))

@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/trace"
 )
 
 // SummarySchema names the version of the summary JSON document.
@@ -83,4 +84,179 @@ func summariesJSON(w io.Writer, in []SummaryInput) error {
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(doc)
+}
+
+// renderJSON writes a document as JSON (its schema named in it).
+func renderJSON(w io.Writer, doc Document) error {
+	switch d := doc.(type) {
+	case SummaryDoc:
+		return summariesJSON(w, d)
+	case CoverageDoc:
+		return coverageJSON(w, d.Apps, d.Plan)
+	case DiffDoc:
+		return writeJSON(w, diffJSON(d.Diff))
+	case ProbeDoc:
+		d.Report.Schema = ProbeSchema
+		return writeJSON(w, d.Report)
+	case TablesDoc:
+		return tablesJSON(w, d.Tables)
+	case TableDoc:
+		sub := map[string]analyze.Support{}
+		for _, n := range d.names() {
+			sub[n] = d.Table.Arch[d.Arch][n]
+		}
+		return writeJSON(w, map[string]any{"schema": "syscov.kb/v2", "table": d.Table.Name(), "arch": d.Arch, "source": d.Table.Source, "config": d.Table.Config, "syscalls": sub})
+	case SyscallsDoc:
+		sub := map[string]analyze.Support{}
+		for _, n := range d.Names {
+			sub[n] = d.Table.Lookup(d.Arch, n)
+		}
+		return writeJSON(w, map[string]any{"schema": "syscov.kb/v2", "table": d.Table.Name(), "arch": d.Arch, "source": d.Table.Source, "config": d.Table.Config, "syscalls": sub})
+	case TableDiffDoc:
+		return tableDiffJSON(w, d)
+	}
+	return errUnsupported
+}
+
+// writeJSON writes v as indented JSON, HTML characters as they are.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
+	type jsonApp struct {
+		App       string         `json:"app"`
+		Source    string         `json:"source"`
+		Table     string         `json:"table"`
+		Config    string         `json:"config,omitempty"`
+		Counts    map[string]int `json:"counts"`
+		Calls     int            `json:"calls"`
+		Weighted  float64        `json:"weighted_coverage"`
+		Used      []jsonUse      `json:"used"`
+		Missing   []string       `json:"missing"`
+		Tolerated []string       `json:"tolerated"`
+		Runtimes  []string       `json:"runtimes"`
+	}
+	doc := map[string]any{"schema": CoverageSchema}
+	var out []jsonApp
+	for _, a := range apps {
+		ja := jsonApp{App: a.App, Source: a.Source, Table: a.Table, Config: a.Config, Calls: a.Calls, Weighted: a.Weighted(),
+			Counts:  map[string]int{"implemented": a.Implemented, "stubbed": a.Stubbed, "partial": a.Partial, "missing": a.Missing},
+			Missing: []string{}, Tolerated: []string{}, Runtimes: nonNil(a.Runtimes)}
+		for _, u := range a.Used {
+			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen, string(u.Probe), string(u.Impact), u.ImpactWhy, u.Closure})
+		}
+		for _, u := range a.Blocking {
+			ja.Missing = append(ja.Missing, u.Key)
+		}
+		for _, u := range a.Tolerated {
+			ja.Tolerated = append(ja.Tolerated, u.Key)
+		}
+		out = append(out, ja)
+	}
+	doc["apps"] = out
+	if plan != nil && plan.Apps > 1 {
+		doc["plan"] = map[string]any{"apps": plan.Apps, "covered_now": plan.CoveredNow, "blockers": plan.Blockers, "steps": plan.Steps,
+			"covered_after_top5": plan.AfterTop[5], "covered_after_top10": plan.AfterTop[10]}
+	}
+	return writeJSON(w, doc)
+}
+
+func diffJSON(d *analyze.Diff) map[string]any {
+	verdicts := func(list []analyze.Verdict) []jsonVerdict {
+		out := []jsonVerdict{}
+		for _, v := range list {
+			sites := v.NativeSites
+			if sites == nil {
+				sites = []string{}
+			}
+			out = append(out, jsonVerdict{string(v.Kind), v.Name, v.Nr, v.Class, v.Errno, v.UnikernelCalls, v.NativeCalls, sites, v.FirstUnikernel.String(), v.Note, string(v.Impact), v.ImpactWhy, v.Closure})
+		}
+		return out
+	}
+	events := func(list []analyze.DiffEvent) []jsonDiffEvent {
+		out := []jsonDiffEvent{}
+		for _, e := range list {
+			out = append(out, jsonDiffEvent{e.Name, e.Args, e.Ret, e.Errno, e.PID, e.Pos.String()})
+		}
+		return out
+	}
+	counts := func(list []analyze.NameCount) map[string]int {
+		out := map[string]int{}
+		for _, c := range list {
+			out[c.Name] = c.Count
+		}
+		return out
+	}
+	doc := map[string]any{
+		"schema":           DiffSchema,
+		"verdict":          Verdict(d),
+		"lacks_syscalls":   d.Lacks(false),
+		"file_gaps":        fileGapsJSON(d.FileGaps),
+		"set_aside":        counts(d.SetAside),
+		"runtimes":         nonNil(d.Runtimes),
+		"native":           map[string]any{"source": d.NativeSource, "aligned": d.NativeLen},
+		"unikernel":        map[string]any{"source": d.UnikernelSource, "aligned": d.UnikernelLen, "unikraft": d.Unikraft, "ended": d.Ended, "end_detail": d.EndDetail},
+		"alignment":        map[string]int{"equal": d.Equal, "native_only": d.NativeOnly, "unikernel_only": d.UniOnly},
+		"missing":          verdicts(d.Missing),
+		"not_supported":    verdicts(d.NotSupported),
+		"failed":           verdicts(d.Failed),
+		"never_reached":    counts(d.NeverReached),
+		"ignored":          counts(d.Ignored),
+		"fork_children":    d.ForkChildren,
+		"first_divergence": nil,
+	}
+	if dv := d.First; dv != nil {
+		doc["first_divergence"] = map[string]any{
+			"native_index": dv.NativeAt, "unikernel_index": dv.UnikernelAt,
+			"native": events(dv.Native), "unikernel": events(dv.Unikernel),
+			"native_mark": dv.NativeMark, "unikernel_mark": dv.UnikernelMark,
+		}
+	}
+	return doc
+}
+
+func fileGapsJSON(gaps []analyze.FileGap) []map[string]any {
+	out := []map[string]any{}
+	for _, g := range gaps {
+		out = append(out, map[string]any{"path": g.Path, "kernel": g.Kernel, "native_call": g.NativeCall, "errno": g.Errno, "calls": g.Calls, "first_unikernel": g.FirstUnikernel.String()})
+	}
+	return out
+}
+
+func tablesJSON(w io.Writer, tables []*analyze.SupportTable) error {
+	type row struct {
+		Name    string                `json:"name"`
+		Source  string                `json:"source"`
+		Config  string                `json:"config,omitempty"`
+		Counts  map[analyze.Level]int `json:"x86_64"`
+		Aarch64 map[analyze.Level]int `json:"aarch64"`
+	}
+	rows := []row{}
+	for _, t := range tables {
+		rows = append(rows, row{t.Name(), t.Source, t.Config, t.Counts(trace.ArchX86_64), t.Counts(trace.ArchAarch64)})
+	}
+	return writeJSON(w, map[string]any{"schema": "syscov.kb-list/v1", "tables": rows})
+}
+
+func tableDiffJSON(w io.Writer, d TableDiffDoc) error {
+	type side struct {
+		Level   analyze.Level `json:"level"`
+		Note    string        `json:"note,omitempty"`
+		Returns string        `json:"returns,omitempty"`
+		Where   string        `json:"where,omitempty"`
+	}
+	type change struct {
+		Syscall string `json:"syscall"`
+		From    side   `json:"from"`
+		To      side   `json:"to"`
+	}
+	out := []change{}
+	for _, c := range d.Changes {
+		out = append(out, change{c.Name, side{c.From.Level, c.From.Note, c.From.Returns, c.From.Where}, side{c.To.Level, c.To.Note, c.To.Returns, c.To.Where}})
+	}
+	return writeJSON(w, map[string]any{"schema": "syscov.kbdiff/v1", "from": d.From.Name(), "to": d.To.Name(), "from_source": d.From.Source, "to_source": d.To.Source, "arch": d.Arch, "changes": out})
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/trace"
 )
 
 // mdCell escapes text from a trace (paths, strings, argv) for a GFM table
@@ -118,4 +119,220 @@ func summaryMarkdownTable(w io.Writer, stats []*analyze.SyscallStat, hasTime boo
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// renderMarkdown writes a document as GitHub-flavoured Markdown.
+func renderMarkdown(w io.Writer, doc Document) error {
+	switch d := doc.(type) {
+	case SummaryDoc:
+		return summariesMarkdown(w, d)
+	case CoverageDoc:
+		return coverageMarkdown(w, d.Apps, d.Plan)
+	case DiffDoc:
+		return diffMarkdown(w, d.Diff)
+	case ProbeDoc:
+		return probeMarkdown(w, d.Report)
+	case TablesDoc:
+		return tablesMarkdown(w, d.Tables)
+	case TableDoc:
+		return tableDetailMarkdown(w, d)
+	case SyscallsDoc:
+		return syscallsText(w, d, true)
+	case TableDiffDoc:
+		return tableDiffMarkdown(w, d)
+	case Page:
+		return pageMarkdown(w, d)
+	}
+	return errUnsupported
+}
+
+// pageMarkdown writes a whole Page as one GitHub issue comment: the verdict,
+// an environment block, the coverage and, when there is one, the diff;
+// long lists folded in <details>.
+func pageMarkdown(w io.Writer, p Page) error {
+	if p.Verdict != "" {
+		fmt.Fprintf(w, "**%s**\n\n", mdText(p.Verdict))
+	}
+	if len(p.Env) > 0 {
+		fmt.Fprintln(w, "<details><summary>Environment</summary>")
+		fmt.Fprintln(w)
+		fmt.Fprintln(w, "| | |")
+		fmt.Fprintln(w, "|---|---|")
+		for _, kv := range p.Env {
+			fmt.Fprintf(w, "| %s | `%s` |\n", mdCell(kv.Key), mdCodeCell(kv.Value))
+		}
+		fmt.Fprintln(w, "\n</details>")
+		fmt.Fprintln(w)
+	}
+	if p.Diff != nil {
+		// The verdict is already on top.
+		if err := diffMarkdownBody(w, p.Diff); err != nil {
+			return err
+		}
+		fmt.Fprintln(w)
+	}
+	if len(p.Apps) > 0 {
+		return coverageMarkdown(w, p.Apps, p.Plan)
+	}
+	return nil
+}
+
+func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
+	for _, a := range apps {
+		fmt.Fprintf(w, "### Coverage of %s against `%s`\n\n", mdCell(a.App), mdCode(a.Table))
+		if a.Config != "" {
+			fmt.Fprintf(w, "Levels for: %s.\n\n", mdText(a.Config))
+		}
+		fmt.Fprintf(w, "**%d** distinct syscalls: %d implemented, %d stubbed, %d partial, **%d missing** (%d blocking); %s %% of %d calls supported.\n\n",
+			a.Distinct(), a.Implemented, a.Stubbed, a.Partial, a.Missing, len(a.Blocking), analyze.Percent(a.Weighted()), a.Calls)
+		missing := append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...)
+		if len(missing) > 10 {
+			fmt.Fprintf(w, "<details><summary>%d missing syscall uses</summary>\n\n", len(missing))
+		}
+		if len(missing) > 0 {
+			fmt.Fprintln(w, "| missing | nr | calls | impact | to close | class | first call site | unikernel |")
+			fmt.Fprintln(w, "|---|--:|--:|---|---|---|---|---|")
+			for _, u := range missing {
+				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, u.Impact, mdCell(u.Closure), mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
+			}
+			fmt.Fprintln(w)
+			for _, u := range a.Tolerated {
+				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(u.Key), u.Impact, mdText(u.ImpactWhy))
+			}
+			if len(a.Tolerated) > 0 {
+				fmt.Fprintln(w)
+			}
+			stacksMarkdown(w, missing)
+		}
+		if len(missing) > 10 {
+			fmt.Fprint(w, "</details>\n\n")
+		}
+	}
+	if plan != nil && plan.Apps > 1 {
+		fmt.Fprintf(w, "### Plan across %d apps\n\n%d fully covered now; the top 5 steps cover %d, the top 10 %d.\n\n", plan.Apps, plan.CoveredNow, plan.AfterTop[5], plan.AfterTop[10])
+		fmt.Fprintln(w, "| step | support | how | newly covered | covered |")
+		fmt.Fprintln(w, "|--:|---|---|---|--:|")
+		for i, s := range plan.Steps {
+			fmt.Fprintf(w, "| %d | %s | %s | %s | %d |\n", i+1, mdCell(s.Implement), mdCell(stepHow(s)), mdCell(strings.Join(s.NewlyCovered, ", ")), s.Covered)
+		}
+	}
+	return nil
+}
+
+// stacksMarkdown folds, under each missing use, the app frames of its
+// first call (when stacks were recorded): who calls it, and from where.
+func stacksMarkdown(w io.Writer, uses []*analyze.UsedSyscall) {
+	n := 0
+	for _, u := range uses {
+		if len(u.FirstStack) > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return
+	}
+	plural := "s"
+	if n == 1 {
+		plural = ""
+	}
+	fmt.Fprintf(w, "<details><summary>Where the app makes them (%d call stack%s)</summary>\n\n", n, plural)
+	for _, u := range uses {
+		if len(u.FirstStack) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "`%s` (%s):\n\n```\n", mdCode(u.Key), u.Impact)
+		for _, f := range u.FirstStack {
+			fmt.Fprintf(w, "%s\n", strings.ReplaceAll(analyze.FrameSite(f), "```", "\x27\x27\x27"))
+		}
+		fmt.Fprint(w, "```\n\n")
+	}
+	fmt.Fprint(w, "</details>\n\n")
+}
+
+func diffMarkdown(w io.Writer, d *analyze.Diff) error {
+	fmt.Fprintf(w, "**%s**\n\n", mdText(Verdict(d)))
+	return diffMarkdownBody(w, d)
+}
+
+// diffMarkdownBody is the diff in Markdown after its verdict line.
+func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
+	fmt.Fprintf(w, "- native: `%s`, %d syscalls aligned\n- unikernel: `%s`, %d syscalls", mdCode(d.NativeSource), d.NativeLen, mdCode(d.UnikernelSource), d.UnikernelLen)
+	if d.Unikraft != "" {
+		fmt.Fprintf(w, ", Unikraft %s", mdCell(d.Unikraft))
+	}
+	fmt.Fprintf(w, "\n- the unikernel run ended: %s%s\n\n", mdCell(d.Ended), mdCell(detailSuffix(d.EndDetail)))
+	all := append(append(append([]analyze.Verdict(nil), d.Missing...), d.NotSupported...), d.Failed...)
+	if len(all) > 0 {
+		fmt.Fprintln(w, "| syscall | nr | verdict | impact | to close | class | native calls | unikernel | top native call site |")
+		fmt.Fprintln(w, "|---|--:|---|---|---|---|--:|---|---|")
+		for _, v := range all {
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", mdCell(v.Name), nr(v.Nr), v.Kind, v.Impact, mdCell(v.Closure), mdCell(v.Class), v.NativeCalls, mdCell(outcome(v)), mdCell(firstSite(v)))
+		}
+		fmt.Fprintln(w)
+		for _, v := range all {
+			if v.Impact == analyze.Degrades || v.Impact == analyze.Noise {
+				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(v.Name), v.Impact, mdText(v.ImpactWhy))
+			}
+		}
+		fmt.Fprintln(w)
+	}
+	if len(d.FileGaps) > 0 {
+		fmt.Fprintf(w, "**Files the app needs that the image lacks** (not syscall gaps):\n\n| path | what lacks it | found natively by | unikernel |\n|---|---|---|---|\n")
+		for _, g := range d.FileGaps {
+			fmt.Fprintf(w, "| `%s` | %s | %s | %d× %s |\n", mdCodeCell(g.Path), gapKind(g), mdCell(g.NativeCall), g.Calls, g.Errno)
+		}
+		fmt.Fprintln(w)
+	}
+	if dv := d.First; dv != nil {
+		fmt.Fprintf(w, "<details><summary>First divergence (native #%d, unikernel #%d)</summary>\n\n```\n", dv.NativeAt, dv.UnikernelAt)
+		var b strings.Builder
+		printSide(&b, "native", dv.Native, dv.NativeMark)
+		printSide(&b, "unikernel", dv.Unikernel, dv.UnikernelMark)
+		fmt.Fprint(w, strings.ReplaceAll(b.String(), "```", "'''"))
+		fmt.Fprint(w, "```\n\n</details>\n")
+	}
+	return nil
+}
+
+func probeMarkdown(w io.Writer, p *analyze.ProbeReport) error {
+	fmt.Fprintf(w, "**%s**\n\n", mdText(probeHead(p)))
+	fmt.Fprintln(w, "| syscall | calls | stubbed (ENOSYS) | faked (0) | verdict |")
+	fmt.Fprintln(w, "|---|--:|---|---|---|")
+	for _, r := range p.Results {
+		fmt.Fprintf(w, "| %s | %d | %s | %s | %s%s |\n", mdCell(r.Name), r.Calls, mdCell(runs(r.StubOK, r.StubRuns, r.StubReason)), mdCell(runs(r.FakeOK, r.FakeRuns, r.FakeReason)), r.Verdict, flaky(r.Flaky))
+	}
+	for _, cb := range p.Combos {
+		fmt.Fprintf(w, "\n- all %d syscalls that work %s %s together: %s", len(cb.Names), pastTense(cb.Kind), pastTense(cb.Kind), comboResult(cb))
+	}
+	fmt.Fprintln(w)
+	return nil
+}
+
+func tablesMarkdown(w io.Writer, tables []*analyze.SupportTable) error {
+	fmt.Fprintln(w, "| table | implemented | stubbed | partial | disabled | missing | source |")
+	fmt.Fprintln(w, "|---|--:|--:|--:|--:|--:|---|")
+	for _, t := range tables {
+		c := t.Counts(trace.ArchX86_64)
+		fmt.Fprintf(w, "| %s | %d | %d | %d | %d | %d | %s |\n", mdCell(t.Name()), c[analyze.Implemented], c[analyze.Stubbed], c[analyze.Partial], c[analyze.Disabled], c[analyze.Missing], mdCell(t.Source))
+	}
+	return nil
+}
+
+func tableDetailMarkdown(w io.Writer, d TableDoc) error {
+	t, arch := d.Table, d.Arch
+	tab := trace.Table(arch)
+	fmt.Fprintf(w, "### %s (%s)\n\n%s\n\n| nr | syscall | level | what it does | where | Kconfig |\n|--:|---|---|---|---|---|\n", mdCell(t.Name()), arch, mdText(configLine(t)))
+	for _, n := range d.names() {
+		s := t.Arch[arch][n]
+		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s |\n", tab.Number(n), mdCell(n), s.Level, mdCell(levelText(s)), mdCell(s.Where), mdCell(strings.Join(s.Needs, " && ")))
+	}
+	return nil
+}
+
+func tableDiffMarkdown(w io.Writer, d TableDiffDoc) error {
+	fmt.Fprintf(w, "### %s\n\n| syscall | %s | %s |\n|---|---|---|\n", mdText(d.title()), mdCell(d.From.Name()), mdCell(d.To.Name()))
+	for _, c := range d.Changes {
+		fmt.Fprintf(w, "| %s | %s | %s |\n", mdCell(c.Name), mdCell(sideText(c.From)), mdCell(sideText(c.To)))
+	}
+	return nil
 }

@@ -1,16 +1,22 @@
 // Package report is the last stage of syscov's pipeline (trace → analyze →
-// report): it renders the values analyze computes as terminal tables,
-// GitHub-flavoured Markdown and JSON. It is the only package that prints.
-// Each third-party renderer lives in a file of its own (tablewriter in
-// table.go).
+// report): it renders the documents analyze computes as terminal tables,
+// GitHub-flavoured Markdown, JSON, HTML pages and pprof profiles. It may
+// import analyze and trace, never job or cmd.
+//
+// Render is the one entry point: a document and a format. Each format is
+// a file of its own (table.go, markdown.go, json.go, html.go, pprof.go),
+// holding that format's rendering of every document; a document a format
+// cannot render is a FormatError (exit 2), never a table instead.
 package report
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/trace"
 )
 
 // Format is an output format.
@@ -58,16 +64,111 @@ type SummaryInput struct {
 	Lines   int
 }
 
-// Summaries renders the summaries of one or more traces.
-func Summaries(w io.Writer, f Format, in []SummaryInput) error {
+// Document is what a command renders: SummaryDoc, CoverageDoc, DiffDoc,
+// ProbeDoc, TablesDoc, TableDoc, SyscallsDoc, TableDiffDoc or Page.
+type Document interface {
+	// What names the document in errors ("kb list").
+	What() string
+}
+
+// SummaryDoc is the summaries of one or more traces.
+type SummaryDoc []SummaryInput
+
+// CoverageDoc is per-app coverage and, with several apps, the plan.
+type CoverageDoc struct {
+	Apps []*analyze.AppCoverage
+	Plan *analyze.Plan
+}
+
+// DiffDoc is the comparison of a native and a unikernel run.
+type DiffDoc struct{ Diff *analyze.Diff }
+
+// ProbeDoc is the verdicts of `syscov probe`.
+type ProbeDoc struct{ Report *analyze.ProbeReport }
+
+// TablesDoc lists support tables with their counts per level.
+type TablesDoc struct{ Tables []*analyze.SupportTable }
+
+// TableDoc is every syscall of one table and architecture, or those at
+// one level.
+type TableDoc struct {
+	Table *analyze.SupportTable
+	Arch  trace.Arch
+	Only  analyze.Level
+}
+
+// SyscallsDoc is a few syscalls of a table in full: level, place, Kconfig,
+// every implementation of the release and the uses rejected by argument.
+type SyscallsDoc struct {
+	Table *analyze.SupportTable
+	Arch  trace.Arch
+	Names []string
+}
+
+// TableDiffDoc is what changed between two support tables.
+type TableDiffDoc struct {
+	From, To *analyze.SupportTable
+	Arch     trace.Arch
+	Changes  []analyze.Change
+}
+
+func (SummaryDoc) What() string   { return "summary" }
+func (CoverageDoc) What() string  { return "coverage" }
+func (DiffDoc) What() string      { return "diff" }
+func (ProbeDoc) What() string     { return "probe" }
+func (TablesDoc) What() string    { return "kb list" }
+func (TableDoc) What() string     { return "kb show" }
+func (SyscallsDoc) What() string  { return "kb show" }
+func (TableDiffDoc) What() string { return "kb diff" }
+func (Page) What() string         { return "a report page" }
+
+// Render writes doc in format f.
+func Render(w io.Writer, f Format, doc Document) error {
+	var err error
 	switch f {
-	case FormatHTML:
-		return HTML(w, Page{Title: "syscov summary", Summary: in})
-	case FormatJSON:
-		return summariesJSON(w, in)
+	case FormatTable:
+		err = renderTableDoc(w, doc)
 	case FormatMarkdown:
-		return summariesMarkdown(w, in)
+		err = renderMarkdown(w, doc)
+	case FormatJSON:
+		err = renderJSON(w, doc)
+	case FormatHTML:
+		err = renderHTML(w, doc)
 	default:
-		return summariesTable(w, in)
+		return fmt.Errorf("unknown format %q", f)
 	}
+	if err == errUnsupported {
+		return &FormatError{f, doc.What(), formatsOf(doc)}
+	}
+	return err
+}
+
+// errUnsupported is a format's answer for a document it does not render.
+var errUnsupported = errors.New("unsupported")
+
+// formatsOf says which formats render doc.
+func formatsOf(doc Document) string {
+	var have []string
+	for _, f := range []Format{FormatTable, FormatMarkdown, FormatJSON, FormatHTML} {
+		if !isUnsupported(f, doc) {
+			have = append(have, string(f))
+		}
+	}
+	switch len(have) {
+	case 0:
+		return "nothing"
+	case 1:
+		return have[0]
+	}
+	return strings.Join(have[:len(have)-1], ", ") + " or " + have[len(have)-1]
+}
+
+func isUnsupported(f Format, doc Document) bool {
+	switch doc.(type) {
+	case TablesDoc, TableDoc, SyscallsDoc, TableDiffDoc:
+		return f == FormatHTML
+	case Page:
+		return f == FormatTable || f == FormatJSON
+	}
+	return false
 }

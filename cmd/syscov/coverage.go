@@ -24,5 +24,5 @@ func runCoverage(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return report.Coverage(e.stdout, f, apps, analyze.MakePlan(apps))
+	return report.Render(e.stdout, f, report.CoverageDoc{Apps: apps, Plan: analyze.MakePlan(apps)})
 }

@@ -40,14 +40,14 @@ func runDiff(e *env, args []string) error {
 		// For an issue: the environment and the coverage figures too.
 		page := diffPage(fs.Arg(0), fs.Arg(1), ra)
 		if f == report.FormatHTML {
-			err = report.HTML(e.stdout, page)
+			err = report.Render(e.stdout, report.FormatHTML, page)
 		} else {
-			err = report.Markdown(e.stdout, page)
+			err = report.Render(e.stdout, report.FormatMarkdown, page)
 		}
 		if err != nil {
 			return err
 		}
-	} else if err := report.Diff(e.stdout, f, d); err != nil {
+	} else if err := report.Render(e.stdout, f, report.DiffDoc{Diff: d}); err != nil {
 		return err
 	}
 	if d.Lacks(j.Strict) {

@@ -47,7 +47,7 @@ func runKBList(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return report.SupportTables(e.stdout, f, tables)
+	return report.Render(e.stdout, f, report.TablesDoc{Tables: tables})
 }
 
 func runKBShow(e *env, args []string) error {
@@ -97,9 +97,9 @@ func runKBShow(e *env, args []string) error {
 				return job.Usagef("%q is not a %s syscall", n, arch)
 			}
 		}
-		return report.SupportSyscalls(e.stdout, f, t, arch, names)
+		return report.Render(e.stdout, f, report.SyscallsDoc{Table: t, Arch: arch, Names: names})
 	}
-	return report.SupportTableDetail(e.stdout, f, t, arch, analyze.Level(*level))
+	return report.Render(e.stdout, f, report.TableDoc{Table: t, Arch: arch, Only: analyze.Level(*level)})
 }
 
 func runKBDiff(e *env, args []string) error {
@@ -135,7 +135,7 @@ func runKBDiff(e *env, args []string) error {
 			tables[i] = tables[i].WithConfig(cfg)
 		}
 	}
-	return report.SupportDiff(e.stdout, f, tables[0], tables[1], arch, analyze.DiffTables(tables[0], tables[1], arch))
+	return report.Render(e.stdout, f, report.TableDiffDoc{From: tables[0], To: tables[1], Arch: arch, Changes: analyze.DiffTables(tables[0], tables[1], arch)})
 }
 
 func runKBImport(e *env, args []string) error {

@@ -57,5 +57,5 @@ func runProbe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return report.Probe(e.stdout, f, rep)
+	return report.Render(e.stdout, f, report.ProbeDoc{Report: rep})
 }

@@ -35,5 +35,5 @@ func runSummary(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return report.Summaries(e.stdout, f, out)
+	return report.Render(e.stdout, f, report.SummaryDoc(out))
 }
