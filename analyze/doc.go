@@ -6,4 +6,7 @@
 // The steps are:
 //   - Summary: per-syscall calls, errors, time and errno breakdown, per
 //     process on request (what `strace -c` prints, and more).
+//
+// It imports trace and its own uksource only (a test holds every package
+// to the pipeline's direction: job/imports_test.go).
 package analyze

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syscov/syscov/analyze/uksource"
 	"github.com/syscov/syscov/trace"
-	"github.com/syscov/syscov/trace/uksource"
 )
 
 type handChecked struct {

@@ -9,8 +9,8 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/syscov/syscov/analyze/uksource"
 	"github.com/syscov/syscov/trace"
-	"github.com/syscov/syscov/trace/uksource"
 )
 
 // Level is how far a unikernel supports a syscall.

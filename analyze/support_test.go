@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/syscov/syscov/analyze/uksource"
 	"github.com/syscov/syscov/trace"
-	"github.com/syscov/syscov/trace/uksource"
 )
 
 func TestBuildSupportTableFromFixtureTree(t *testing.T) {

@@ -7,6 +7,10 @@
 // A Reader streams: it never holds a whole trace, and the Event it returns is
 // valid until the next call to Scan (callers copy what they keep; an Event is
 // a plain value, so copying it is an assignment).
+//
+// It imports no other syscov package; its sub-packages (the recorders:
+// ptrace, native, unikernel, probe, workload, guard) import only trace and
+// one another.
 package trace
 
 import (

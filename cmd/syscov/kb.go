@@ -7,10 +7,10 @@ import (
 	"strings"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/analyze/uksource"
 	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
-	"github.com/syscov/syscov/trace/uksource"
 )
 
 func runKB(e *env, args []string) error {

@@ -3,8 +3,9 @@
 // UK_SYSCALL_*DEFINE / UK_LLSYSCALL_*DEFINE macro family, the shim's
 // provided-syscall lists (UK_PROVIDED_SYSCALLS in Makefile.uk), and the
 // stubs among them (UK_WARN_STUBBED) or partial ones (messages such as
-// "Unsupported clone flags"). It is a reader of the trace stage; analyze
-// turns its findings into a support table.
+// "Unsupported clone flags"), with the Kconfig conditions of each. It
+// belongs to the analyze stage, which turns its findings into support
+// tables; it imports no syscov package.
 package uksource
 
 import (
