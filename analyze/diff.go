@@ -58,18 +58,18 @@ func diffEvent(ev *trace.Event) DiffEvent {
 // Site prints where the call was made: its app frame, else its input line.
 func (d DiffEvent) Site() string { return site(d.Frame, d.Pos) }
 
-// VerdictKind sorts what the unikernel did wrong.
-type VerdictKind string
+// GapKind sorts what the unikernel did wrong.
+type GapKind string
 
 const (
-	VerdictMissing      VerdictKind = "missing"       // ENOSYS or "not available"
-	VerdictNotSupported VerdictKind = "not supported" // EOPNOTSUPP, EAFNOSUPPORT, ...
-	VerdictFailed       VerdictKind = "failed"        // another error where the native call succeeded
+	GapMissing      GapKind = "missing"       // ENOSYS or "not available"
+	GapNotSupported GapKind = "not supported" // EOPNOTSUPP, EAFNOSUPPORT, ...
+	GapFailed       GapKind = "failed"        // another error where the native call succeeded
 )
 
-// Verdict is one syscall the unikernel lacks or fails.
-type Verdict struct {
-	Kind  VerdictKind
+// Gap is one syscall the unikernel lacks or fails.
+type Gap struct {
+	Kind  GapKind
 	Name  string
 	Nr    int
 	Class string
@@ -140,7 +140,7 @@ type Diff struct {
 	Equal, NativeOnly, UniOnly    int
 	Ignored                       []NameCount
 	First                         *Divergence
-	Missing, NotSupported, Failed []Verdict
+	Missing, NotSupported, Failed []Gap
 	// FileGaps are lookups that failed in the unikernel on paths the
 	// native run found.
 	FileGaps []FileGap
@@ -170,7 +170,7 @@ const TimelineBuckets = 200
 // missing or not-supported syscall whose impact is blocks (or, with
 // strict, any impact but noise).
 func (d *Diff) Lacks(strict bool) bool {
-	for _, list := range [][]Verdict{d.Missing, d.NotSupported} {
+	for _, list := range [][]Gap{d.Missing, d.NotSupported} {
 		for _, v := range list {
 			if v.Impact == Blocks || v.Impact == "" || strict && v.Impact == Degrades {
 				return true
@@ -201,7 +201,7 @@ type DiffBuilder struct {
 	threadOf   map[int]int
 	uni        chunked
 	uniTok     []uint32
-	uniAll     []DiffEvent    // syscalls with failures, for verdicts
+	uniAll     []DiffEvent    // syscalls with failures, for the gaps
 	ignored    map[string]int // native side
 	uniIgnored map[string]int
 	lastCrit   string
@@ -416,7 +416,7 @@ func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
 	b.uniTok = append(b.uniTok, st.tok)
 }
 
-// Diff aligns the runs and gives the verdicts.
+// Diff aligns the runs and gives the gaps: what the unikernel lacks or fails.
 func (b *DiffBuilder) Diff() *Diff {
 	for _, x := range b.relPaths {
 		x.path = b.nativeFiles.FoundUnder(x.rel)
@@ -425,7 +425,7 @@ func (b *DiffBuilder) Diff() *Diff {
 		NativeLen: b.native.len(), UnikernelLen: b.uni.len(), Ended: b.uniHeader.Ended, EndDetail: b.uniHeader.EndDetail}
 	b.mergeTokens()
 	lastNative, failed := b.align(d)
-	b.unikernelVerdicts(d, failed)
+	b.unikernelGaps(d, failed)
 	b.nativeSides(d)
 	d.FileGaps = b.fileGaps()
 	d.NeverReached = b.neverReached(d, lastNative)
@@ -433,7 +433,7 @@ func (b *DiffBuilder) Diff() *Diff {
 	if b.filter != nil {
 		d.SetAside = b.filter.SetAside()
 	}
-	b.judgeVerdicts(d)
+	b.judgeGaps(d)
 	d.Ignored = sortedCounts(b.ignored)
 	for _, c := range b.children {
 		d.ForkChildren = append(d.ForkChildren, *c)
@@ -473,10 +473,10 @@ func (b *DiffBuilder) mergeTokens() {
 // align aligns the two runs and counts what agrees; it returns where the
 // native run was last aligned, and the calls that failed in the unikernel
 // where the native one succeeded on the same path.
-func (b *DiffBuilder) align(d *Diff) (lastNative int, failed map[string]*Verdict) {
+func (b *DiffBuilder) align(d *Diff) (lastNative int, failed map[string]*Gap) {
 	ops := Align(b.nativeTok, b.uniTok)
 	d.Timeline = timeline(ops)
-	failed = map[string]*Verdict{}
+	failed = map[string]*Gap{}
 	for _, op := range ops {
 		switch op.Kind {
 		case OpEqual:
@@ -488,7 +488,7 @@ func (b *DiffBuilder) align(d *Diff) (lastNative int, failed map[string]*Verdict
 					key := u.Name + " " + u.Errno
 					v := failed[key]
 					if v == nil {
-						v = &Verdict{Kind: VerdictFailed, Name: u.Name, Errno: u.Errno, FirstUnikernel: u.Pos, Note: "native: " + n.Ret}
+						v = &Gap{Kind: GapFailed, Name: u.Name, Errno: u.Errno, FirstUnikernel: u.Pos, Note: "native: " + n.Ret}
 						failed[key] = v
 					}
 					v.UnikernelCalls++
@@ -506,31 +506,31 @@ func (b *DiffBuilder) align(d *Diff) (lastNative int, failed map[string]*Verdict
 	return lastNative, failed
 }
 
-// unikernelVerdicts lists what the unikernel said it lacks (missing, not
+// unikernelGaps lists what the unikernel said it lacks (missing, not
 // supported) and what failed there.
-func (b *DiffBuilder) unikernelVerdicts(d *Diff, failed map[string]*Verdict) {
+func (b *DiffBuilder) unikernelGaps(d *Diff, failed map[string]*Gap) {
 	// Missing and not-supported: every unikernel call that said so.
-	byKey := map[string]*Verdict{}
+	byKey := map[string]*Gap{}
 	for _, u := range b.uniAll {
-		var kind VerdictKind
+		var kind GapKind
 		switch {
 		case u.Status == trace.StatusUnsupported && (u.Errno == "ENOSYS" || u.Errno == ""):
-			kind = VerdictMissing
+			kind = GapMissing
 		case NotSupported(u.Errno):
-			kind = VerdictNotSupported
+			kind = GapNotSupported
 		default:
 			continue
 		}
 		key := string(kind) + " " + u.Name
 		v := byKey[key]
 		if v == nil {
-			v = &Verdict{Kind: kind, Name: u.Name, Errno: u.Errno, FirstUnikernel: u.Pos, Args: u.Args}
+			v = &Gap{Kind: kind, Name: u.Name, Errno: u.Errno, FirstUnikernel: u.Pos, Args: u.Args}
 			byKey[key] = v
 		}
 		v.UnikernelCalls++
 	}
 	for _, v := range byKey {
-		if v.Kind == VerdictMissing {
+		if v.Kind == GapMissing {
 			d.Missing = append(d.Missing, *v)
 		} else {
 			d.NotSupported = append(d.NotSupported, *v)
@@ -541,11 +541,11 @@ func (b *DiffBuilder) unikernelVerdicts(d *Diff, failed map[string]*Verdict) {
 	}
 }
 
-// nativeSides gives each verdict its native calls, call sites and class,
+// nativeSides gives each gap its native calls, call sites and class,
 // most calls first.
 func (b *DiffBuilder) nativeSides(d *Diff) {
 	tab := trace.Table(b.arch())
-	for _, list := range [][]Verdict{d.Missing, d.NotSupported, d.Failed} {
+	for _, list := range [][]Gap{d.Missing, d.NotSupported, d.Failed} {
 		for i := range list {
 			v := &list[i]
 			v.Nr = tab.Number(v.Name)
@@ -802,10 +802,10 @@ func kernelFile(p string) bool {
 	return false
 }
 
-// judgeVerdicts has the judge give each missing and not-supported
+// judgeGaps has the judge give each missing and not-supported
 // syscall its impact; without a judge every one blocks.
-func (b *DiffBuilder) judgeVerdicts(d *Diff) {
-	for _, list := range [][]Verdict{d.Missing, d.NotSupported} {
+func (b *DiffBuilder) judgeGaps(d *Diff) {
+	for _, list := range [][]Gap{d.Missing, d.NotSupported} {
 		for i := range list {
 			v := &list[i]
 			if b.judge == nil {

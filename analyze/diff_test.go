@@ -44,7 +44,7 @@ func TestDiffRedisFixtures(t *testing.T) {
 	native, _ := readFixture(t, "../fixtures/strace/redis-bgsave.strace", trace.OriginNative)
 	uni, hdr := readFixture(t, "../fixtures/unikraft/redis-elfloader-0.17.log", trace.OriginUnikernel)
 	d := diffOf(native, uni, hdr, nil)
-	names := func(vs []Verdict) string {
+	names := func(vs []Gap) string {
 		var s []string
 		for _, v := range vs {
 			s = append(s, v.Name+"/"+v.Errno+"/"+v.Class)

@@ -14,24 +14,24 @@ const DiffSchema = "syscov.diff/v1"
 // Verdict is the one-line summary of a diff: what blocks the app, what
 // it survives, and the file gaps of the image.
 func Verdict(d *analyze.Diff) string {
-	byImpact := map[analyze.Impact][]analyze.Verdict{}
-	for _, list := range [][]analyze.Verdict{d.Missing, d.NotSupported} {
+	byImpact := map[analyze.Impact][]analyze.Gap{}
+	for _, list := range [][]analyze.Gap{d.Missing, d.NotSupported} {
 		for _, v := range list {
 			byImpact[v.Impact] = append(byImpact[v.Impact], v)
 		}
 	}
 	var parts []string
 	if n := len(byImpact[analyze.Blocks]); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d blocking (%s)", n, verdictNames(byImpact[analyze.Blocks])))
+		parts = append(parts, fmt.Sprintf("%d blocking (%s)", n, gapNames(byImpact[analyze.Blocks])))
 	}
 	if n := len(byImpact[analyze.Degrades]); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d with a fallback (%s)", n, verdictNames(byImpact[analyze.Degrades])))
+		parts = append(parts, fmt.Sprintf("%d with a fallback (%s)", n, gapNames(byImpact[analyze.Degrades])))
 	}
 	if n := len(byImpact[analyze.Noise]); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d noise (%s)", n, verdictNames(byImpact[analyze.Noise])))
+		parts = append(parts, fmt.Sprintf("%d noise (%s)", n, gapNames(byImpact[analyze.Noise])))
 	}
 	if n := len(d.Failed); n > 0 {
-		parts = append(parts, fmt.Sprintf("%d failing where native succeeded (%s)", n, verdictNames(d.Failed)))
+		parts = append(parts, fmt.Sprintf("%d failing where native succeeded (%s)", n, gapNames(d.Failed)))
 	}
 	if n := len(d.FileGaps); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d files the image lacks", n))
@@ -46,7 +46,7 @@ func Verdict(d *analyze.Diff) string {
 }
 
 // verdictNames lists every name: a verdict line is never cut.
-func verdictNames(vs []analyze.Verdict) string {
+func gapNames(vs []analyze.Gap) string {
 	var names []string
 	for _, v := range vs {
 		names = append(names, v.Name)
@@ -76,7 +76,7 @@ func detailSuffix(d string) string {
 	return " (" + d + ")"
 }
 
-func outcome(v analyze.Verdict) string {
+func outcome(v analyze.Gap) string {
 	s := strconv.Itoa(v.UnikernelCalls) + "× " + v.Errno
 	if v.Errno == "" {
 		s = strconv.Itoa(v.UnikernelCalls) + "× not available"
@@ -84,7 +84,7 @@ func outcome(v analyze.Verdict) string {
 	return s
 }
 
-func firstSite(v analyze.Verdict) string {
+func firstSite(v analyze.Gap) string {
 	if len(v.NativeSites) == 0 {
 		return ""
 	}

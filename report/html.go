@@ -250,11 +250,11 @@ func timelineCols(d *analyze.Diff) []col {
 	return out
 }
 
-func verdicts(d *analyze.Diff) []analyze.Verdict {
+func gaps(d *analyze.Diff) []analyze.Gap {
 	if d == nil {
 		return nil
 	}
-	return append(append(append([]analyze.Verdict(nil), d.Missing...), d.NotSupported...), d.Failed...)
+	return append(append(append([]analyze.Gap(nil), d.Missing...), d.NotSupported...), d.Failed...)
 }
 
 var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{

@@ -166,7 +166,7 @@ func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) 
 }
 
 func diffJSON(d *analyze.Diff) map[string]any {
-	verdicts := func(list []analyze.Verdict) []jsonVerdict {
+	verdicts := func(list []analyze.Gap) []jsonVerdict {
 		out := []jsonVerdict{}
 		for _, v := range list {
 			sites := v.NativeSites

@@ -273,7 +273,7 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 	fmt.Fprintf(w, "the unikernel run ended: %s%s\n", d.Ended, detailSuffix(d.EndDetail))
 	for _, group := range []struct {
 		title string
-		list  []analyze.Verdict
+		list  []analyze.Gap
 	}{{"missing (ENOSYS / not available)", d.Missing}, {"not supported (EOPNOTSUPP, EAFNOSUPPORT, ...)", d.NotSupported}, {"failed where the native call succeeded", d.Failed}} {
 		if len(group.list) == 0 {
 			continue
