@@ -265,7 +265,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"levelNames":    levelNames,
 	"impactBars":    impactBars,
 	"timelineCols":  timelineCols,
-	"verdicts":      verdicts,
+	"gaps":          gaps,
 	"pct":           func(f float64) string { return fmt.Sprintf("%.1f", 100*f) },
 	"mul":           func(a, b float64) float64 { return a * b },
 	"add":           func(a, b float64) float64 { return a + b },
@@ -365,7 +365,7 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 {{range timelineCols .}}<g><title>{{.Title}}</title><rect x="{{.X}}" y="{{.EqualY}}" width="{{.W}}" height="{{.EqualH}}" class="equal"/><rect x="{{.X}}" y="{{.NativeY}}" width="{{.W}}" height="{{.NativeH}}" class="native"/><rect x="{{.X}}" y="{{.UniY}}" width="{{.W}}" height="{{.UniH}}" class="uni"/></g>
 {{end}}</svg>
 <figcaption class="legend">divergence timeline, along the alignment: <span><i style="background:#afb8c1"></i>equal</span><span><i style="background:#fb8f44"></i>native only</span><span><i style="background:#0969da"></i>unikernel only</span></figcaption></figure>
-{{$v := verdicts .}}
+{{$v := gaps .}}
 {{if $v}}<table id="verdict-table"><tr><th>syscall</th><th>nr</th><th>verdict</th><th>impact</th><th>to close</th><th>class</th><th>native calls</th><th>unikernel</th><th>top native call site</th></tr>
 {{range $v}}<tr><td>{{.Name}}</td><td class="n">{{nr .Nr}}</td><td>{{.Kind}}</td><td title="{{.ImpactWhy}}">{{.Impact}}</td><td>{{.Closure}}</td><td>{{.Class}}</td><td class="n">{{.NativeCalls}}</td><td>{{.UnikernelCalls}}× {{.Errno}}</td><td>{{if .NativeSites}}{{index .NativeSites 0}}{{end}}</td></tr>
 {{end}}</table>{{end}}
