@@ -45,8 +45,10 @@ const (
 	aSockaddr                  // struct sockaddr *, its length the next argument
 )
 
-// argKinds are the arguments of the syscalls syscov prints in detail; other
-// syscalls print their six registers in hex.
+// argKinds are the arguments of the syscalls syscov prints itself, as
+// strace does (the analysis reads them); the others are written with
+// u-root's tables (uroot.go), or as six registers in hex when it does not
+// know them either.
 var argKinds = map[string][]argKind{
 	"read": {aFd, aHex, aUint}, "write": {aFd, aBuf, aUint}, "pread64": {aFd, aHex, aUint, aInt},
 	"pwrite64": {aFd, aBuf, aUint, aInt}, "readv": {aFd, aHex, aInt}, "writev": {aFd, aHex, aInt},
@@ -95,12 +97,15 @@ var argKinds = map[string][]argKind{
 // far as syscov decodes them. It also notes clone flags on the task.
 func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
 	name, _ := t.tab.Name(nr)
+	tk.cloneFlags, tk.cloneKnown = 0, false
 	kinds, ok := argKinds[name]
 	if !ok {
+		if text, ok := urootArgs(tk.tid, nr, args); ok {
+			return text
+		}
 		kinds = []argKind{aHex, aHex, aHex, aHex, aHex, aHex}
 	}
 	var b strings.Builder
-	tk.cloneFlags, tk.cloneKnown = 0, false
 	for i, k := range kinds {
 		if i > 0 {
 			b.WriteString(", ")
