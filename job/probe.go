@@ -64,9 +64,15 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 		if err != nil {
 			return nil, err
 		}
+		// The judge decides, as everywhere: a syscall some of whose uses
+		// are rejected by argument is probed too.
+		judge, err := analyze.NewJudge(table, nil)
+		if err != nil {
+			return nil, err
+		}
 		var missing []string
 		for _, n := range set {
-			if table.Lookup(trace.HostArch(), n).Level != analyze.Implemented {
+			if judge.Unsupported(trace.HostArch(), n, false) {
 				missing = append(missing, n)
 			}
 		}
