@@ -234,6 +234,9 @@ func (c *Check) verdict(o Output, j Judgement, d *analyze.Diff, a *analyze.AppCo
 	}
 	fmt.Fprintf(o.Stdout, "%s against %s: %d distinct syscalls, %d missing (%d blocking), %d partial, %d stubbed; %s %% of %d calls supported\n",
 		a.App, a.Table, a.Distinct(), a.Missing, len(a.Blocking), a.Partial, a.Stubbed, analyze.Percent(a.Weighted()), a.Calls)
+	if a.Config != "" {
+		fmt.Fprintf(o.Stdout, "  levels for %s\n", a.Config)
+	}
 	shown := 0
 	for _, u := range append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...) {
 		if shown == 8 {
