@@ -142,6 +142,8 @@ func renderMarkdown(w io.Writer, doc Document) error {
 		return tableDiffMarkdown(w, d)
 	case Page:
 		return pageMarkdown(w, d)
+	case BenchDoc:
+		return benchMarkdown(w, d.Report)
 	}
 	return errUnsupported
 }

@@ -27,6 +27,9 @@ const (
 	FormatMarkdown Format = "markdown"
 	FormatJSON     Format = "json"
 	FormatHTML     Format = "html"
+	// FormatBenchfmt is Go's benchmark format (benchstat reads it): for
+	// syscov bench.
+	FormatBenchfmt Format = "benchfmt"
 )
 
 // ParseFormat accepts the names --format takes.
@@ -40,8 +43,10 @@ func ParseFormat(s string) (Format, error) {
 		return FormatJSON, nil
 	case "html":
 		return FormatHTML, nil
+	case "benchfmt":
+		return FormatBenchfmt, nil
 	}
-	return "", fmt.Errorf("unknown format %q (want table, markdown, json or html)", s)
+	return "", fmt.Errorf("unknown format %q (want table, markdown, json or html; benchfmt for bench)", s)
 }
 
 // FormatError is a format a command's document cannot be rendered in
@@ -121,6 +126,10 @@ func (TableDoc) What() string     { return "kb show" }
 func (SyscallsDoc) What() string  { return "kb show" }
 func (TableDiffDoc) What() string { return "kb diff" }
 func (Page) What() string         { return "a report page" }
+func (BenchDoc) What() string     { return "bench" }
+
+// BenchDoc is what syscov bench measured.
+type BenchDoc struct{ Report *analyze.BenchReport }
 
 // Render writes doc in format f.
 func Render(w io.Writer, f Format, doc Document) error {
@@ -134,6 +143,8 @@ func Render(w io.Writer, f Format, doc Document) error {
 		err = renderJSON(w, doc)
 	case FormatHTML:
 		err = renderHTML(w, doc)
+	case FormatBenchfmt:
+		err = renderBenchfmt(w, doc)
 	default:
 		return fmt.Errorf("unknown format %q", f)
 	}
@@ -143,13 +154,22 @@ func Render(w io.Writer, f Format, doc Document) error {
 	return err
 }
 
+// Supports says, before any work, whether format f renders documents of
+// doc's kind (a FormatError when it does not).
+func Supports(f Format, doc Document) error {
+	if isUnsupported(f, doc) {
+		return &FormatError{f, doc.What(), formatsOf(doc)}
+	}
+	return nil
+}
+
 // errUnsupported is a format's answer for a document it does not render.
 var errUnsupported = errors.New("unsupported")
 
 // formatsOf says which formats render doc.
 func formatsOf(doc Document) string {
 	var have []string
-	for _, f := range []Format{FormatTable, FormatMarkdown, FormatJSON, FormatHTML} {
+	for _, f := range []Format{FormatTable, FormatMarkdown, FormatJSON, FormatHTML, FormatBenchfmt} {
 		if !isUnsupported(f, doc) {
 			have = append(have, string(f))
 		}
@@ -164,7 +184,12 @@ func formatsOf(doc Document) string {
 }
 
 func isUnsupported(f Format, doc Document) bool {
+	if _, bench := doc.(BenchDoc); f == FormatBenchfmt && !bench {
+		return true
+	}
 	switch doc.(type) {
+	case BenchDoc:
+		return f == FormatHTML
 	case TablesDoc, TableDoc, SyscallsDoc, TableDiffDoc:
 		return f == FormatHTML
 	case Page:

@@ -199,6 +199,8 @@ func renderTableDoc(w io.Writer, doc Document) error {
 		return syscallsText(w, d, false)
 	case TableDiffDoc:
 		return tableDiffTable(w, d)
+	case BenchDoc:
+		return benchTable(w, d.Report)
 	}
 	return errUnsupported
 }

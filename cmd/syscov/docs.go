@@ -29,6 +29,7 @@ var examples = map[string][]string{
 	"coverage":   {"syscov coverage redis.trace nginx.trace sqlite3.trace", "syscov coverage --against unikraft@0.17.0 --probe probe.json redis.trace", "syscov coverage --config build/.config redis.trace"},
 	"probe":      {"syscov probe --ready 'tcp:{port}' --workload 'redis-benchmark -p {port} -n 300 -q' -- redis-server --port '{port}' --save ''"},
 	"profile":    {"syscov profile -o hot.pb.gz redis.trace && go tool pprof -top hot.pb.gz"},
+	"bench":      {"syscov bench --ready tcp:6390 --clients 1,10,60 -- redis-server --port 6390 --save ''", "syscov bench --unikernel elfloader_qemu-x86_64.lwip --append netdev.ip=10.0.2.15/24:10.0.2.2 --port 16390:6390 --ready tcp:6390 --runs 6 --memory-bisect -- redis-server --port 6390 --protected-mode no"},
 	"kb list":    {"syscov kb list"},
 	"kb show":    {"syscov kb show unikraft@0.17.0 --level missing", "syscov kb show futex socket eventfd2", "syscov kb show --config build/.config --level disabled"},
 	"kb diff":    {"syscov kb diff unikraft@0.17.0 unikraft@staging"},

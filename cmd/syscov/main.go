@@ -76,6 +76,7 @@ func init() {
 		{"coverage", "which syscalls of apps a unikernel supports, and what to implement first", runCoverage},
 		{"probe", "which missing syscalls must really be implemented, and which can be stubbed or faked", runProbe},
 		{"profile", "a pprof profile of the code paths that lead to each syscall", runProfile},
+		{"bench", "size, boot time, memory and throughput of the app, native against unikernel", runBench},
 		{"kb", "the Unikraft support tables: list, show, import", runKB},
 		{"completion", "a shell completion script (bash, zsh, fish) from syscov's own flags", runCompletion},
 		{"man", "syscov's man page (roff), from its own flags", runMan},

@@ -46,7 +46,10 @@ type Config struct {
 	ConsoleLog string
 	Ready      workload.Ready
 	Workload   string
-	Dir        string
+	// Load, when set, runs instead of Workload once the guest is ready
+	// (syscov's own load generator, for syscov bench).
+	Load func(ctx context.Context) error
+	Dir  string
 	// Idle ends the run when the console has been quiet this long after
 	// the last syscall (app-elfloader does not power off after the app's
 	// exit_group). Zero: no idle end.
@@ -98,6 +101,10 @@ type Result struct {
 	Syscalls    int
 	QEMUExit    int
 	Elapsed     time.Duration
+	// The boot, from qemu's start: its first console output, the first
+	// syscall of the app, and the app ready (the --ready check passed);
+	// zero when it did not happen.
+	FirstOutput, FirstSyscall, Ready time.Duration
 }
 
 // fatalBoot are console messages after which the guest does not go on:
@@ -123,6 +130,9 @@ func KVMUsable() bool {
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Image == "" {
 		return nil, errNoImage
+	}
+	if cfg.OnEvent == nil {
+		cfg.OnEvent = func(*trace.Event) {} // a run measured, not recorded
 	}
 	mode := cfg.KVM
 	if mode == "" {
@@ -207,6 +217,8 @@ type runState struct {
 	crash       string
 	listening   bool // a listen() succeeded in the guest
 	logMatch    func(string)
+	// started is qemu's start, for the boot timings of the Result.
+	started time.Time
 }
 
 // attempt is one boot. With buffer set, events are held back until the
@@ -225,13 +237,14 @@ func attempt(ctx context.Context, cfg Config, vmm VMM, accel, cmdline string, bu
 	if cfg.Echo != nil {
 		console = io.MultiWriter(console, cfg.Echo)
 	}
+	started := time.Now()
 	m, err := vmm.Start(cfg, accel, cmdline)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Kill()
 	res := &Result{VMM: m.Argv(), Accel: accel}
-	st := &runState{holding: buffer, lastOutput: time.Now()}
+	st := &runState{holding: buffer, lastOutput: time.Now(), started: started}
 	// log:REGEX: matched against the app's output on the console.
 	logMatch, logged := workload.LogMatcher(cfg.Ready.Spec)
 	cfg.Ready.Logged = logged
@@ -248,7 +261,11 @@ func attempt(ctx context.Context, cfg Config, vmm VMM, accel, cmdline string, bu
 			return st.listening
 		}
 	}
-	workloadDone, workloadRunning := startWorkload(ctx, cfg, m)
+	workloadDone, workloadRunning := startWorkload(ctx, cfg, m, func() {
+		st.mu.Lock()
+		res.Ready = time.Since(started)
+		st.mu.Unlock()
+	})
 	bootTimer := time.NewTimer(2 * time.Second)
 	defer bootTimer.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -330,9 +347,10 @@ loop:
 
 // startWorkload runs the workload once the guest is ready; its result
 // comes on done (nothing when there is no workload and readiness holds).
-func startWorkload(ctx context.Context, cfg Config, m Machine) (done chan error, running bool) {
+func startWorkload(ctx context.Context, cfg Config, m Machine, ready func()) (done chan error, running bool) {
 	done = make(chan error, 1)
-	if cfg.Workload == "" && cfg.Ready.Spec == "" && cfg.Ready.Delay <= 0 {
+	hasWork := cfg.Workload != "" || cfg.Load != nil
+	if !hasWork && cfg.Ready.Spec == "" && cfg.Ready.Delay <= 0 {
 		return done, false
 	}
 	go func() {
@@ -340,12 +358,15 @@ func startWorkload(ctx context.Context, cfg Config, m Machine) (done chan error,
 			done <- err
 			return
 		}
-		if cfg.Workload == "" {
-			return
+		ready()
+		switch {
+		case cfg.Load != nil:
+			done <- cfg.Load(ctx)
+		case cfg.Workload != "":
+			done <- workload.Run(ctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr)
 		}
-		done <- workload.Run(ctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr)
 	}()
-	return done, cfg.Workload != ""
+	return done, hasWork
 }
 
 // nameEnd says how a run ended once the VM is gone: a boot failure named
@@ -381,6 +402,9 @@ func readConsole(cfg Config, in io.ReadCloser, log io.Writer, res *Result, st *r
 				pw.Write(buf[:n])
 				st.mu.Lock()
 				st.lastOutput = time.Now()
+				if res.FirstOutput == 0 {
+					res.FirstOutput = st.lastOutput.Sub(st.started)
+				}
 				st.mu.Unlock()
 			}
 			if err != nil {
@@ -407,6 +431,9 @@ func readConsole(cfg Config, in io.ReadCloser, log io.Writer, res *Result, st *r
 		case trace.KindSyscall:
 			res.Syscalls++
 			st.lastSyscall = time.Now()
+			if res.FirstSyscall == 0 {
+				res.FirstSyscall = st.lastSyscall.Sub(st.started)
+			}
 			if ev.Name == "listen" && ev.Status == trace.StatusOK {
 				st.listening = true
 			}
