@@ -34,6 +34,9 @@ type Bench struct {
 	Clients  []int
 	Duration time.Duration // of each load
 	Proto    string        // redis or http: syscov's own load
+	// LoadCmd, when set, is the user's load command instead ({clients},
+	// {port}); its output is read for the throughput.
+	LoadCmd string
 	// MemoryBisect finds the smallest guest memory that boots the app and
 	// serves one client, to PrecisionMiB.
 	MemoryBisect bool
@@ -160,8 +163,13 @@ func nativeBytes(prog string) int64 {
 func (b *Bench) loads(ctx context.Context, port int, clients []int) ([]workload.LoadResult, error) {
 	var out []workload.LoadResult
 	for _, c := range clients {
-		l := workload.Load{Proto: b.Proto, Addr: "127.0.0.1:" + strconv.Itoa(port), Clients: c, Duration: b.Duration}
-		res, err := l.Run(ctx)
+		var res workload.LoadResult
+		var err error
+		if b.LoadCmd != "" {
+			res, err = workload.CommandLoad{Template: b.LoadCmd, Clients: c, Port: port, Timeout: max(10*b.Duration, time.Minute)}.Run(ctx)
+		} else {
+			res, err = workload.Load{Proto: b.Proto, Addr: "127.0.0.1:" + strconv.Itoa(port), Clients: c, Duration: b.Duration}.Run(ctx)
+		}
 		if err != nil {
 			return out, err
 		}

@@ -18,7 +18,7 @@ import (
 // runBench measures the app natively and in a Unikraft image side by
 // side: size, boot time, memory, and throughput and latency by clients.
 func runBench(e *env, args []string) error {
-	fs := newFlagSet(e, "bench", "bench [--unikernel IMAGE --port HOST:GUEST ...] --ready tcp:PORT [--runs N] [--clients 1,10,60] [--duration D] [--proto redis|http] [--memory-bisect] [--out DIR] -- CMD ARGS")
+	fs := newFlagSet(e, "bench", "bench [--unikernel IMAGE --port HOST:GUEST ...] --ready tcp:PORT [--runs N] [--clients 1,10,60] [--duration D] [--proto redis|http | --load CMD] [--memory-bisect] [--out DIR] -- CMD ARGS")
 	fs.SetInterspersed(false)
 	var rdy readyFlags
 	rdy.register(fs, 30*time.Second)
@@ -26,6 +26,7 @@ func runBench(e *env, args []string) error {
 	clients := fs.String("clients", "1,10", "client counts of the load, comma-separated")
 	duration := fs.Duration("duration", 3*time.Second, "how long each load runs")
 	proto := fs.String("proto", "redis", "syscov's load: redis (PING) or http (GET /)")
+	loadCmd := fs.String("load", "", "the load: your command instead of syscov's, with {clients} and {port} replaced\n(e.g. 'redis-benchmark -p {port} -c {clients} -n 20000 -t ping --csv'); its output is read for ops/s")
 	bisect := fs.Bool("memory-bisect", false, "unikernel: also find the smallest --memory that boots the app and serves one client")
 	precision := fs.Int("memory-precision", 4, "unikernel: precision of --memory-bisect, in MiB")
 	outDir := fs.String("out", "", "also write bench.{txt,md,json,benchfmt} into this directory")
@@ -69,7 +70,7 @@ func runBench(e *env, args []string) error {
 		return err
 	}
 	b := &job.Bench{Argv: argv, AppArgs: *appArgs, Unikernel: uf, Ready: ready, Runs: *runs, Clients: counts,
-		Duration: *duration, Proto: *proto, MemoryBisect: *bisect, PrecisionMiB: *precision}
+		Duration: *duration, Proto: *proto, LoadCmd: *loadCmd, MemoryBisect: *bisect, PrecisionMiB: *precision}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := b.Run(ctx, e.output())
