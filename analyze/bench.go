@@ -23,6 +23,9 @@ type BenchRun struct {
 	Error        string                `json:"error,omitempty"`
 	Accel        string                `json:"accel,omitempty"`
 	Console      string                `json:"console_excerpt,omitempty"`
+	// BreakingConsole is what the guest said, and which syscalls failed,
+	// while the first load with errors ran.
+	BreakingConsole []string `json:"breaking_console,omitempty"`
 }
 
 // BenchSide is every run of one side, and what they say together.
@@ -34,8 +37,9 @@ type BenchSide struct {
 	ReadyMs   Sample         `json:"ready_ms"`
 	// BreakingPoint is the first client count whose load met errors (0:
 	// none), with the first error.
-	BreakingPoint int    `json:"breaking_point,omitempty"`
-	BreakingError string `json:"breaking_error,omitempty"`
+	BreakingPoint   int      `json:"breaking_point,omitempty"`
+	BreakingError   string   `json:"breaking_error,omitempty"`
+	BreakingConsole []string `json:"breaking_console,omitempty"`
 }
 
 // BenchReport is what syscov bench measured.
@@ -68,7 +72,7 @@ func (s *BenchSide) Add(run BenchRun, clients []int) {
 	for _, l := range run.Loads {
 		s.OpsPerSec[l.Clients] = append(s.OpsPerSec[l.Clients], l.OpsPerSec)
 		if l.Errors > 0 && (s.BreakingPoint == 0 || l.Clients < s.BreakingPoint) {
-			s.BreakingPoint, s.BreakingError = l.Clients, l.FirstError
+			s.BreakingPoint, s.BreakingError, s.BreakingConsole = l.Clients, l.FirstError, run.BreakingConsole
 		}
 	}
 	if run.Error != "" && len(run.Loads) < len(clients) {

@@ -9,10 +9,12 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/unikernel"
 	"github.com/syscov/syscov/trace/workload"
@@ -228,12 +230,40 @@ func (b *Bench) unikernelRun(ctx context.Context, o Output, plan *UnikernelPlan,
 	var loadErr error
 	ready := workload.Ready{Spec: "tcp:" + strconv.Itoa(port), Timeout: b.Ready.Timeout, Forwarded: true}
 	uf := b.Unikernel
+	// The console, kept for the moment a load meets errors: what the
+	// guest said and which syscalls failed around it.
+	var mu sync.Mutex
+	var console []trace.Event
 	cfg := unikernel.Config{QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: memory,
 		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog, Ready: ready,
 		Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr, Warn: o.Warn,
+		OnEvent: func(ev *trace.Event) {
+			if ev.Kind == trace.KindMessage || ev.Kind == trace.KindSyscall && ev.Status != trace.StatusOK {
+				mu.Lock()
+				console = append(console, ev.Clone())
+				if len(console) > 2000 {
+					console = console[1000:]
+				}
+				mu.Unlock()
+			}
+		},
 		Load: func(ctx context.Context) error {
-			loads, loadErr = b.loads(ctx, port, clients)
-			return loadErr
+			for _, c := range clients {
+				start := time.Now().UnixNano()
+				res, err := b.loads(ctx, port, []int{c})
+				loads = append(loads, res...)
+				if len(res) == 1 && res[0].Errors > 0 && run.BreakingConsole == nil {
+					time.Sleep(200 * time.Millisecond) // the console's last lines
+					mu.Lock()
+					run.BreakingConsole = consoleExcerpt(console, start, 12)
+					mu.Unlock()
+				}
+				if err != nil {
+					loadErr = err
+					return err
+				}
+			}
+			return nil
 		},
 		Notice: func(msg string) { fmt.Fprintf(o.Stderr, "syscov: %s\n", msg) },
 	}
@@ -257,6 +287,29 @@ func (b *Bench) unikernelRun(ctx context.Context, o Output, plan *UnikernelPlan,
 		run.Error = loadErr.Error()
 	}
 	return run
+}
+
+// consoleExcerpt is the guest's messages and failed syscalls from time
+// since on, at most n lines.
+func consoleExcerpt(evs []trace.Event, since int64, n int) []string {
+	var out []string
+	for _, ev := range evs {
+		if ev.Time < since {
+			continue
+		}
+		line := ev.Text
+		if ev.Kind == trace.KindSyscall {
+			line = fmt.Sprintf("%s(%s) = %s", ev.Name, ev.Args, ev.Ret)
+		}
+		out = append(out, strings.TrimSpace(line))
+		if len(out) == n {
+			break
+		}
+	}
+	if out == nil {
+		out = []string{"(the console said nothing and no syscall failed while the load ran)"}
+	}
+	return out
 }
 
 // bisectMemory finds the smallest --memory that boots and serves one

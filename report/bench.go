@@ -77,6 +77,12 @@ func benchTable(w io.Writer, r *analyze.BenchReport) error {
 	for _, k := range sortedKeysAny(r.Env) {
 		fmt.Fprintf(w, "environment %s: %v\n", k, r.Env[k])
 	}
+	if u := r.Unikernel; u != nil && len(u.BreakingConsole) > 0 {
+		fmt.Fprintf(w, "unikernel at %d clients:\n", u.BreakingPoint)
+		for _, line := range u.BreakingConsole {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
+	}
 	for _, warn := range r.Warnings {
 		fmt.Fprintf(w, "warning: %s\n", warn)
 	}
@@ -228,4 +234,75 @@ func shellWords(argv []string) string {
 		out = append(out, a)
 	}
 	return strings.Join(out, " ")
+}
+
+// benchHTML is the bench page: the table, and two charts drawn as inline
+// SVG (no script): the ready time of every run, and the median
+// throughput by client count, native and unikernel side by side.
+func benchHTML(w io.Writer, r *analyze.BenchReport) error {
+	var table strings.Builder
+	if err := benchTable(&table, r); err != nil {
+		return err
+	}
+	type bar struct {
+		Label string
+		Value float64
+		Text  string
+		Side  string
+	}
+	var boot []bar
+	for _, s := range []*analyze.BenchSide{r.Native, r.Unikernel} {
+		if s == nil {
+			continue
+		}
+		for i, run := range s.Runs {
+			if run.Ready > 0 {
+				boot = append(boot, bar{fmt.Sprintf("%s run %d", s.Name, i+1), ms(run.Ready), fmt.Sprintf("%.0f ms", ms(run.Ready)), s.Name})
+			}
+		}
+	}
+	var ops []bar
+	for _, c := range r.Clients {
+		for _, s := range []*analyze.BenchSide{r.Native, r.Unikernel} {
+			if s == nil || len(s.OpsPerSec[c]) == 0 {
+				continue
+			}
+			m := s.OpsPerSec[c].Median()
+			ops = append(ops, bar{fmt.Sprintf("%s, %d clients", s.Name, c), m, fmt.Sprintf("%.0f ops/s", m), s.Name})
+		}
+	}
+	chart := func(title string, bars []bar) string {
+		if len(bars) == 0 {
+			return ""
+		}
+		maxV := 0.0
+		for _, b := range bars {
+			maxV = max(maxV, b.Value)
+		}
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "<h2>%s</h2>\n<svg role=\"img\" aria-label=\"%s\" width=\"760\" height=\"%d\" xmlns=\"http://www.w3.org/2000/svg\">\n", htmlEscape(title), htmlEscape(title), 22*len(bars)+4)
+		for i, b := range bars {
+			width := 0.0
+			if maxV > 0 {
+				width = 420 * b.Value / maxV
+			}
+			color := "#4c78a8"
+			if b.Side == "unikernel" {
+				color = "#f58518"
+			}
+			y := 22*i + 2
+			fmt.Fprintf(&sb, "<text x=\"0\" y=\"%d\" font-size=\"12\">%s</text><rect x=\"200\" y=\"%d\" width=\"%.1f\" height=\"16\" fill=\"%s\"/><text x=\"%.1f\" y=\"%d\" font-size=\"12\">%s</text>\n",
+				y+13, htmlEscape(b.Label), y, width, color, 206+width, y+13, htmlEscape(b.Text))
+		}
+		sb.WriteString("</svg>\n")
+		return sb.String()
+	}
+	fmt.Fprintf(w, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>syscov bench: %s</title></head>\n<body style=\"font-family:sans-serif\">\n<h1>syscov bench: %s</h1>\n<pre>%s</pre>\n%s%s</body></html>\n",
+		htmlEscape(shellWords(r.Command)), htmlEscape(shellWords(r.Command)), htmlEscape(table.String()),
+		chart("Ready after, per run", boot), chart("Throughput by clients (median)", ops))
+	return nil
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
 }

@@ -189,7 +189,7 @@ func isUnsupported(f Format, doc Document) bool {
 	}
 	switch doc.(type) {
 	case BenchDoc:
-		return f == FormatHTML
+		return false
 	case TablesDoc, TableDoc, SyscallsDoc, TableDiffDoc:
 		return f == FormatHTML
 	case Page:

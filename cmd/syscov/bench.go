@@ -29,8 +29,8 @@ func runBench(e *env, args []string) error {
 	loadCmd := fs.String("load", "", "the load: your command instead of syscov's, with {clients} and {port} replaced\n(e.g. 'redis-benchmark -p {port} -c {clients} -n 20000 -t ping --csv'); its output is read for ops/s")
 	bisect := fs.Bool("memory-bisect", false, "unikernel: also find the smallest --memory that boots the app and serves one client")
 	precision := fs.Int("memory-precision", 4, "unikernel: precision of --memory-bisect, in MiB")
-	outDir := fs.String("out", "", "also write bench.{txt,md,json,benchfmt} into this directory")
-	format := fs.String("format", "table", "output format: table, markdown, json or benchfmt")
+	outDir := fs.String("out", "", "also write bench.{txt,md,json,html,benchfmt} into this directory")
+	format := fs.String("format", "table", "output format: table, markdown, json, html or benchfmt")
 	appArgs := fs.StringArray("app-arg", nil, "unikernel: the app's arguments, when they differ from CMD ARGS (repeatable)")
 	var uf job.UnikernelOptions
 	registerUnikernel(fs, &uf, "also run the app in this Unikraft image on qemu-system-x86_64 (with --port for its load)")
@@ -82,7 +82,7 @@ func runBench(e *env, args []string) error {
 		if err := os.MkdirAll(*outDir, 0o755); err != nil {
 			return err
 		}
-		for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON, "benchfmt": report.FormatBenchfmt} {
+		for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON, "html": report.FormatHTML, "benchfmt": report.FormatBenchfmt} {
 			var buf bytes.Buffer
 			if err := report.Render(&buf, rf, doc); err != nil {
 				return err
