@@ -252,10 +252,19 @@ func (b *Bench) unikernelRun(ctx context.Context, o Output, plan *UnikernelPlan,
 				start := time.Now().UnixNano()
 				res, err := b.loads(ctx, port, []int{c})
 				loads = append(loads, res...)
-				if len(res) == 1 && res[0].Errors > 0 && run.BreakingConsole == nil {
+				if len(res) == 1 && run.BreakingConsole == nil {
 					time.Sleep(200 * time.Millisecond) // the console's last lines
 					mu.Lock()
-					run.BreakingConsole = consoleExcerpt(console, start, 12)
+					// An error or crash message of the guest while the load
+					// ran (a virtio error, an assertion) breaks it too,
+					// whatever the clients saw.
+					if said := consoleErrors(console, start); said != "" && res[0].Errors == 0 {
+						res[0].Errors, res[0].FirstError = 1, "the guest said: "+said
+						loads[len(loads)-1] = res[0]
+					}
+					if res[0].Errors > 0 {
+						run.BreakingConsole = consoleExcerpt(console, start, 12)
+					}
 					mu.Unlock()
 				}
 				if err != nil {
@@ -287,6 +296,17 @@ func (b *Bench) unikernelRun(ctx context.Context, o Output, plan *UnikernelPlan,
 		run.Error = loadErr.Error()
 	}
 	return run
+}
+
+// consoleErrors is the first error or critical message of the guest
+// since a time ("" when none).
+func consoleErrors(evs []trace.Event, since int64) string {
+	for _, ev := range evs {
+		if ev.Time >= since && ev.Kind == trace.KindMessage && (ev.Level == "err" || ev.Level == "crit") {
+			return strings.TrimSpace(ev.Text)
+		}
+	}
+	return ""
 }
 
 // consoleExcerpt is the guest's messages and failed syscalls from time

@@ -8,9 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/syscov/syscov/analyze"
 	"github.com/syscov/syscov/trace/workload"
 )
 
@@ -98,7 +100,7 @@ func TestBenchUnikernel(t *testing.T) {
 	uf := UnikernelOptions{Image: image, Memory: "128M", KVM: "auto", QEMU: "qemu-system-x86_64", Idle: DefaultIdle,
 		Append: "netdev.ip=10.0.2.15/24:10.0.2.2", Ports: []string{strconv.Itoa(host) + ":" + strconv.Itoa(port)}}
 	b := &Bench{Argv: []string{redis, "--port", strconv.Itoa(port), "--save", "60", "100", "--protected-mode", "no"}, Unikernel: uf,
-		Ready: workload.Ready{Spec: "tcp:" + strconv.Itoa(port), Timeout: 60 * time.Second}, Runs: 1, Clients: []int{1},
+		Ready: workload.Ready{Spec: "tcp:" + strconv.Itoa(port), Timeout: 60 * time.Second}, Runs: 1, Clients: []int{1, 8},
 		Duration: 500 * time.Millisecond, Proto: "redis", MemoryBisect: true, PrecisionMiB: 32}
 	var stderr bytes.Buffer
 	rep, err := b.Run(context.Background(), Output{Stdout: os.Stdout, Stderr: &stderr})
@@ -113,8 +115,11 @@ func TestBenchUnikernel(t *testing.T) {
 	if run.Error != "" || !(0 < run.FirstOutput && run.FirstOutput <= run.FirstSyscall && run.FirstSyscall < run.Ready) {
 		t.Errorf("boot timings %v %v %v, error %q\n%s", run.FirstOutput, run.FirstSyscall, run.Ready, run.Error, stderr.String())
 	}
-	if len(run.Loads) != 1 || run.Loads[0].Ops == 0 {
+	if len(run.Loads) != 2 || run.Loads[0].Ops == 0 || run.Loads[0].Errors != 0 {
 		t.Errorf("loads %+v", run.Loads)
+	}
+	if u.BreakingPoint != 0 {
+		t.Errorf("breaking point %d (%q)", u.BreakingPoint, u.BreakingError)
 	}
 	if rep.KernelBytes <= 0 || rep.InitrdBytes <= 0 {
 		t.Errorf("sizes %d %d", rep.KernelBytes, rep.InitrdBytes)
@@ -126,5 +131,22 @@ func TestBenchUnikernel(t *testing.T) {
 		if ok != (mib >= rep.SmallestMemoryMiB) {
 			t.Errorf("not monotone: --memory %dM served=%v, smallest %d", mib, ok, rep.SmallestMemoryMiB)
 		}
+	}
+	// A forced failure: Redis with a password answers PING with NOAUTH,
+	// in the guest as natively; bench finds it at the first client count,
+	// with what the console said meanwhile.
+	b.Argv = append(b.Argv, "--requirepass", "x")
+	b.MemoryBisect, b.Clients, b.Unikernel.KVM = false, []int{1}, "off"
+	rep, err = b.Run(context.Background(), Output{Stdout: os.Stdout, Stderr: &stderr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, side := range []*analyze.BenchSide{rep.Native, rep.Unikernel} {
+		if side.BreakingPoint != 1 || !strings.Contains(side.BreakingError, "NOAUTH") {
+			t.Errorf("%s: breaking point %d (%q)", side.Name, side.BreakingPoint, side.BreakingError)
+		}
+	}
+	if len(rep.Unikernel.BreakingConsole) == 0 {
+		t.Error("no console excerpt at the breaking point")
 	}
 }
