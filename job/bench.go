@@ -56,18 +56,12 @@ func (b *Bench) Run(ctx context.Context, o Output) (*analyze.BenchReport, error)
 	}
 	rep := &analyze.BenchReport{Schema: analyze.BenchSchema, App: filepath.Base(b.Argv[0]), Command: b.Argv, Clients: b.Clients, Runs: b.Runs,
 		Env: benchEnv()}
-	var plan *UnikernelPlan
+	plan, err := planFor(o, b.Unikernel, b.Argv, b.AppArgs)
+	if err != nil {
+		return nil, err
+	}
 	ukPort := 0
-	if b.Unikernel.Image != "" {
-		args := b.Argv
-		if len(b.AppArgs) > 0 {
-			args = b.AppArgs
-		}
-		var err error
-		if plan, err = PlanUnikernel(b.Unikernel, args); err != nil {
-			return nil, err
-		}
-		plan.Warn(o)
+	if plan != nil {
 		if ukPort = forwardedPort(b.Unikernel.Ports, port); ukPort == 0 {
 			return nil, Usagef("syscov bench --unikernel needs --port HOST:%d (the guest's port forwarded to the host)", port)
 		}

@@ -48,17 +48,11 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 	// The image and the unikernel's command line are checked before the
 	// native run: a bad image must not cost a native run first.
 	j := c.Judgement
-	var plan *UnikernelPlan
-	if c.Unikernel.Image != "" {
-		ukArgs := c.Argv
-		if len(c.AppArgs) > 0 {
-			ukArgs = c.AppArgs
-		}
-		var err error
-		if plan, err = PlanUnikernel(c.Unikernel, ukArgs); err != nil {
-			return err
-		}
-		plan.Warn(o)
+	plan, err := planFor(o, c.Unikernel, c.Argv, c.AppArgs)
+	if err != nil {
+		return err
+	}
+	if plan != nil {
 		j.Image, j.ImageLibs = filepath.Base(c.Unikernel.Image), LibSet(plan.Image.Libraries)
 	}
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {

@@ -58,6 +58,23 @@ type UnikernelPlan struct {
 	Hint string
 }
 
+// planFor plans the unikernel run of a job: none when no image is given;
+// the app's argv in the guest is appArgs when set, else argv.
+func planFor(o Output, uf UnikernelOptions, argv, appArgs []string) (*UnikernelPlan, error) {
+	if uf.Image == "" {
+		return nil, nil
+	}
+	if len(appArgs) > 0 {
+		argv = appArgs
+	}
+	plan, err := PlanUnikernel(uf, argv)
+	if err != nil {
+		return nil, err
+	}
+	plan.Warn(o)
+	return plan, nil
+}
+
 // PlanUnikernel checks the flags and the image before anything runs (a
 // bad image must not cost a native run first).
 func PlanUnikernel(uf UnikernelOptions, appArgs []string) (*UnikernelPlan, error) {

@@ -169,32 +169,26 @@ func sideSample(s *analyze.BenchSide, f func(*analyze.BenchSide) analyze.Sample)
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// msSummary is "median ms [95 % interval]" (the interval with 6 runs or
-// more).
-func msSummary(s analyze.Sample) string {
+// medianText is a sample's median in format, with its 95 % interval
+// (from 6 runs) in brackets; "-" for no sample.
+func medianText(s analyze.Sample, format string) string {
 	if len(s) == 0 {
 		return "-"
 	}
-	out := fmt.Sprintf("%.0f ms", s.Median())
+	out := fmt.Sprintf(format, s.Median())
 	if lo, hi, ok := s.MedianCI(); ok {
-		out += fmt.Sprintf(" [%.0f, %.0f]", lo, hi)
+		out += " [" + fmt.Sprintf(format, lo) + ", " + fmt.Sprintf(format, hi) + "]"
 	}
 	return out
 }
+
+func msSummary(s analyze.Sample) string { return medianText(s, "%.0f ms") }
 
 func opsSummary(s *analyze.BenchSide, clients int) string {
 	if s == nil {
 		return "-"
 	}
-	sample := s.OpsPerSec[clients]
-	if len(sample) == 0 {
-		return "-"
-	}
-	out := fmt.Sprintf("%.0f", sample.Median())
-	if lo, hi, ok := sample.MedianCI(); ok {
-		out += fmt.Sprintf(" [%.0f, %.0f]", lo, hi)
-	}
-	return out
+	return medianText(s.OpsPerSec[clients], "%.0f")
 }
 
 func breaking(s *analyze.BenchSide) string {

@@ -60,13 +60,9 @@ func runKBShow(e *env, args []string) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	f, err := report.ParseFormat(*format)
+	f, arch, err := formatAndArch(*format, *archFlag)
 	if err != nil {
-		return &job.UsageError{Msg: err.Error()}
-	}
-	arch, err := trace.ParseArch(*archFlag)
-	if err != nil {
-		return &job.UsageError{Msg: err.Error()}
+		return err
 	}
 	switch analyze.Level(*level) {
 	case "", analyze.Implemented, analyze.Stubbed, analyze.Partial, analyze.Disabled, analyze.Missing:
@@ -114,13 +110,9 @@ func runKBDiff(e *env, args []string) error {
 	if fs.NArg() != 2 {
 		return job.Usagef("want two tables: unikraft@V, unikraft@staging or files from 'syscov kb import'")
 	}
-	f, err := report.ParseFormat(*format)
+	f, arch, err := formatAndArch(*format, *archFlag)
 	if err != nil {
-		return &job.UsageError{Msg: err.Error()}
-	}
-	arch, err := trace.ParseArch(*archFlag)
-	if err != nil {
-		return &job.UsageError{Msg: err.Error()}
+		return err
 	}
 	cfg, err := job.LoadConfig(configPath)
 	if err != nil {
@@ -218,4 +210,17 @@ func runKBImport(e *env, args []string) error {
 	fmt.Fprintf(e.stderr, "syscov: %s (%s): x86_64 %d implemented, %d stubbed, %d partial, %d disabled, %d missing; wrote %s\n",
 		t.Name(), t.Config, c[analyze.Implemented], c[analyze.Stubbed], c[analyze.Partial], c[analyze.Disabled], c[analyze.Missing], path)
 	return nil
+}
+
+// formatAndArch reads --format and --arch of the kb commands.
+func formatAndArch(format, arch string) (report.Format, trace.Arch, error) {
+	f, err := report.ParseFormat(format)
+	if err != nil {
+		return "", "", &job.UsageError{Msg: err.Error()}
+	}
+	a, err := trace.ParseArch(arch)
+	if err != nil {
+		return "", "", &job.UsageError{Msg: err.Error()}
+	}
+	return f, a, nil
 }
