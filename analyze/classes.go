@@ -143,3 +143,25 @@ func forkClass(ev *trace.Event) string {
 	}
 	return "fork"
 }
+
+// stopClock knows when syscov sent its stop signal, from the marker in
+// the trace: a call is part of the shutdown when it started after that
+// moment. (Calls recorded after the marker that started before it, their
+// exit seen late on a busy host, are the app's work.) Without times, the
+// order of the trace decides.
+type stopClock struct {
+	sent bool
+	at   int64
+}
+
+func (c *stopClock) mark(ev *trace.Event) { c.sent, c.at = true, ev.Time }
+
+func (c *stopClock) after(ev *trace.Event) bool {
+	if !c.sent {
+		return false
+	}
+	if c.at == trace.NoTime || ev.Time == trace.NoTime {
+		return true
+	}
+	return ev.Time >= c.at
+}

@@ -113,7 +113,7 @@ type CoverageBuilder struct {
 	origin   string
 	runtimes *Runtimes
 	filter   *AppFilter
-	shutdown bool
+	shutdown stopClock
 	// lackingFDs are the sockets whose socket() the unikernel lacks, by
 	// process and fd, with the key of that use: calls on them follow it.
 	lackingFDs map[[2]int]string
@@ -179,7 +179,7 @@ func AppName(hdr trace.Header, source string) string {
 // Add counts one event.
 func (b *CoverageBuilder) Add(ev *trace.Event) {
 	if trace.IsStopMarker(ev) {
-		b.shutdown = true
+		b.shutdown.mark(ev)
 		return
 	}
 	if ev.Kind != trace.KindSyscall {
@@ -203,7 +203,7 @@ func (b *CoverageBuilder) Add(ev *trace.Event) {
 		u.FirstStack = appFrames(ev.Stack, 8)
 	}
 	u.Calls++
-	if b.shutdown {
+	if b.shutdown.after(ev) {
 		u.ShutdownCalls++
 	}
 	b.followSockets(ev, key, level)

@@ -212,7 +212,7 @@ type DiffBuilder struct {
 	judge    *Judge
 	filter   *AppFilter
 	runtimes *Runtimes
-	shutdown bool
+	shutdown stopClock
 	// shutdownCalls counts native calls made after the stop signal.
 	shutdownCalls map[string]int
 	nativeFiles   *FileUses
@@ -294,7 +294,7 @@ func (b *DiffBuilder) SetNativeHeader(h trace.Header) {
 // AddNative adds an event of the native run.
 func (b *DiffBuilder) AddNative(ev *trace.Event) {
 	if trace.IsStopMarker(ev) {
-		b.shutdown = true
+		b.shutdown.mark(ev)
 		return
 	}
 	if ev.Kind != trace.KindSyscall {
@@ -305,7 +305,7 @@ func (b *DiffBuilder) AddNative(ev *trace.Event) {
 	}
 	b.runtimes.Add(ev)
 	b.nativeFiles.Add(ev)
-	if b.shutdown {
+	if b.shutdown.after(ev) {
 		b.shutdownCalls[ev.Name]++
 	}
 	if b.mainPID == 0 {

@@ -215,3 +215,35 @@ func TestPlanConfiguresFirst(t *testing.T) {
 		t.Errorf("covered after both: %d", p.Steps[1].Covered)
 	}
 }
+
+// A call whose exit the tracer saw after syscov's stop signal, but which
+// started before it, is the app's work, not its shutdown (a busy host
+// delays the tracer, not the app).
+func TestShutdownByTime(t *testing.T) {
+	table, err := EmbeddedTable("unikraft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := testJudge(t, nil)
+	j.Table = table
+	b := NewCoverageBuilder("nginx", "n.trace", trace.Header{}, j, nil)
+	marker := trace.NewStopMarker(200, "SIGTERM")
+	b.Add(&marker)
+	late := trace.Event{Kind: trace.KindSyscall, PID: 1, TID: 1, Time: 100, Name: "sendfile", Args: "5, 6, NULL, 612", RetVal: 612, Status: trace.StatusOK, Duration: -1}
+	after := trace.Event{Kind: trace.KindSyscall, PID: 1, TID: 1, Time: 300, Name: "rt_sigreturn", RetVal: 0, Status: trace.StatusOK, Duration: -1}
+	b.Add(&late)
+	b.Add(&after)
+	c := b.Coverage(nil)
+	for _, u := range c.Used {
+		switch u.Name {
+		case "sendfile":
+			if u.ShutdownCalls != 0 || u.Impact == Noise {
+				t.Errorf("sendfile started before the stop: %d shutdown calls, %s", u.ShutdownCalls, u.Impact)
+			}
+		case "rt_sigreturn":
+			if u.ShutdownCalls != 1 {
+				t.Errorf("rt_sigreturn after the stop: %d shutdown calls", u.ShutdownCalls)
+			}
+		}
+	}
+}
