@@ -7,6 +7,7 @@
 //   - Summary: per-syscall calls, errors, time and errno breakdown, per
 //     process on request (what `strace -c` prints, and more).
 //
-// It imports trace and its own uksource only (a test holds every package
-// to the pipeline's direction: job/imports_test.go).
+// It imports the trace stage (trace; trace/workload for the load results
+// bench reports) and its own uksource only (a test holds every package to
+// the pipeline's direction: job/imports_test.go).
 package analyze
