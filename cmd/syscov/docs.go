@@ -102,6 +102,9 @@ func commandDocs() []commandDoc {
 	return docs
 }
 
+// kbSubcommands are the subcommands of kb, for the completions.
+var kbSubcommands = []string{"list", "show", "diff", "import"}
+
 func runCompletion(e *env, args []string) error {
 	fs := newFlagSet(e, "completion", "completion bash|zsh|fish")
 	if err := parseFlags(fs, args); err != nil {
@@ -153,7 +156,7 @@ func writeBashCompletion(w io.Writer, docs []commandDoc) {
 	fmt.Fprintf(w, "\t\tCOMPREPLY=($(compgen -W %q -- \"$cur\")); return\n", strings.Join(topCommands(), " "))
 	fmt.Fprintln(w, "\tfi")
 	fmt.Fprintln(w, "\tif [ \"$cmd\" = kb ] && [ \"$COMP_CWORD\" -eq 2 ]; then")
-	fmt.Fprintln(w, "\t\tCOMPREPLY=($(compgen -W 'list show import' -- \"$cur\")); return")
+	fmt.Fprintf(w, "\t\tCOMPREPLY=($(compgen -W '%s' -- \"$cur\")); return\n", strings.Join(kbSubcommands, " "))
 	fmt.Fprintln(w, "\tfi")
 	fmt.Fprintln(w, "\tlocal words=")
 	fmt.Fprintln(w, "\tcase \"$cmd $sub\" in")
@@ -178,7 +181,7 @@ func writeBashCompletion(w io.Writer, docs []commandDoc) {
 func writeFishCompletion(w io.Writer, docs []commandDoc) {
 	fmt.Fprintln(w, "# syscov's completion for fish (syscov completion fish), from its flag definitions.")
 	fmt.Fprintf(w, "complete -c syscov -f -n '__fish_use_subcommand' -a %q\n", strings.Join(topCommands(), " "))
-	fmt.Fprintln(w, "complete -c syscov -f -n '__fish_seen_subcommand_from kb' -a 'list show import'")
+	fmt.Fprintf(w, "complete -c syscov -f -n '__fish_seen_subcommand_from kb' -a '%s'\n", strings.Join(kbSubcommands, " "))
 	for _, d := range docs {
 		cond := "__fish_seen_subcommand_from " + strings.Fields(d.name)[0]
 		if f := strings.Fields(d.name); len(f) == 2 {
