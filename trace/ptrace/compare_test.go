@@ -9,15 +9,16 @@ import (
 	"testing"
 
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/sysargs"
 )
 
 // comparedKinds are the arguments the tracer decodes symbolically; their
 // text must be strace's. (Pointers print as hex, strace prints the
 // structures behind them: not compared.)
-var comparedKinds = map[argKind]bool{
-	aDirfd: true, aPath: true, aOpen: true, aDomain: true, aSockT: true, aProt: true, aMap: true,
-	aFutexOp: true, aArchPrctl: true, aClock: true, aTimerFlags: true, aAtFlags: true, aSockaddr: true,
-	aFcntl: true, aSig: true, aClone: true,
+var comparedKinds = map[string]bool{
+	"dirfd": true, "path": true, "open": true, "domain": true, "socktype": true, "prot": true, "mapflags": true,
+	"futexop": true, "archprctl": true, "clock": true, "timerflags": true, "atflags": true, "sockaddr": true,
+	"fcntl": true, "signal": true, "clone": true,
 }
 
 // TestArgumentsAsStrace runs fixtures/src/argmix.c and sysmix.c under
@@ -116,17 +117,17 @@ func TestArgumentsAsStrace(t *testing.T) {
 func argTexts(evs []trace.Event, ours bool) map[string][]string {
 	sets := map[string]map[string]bool{}
 	for _, ev := range evs {
-		kinds, ok := argKinds[ev.Name]
+		kinds, ok := sysargs.Kinds(ev.Name)
 		if !ok {
 			continue
 		}
 		args := trace.Args(ev.Args)
 		for i, k := range kinds {
-			if !comparedKinds[k] || i >= len(args) || ev.Name == "futex" && i > 1 || k == aPath && ev.Name == "execve" {
+			if !comparedKinds[k] || i >= len(args) || ev.Name == "futex" && i > 1 || k == "path" && ev.Name == "execve" {
 				continue
 			}
 			text := args[i]
-			if k == aClone {
+			if k == "clone" {
 				// strace writes clone(child_stack=…, flags=…, …).
 				for _, a := range args {
 					if strings.HasPrefix(a, "flags=") {

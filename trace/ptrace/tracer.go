@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/sysargs"
 )
 
 // Options configure a traced run.
@@ -353,7 +354,7 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 							// untraced in the helper: its exit comes next.
 							tk.inCall, tk.entry = true, time.Now()
 							tk.ev = t.newEvent(tk, t.tab.Number("execve"))
-							tk.ev.Args = formatExecve(argv, len(env)-1)
+							tk.ev.Args = sysargs.FormatExecve(argv, len(env)-1)
 							tk.viaSeccomp = !t.full
 						}
 						signalStart(nil)
@@ -515,7 +516,9 @@ func (t *Tracer) syscallStop(tk *task) {
 		nr := int(si.nr)
 		tk.inCall, tk.viaSeccomp = true, si.op == unix.PTRACE_SYSCALL_INFO_SECCOMP
 		tk.ev = t.newEvent(tk, nr)
-		tk.ev.Args = t.formatArgs(tk, nr, si.args)
+		f := sysargs.Format(tracee(tk.tid), tk.ev.Name, nr, si.args)
+		tk.ev.Args = f.Text
+		tk.cloneFlags, tk.cloneKnown = f.CloneFlags, f.CloneKnown
 		if name := tk.ev.Name; name == "clone" || name == "clone3" {
 			// From the registers (clone) or the tracee's clone_args
 			// (clone3), as a number: the analysis never parses it back.

@@ -1,4 +1,4 @@
-package ptrace
+package sysargs
 
 import (
 	"bytes"
@@ -16,18 +16,18 @@ import (
 // struct is written as Go writes it); the analysis reads only the
 // arguments syscov decodes itself.
 
-// traceeTask lets u-root read the tracee's memory.
-type traceeTask struct{ tid int }
+// memTask lets u-root read the traced memory.
+type memTask struct{ mem Memory }
 
-func (t traceeTask) Name() string { return "" }
+func (t memTask) Name() string { return "" }
 
-func (t traceeTask) Read(addr strace.Addr, v any) (int, error) {
+func (t memTask) Read(addr strace.Addr, v any) (int, error) {
 	n := binary.Size(v)
 	if n <= 0 {
 		return 0, fmt.Errorf("cannot read a %T", v)
 	}
 	buf := make([]byte, n)
-	if err := readTracee(t.tid, uint64(addr), buf); err != nil {
+	if err := t.mem.Read(uint64(addr), buf); err != nil {
 		return 0, err
 	}
 	if b, ok := v.([]byte); ok {
@@ -38,7 +38,7 @@ func (t traceeTask) Read(addr strace.Addr, v any) (int, error) {
 
 // urootArgs writes a syscall's arguments with u-root's formats; ok is
 // false when u-root does not know the syscall either.
-func urootArgs(tid, nr int, args [6]uint64) (text string, ok bool) {
+func urootArgs(mem Memory, nr int, args [6]uint64) (text string, ok bool) {
 	if _, err := strace.ByNumber(uintptr(nr)); err != nil {
 		return "", false
 	}
@@ -46,7 +46,7 @@ func urootArgs(tid, nr int, args [6]uint64) (text string, ok bool) {
 	for i, a := range args {
 		ev.Args[i] = strace.SyscallArgument{Value: uintptr(a)}
 	}
-	s := strace.SysCallEnter(traceeTask{tid}, ev) // " E name(args)"
+	s := strace.SysCallEnter(memTask{mem}, ev) // " E name(args)"
 	open := strings.IndexByte(s, '(')
 	if open < 0 || !strings.HasSuffix(s, ")") {
 		return "", false

@@ -1,12 +1,16 @@
-package ptrace
+// Package sysargs writes a syscall's arguments the way strace does, from
+// its registers and the traced memory, for both of syscov's own tracers
+// (ptrace and eBPF): the analysis reads the same text from either. It is
+// part of the trace stage and imports only trace.
+package sysargs
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -93,15 +97,43 @@ var argKinds = map[string][]argKind{
 	"symlink": {aPath, aPath}, "link": {aPath, aPath}, "flock": {aFd, aInt},
 }
 
-// formatArgs prints the arguments of syscall nr the way strace would, as
-// far as syscov decodes them. It also notes clone flags on the task.
-func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
-	name, _ := t.tab.Name(nr)
-	tk.cloneFlags, tk.cloneKnown = 0, false
+// Memory reads the traced process's memory: len(buf) bytes at addr, or
+// an error when they cannot be read (the ptrace backend reads the tracee
+// with process_vm_readv; the eBPF backend answers from what its program
+// copied at the call, and fails for the rest).
+type Memory interface {
+	Read(addr uint64, buf []byte) error
+}
+
+// StringMemory is a Memory that knows where the strings it holds end (a
+// copy made at the call); Format reads strings through it when it can.
+// complete is false when the string was cut.
+type StringMemory interface {
+	Memory
+	String(addr uint64, max int) (s string, complete bool, err error)
+}
+
+// Formatted is one call's argument text and what the analysis reads from
+// it as a number.
+type Formatted struct {
+	Text string
+	// CloneFlags are clone's flags (clone3: from its struct clone_args,
+	// the exit signal in the low byte as clone(2) has it); CloneKnown
+	// says whether they could be read.
+	CloneFlags uint64
+	CloneKnown bool
+}
+
+// Format prints the arguments of syscall nr (name) the way strace would,
+// as far as syscov decodes them; the others with u-root's tables, or as
+// six registers in hex.
+func Format(mem Memory, name string, nr int, args [6]uint64) Formatted {
+	var out Formatted
 	kinds, ok := argKinds[name]
 	if !ok {
-		if text, ok := urootArgs(tk.tid, nr, args); ok {
-			return text
+		if text, ok := urootArgs(mem, nr, args); ok {
+			out.Text = text
+			return out
 		}
 		kinds = []argKind{aHex, aHex, aHex, aHex, aHex, aHex}
 	}
@@ -125,31 +157,34 @@ func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
 				b.WriteString(strconv.FormatInt(int64(int32(v)), 10))
 			}
 		case aPath:
-			b.WriteString(quoteTracee(tk.tid, v, 4096, -1))
+			b.WriteString(quoteMem(mem, v, PathMax, -1))
 		case aBuf:
-			n := 32
+			n := BufShown
 			if i+1 < len(kinds) && args[i+1] < uint64(n) {
 				n = int(args[i+1])
 			}
-			b.WriteString(quoteTracee(tk.tid, v, n, int(args[i+1])))
+			b.WriteString(quoteMem(mem, v, n, int(args[i+1])))
 		case aOpen:
 			b.WriteString(openFlags(v))
 		case aMode:
 			b.WriteString("0" + strconv.FormatUint(v, 8))
 		case aClone:
-			tk.cloneFlags, tk.cloneKnown = v, true
-			b.WriteString("flags=" + cloneFlags(v))
+			out.CloneFlags, out.CloneKnown = v, true
+			b.WriteString("flags=" + CloneFlags(v))
 		case aClone3:
-			var ca [5]uint64 // flags, pidfd, child_tid, parent_tid, exit_signal
-			if readTracee(tk.tid, v, unsafe.Slice((*byte)(unsafe.Pointer(&ca[0])), 40)) == nil {
-				// The exit signal in the low byte, as clone(2) has it.
-				tk.cloneFlags, tk.cloneKnown = ca[0]|ca[4]&0xff, true
-				fmt.Fprintf(&b, "{flags=%s, exit_signal=%s}", cloneFlags(ca[0]&^0xff), signalOrNumber(int(ca[4])))
+			var raw [CloneArgsSize]byte
+			if mem.Read(v, raw[:]) == nil {
+				var ca [5]uint64 // flags, pidfd, child_tid, parent_tid, exit_signal
+				for j := range ca {
+					ca[j] = binary.LittleEndian.Uint64(raw[8*j:])
+				}
+				out.CloneFlags, out.CloneKnown = ca[0]|ca[4]&0xff, true
+				fmt.Fprintf(&b, "{flags=%s, exit_signal=%s}", CloneFlags(ca[0]&^0xff), SignalOrNumber(int(ca[4])))
 			} else {
-				b.WriteString(hex(v))
+				b.WriteString(Hex(v))
 			}
 		case aSig:
-			b.WriteString(signalOrNumber(int(v)))
+			b.WriteString(SignalOrNumber(int(v)))
 		case aDomain:
 			b.WriteString(lookupName(socketDomains, v, "AF_"))
 		case aSockT:
@@ -159,9 +194,9 @@ func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
 		case aMap:
 			b.WriteString(bitNames(v, mapNames, "0"))
 		case aArgv:
-			b.WriteString(traceeArgv(tk.tid, v))
+			b.WriteString(memArgv(mem, v))
 		case aEnvp:
-			b.WriteString(hex(v))
+			b.WriteString(Hex(v))
 		case aFcntl:
 			b.WriteString(lookupName(fcntlCmds, v, ""))
 		case aFutexOp:
@@ -181,47 +216,47 @@ func (t *Tracer) formatArgs(tk *task, nr int, args [6]uint64) string {
 			if i+1 < len(args) {
 				n = args[i+1]
 			}
-			b.WriteString(sockaddr(tk.tid, v, n))
+			b.WriteString(sockaddr(mem, v, n))
 		default:
-			b.WriteString(hex(v))
+			b.WriteString(Hex(v))
 		}
 	}
-	return b.String()
+	out.Text = b.String()
+	return out
 }
 
-func hex(v uint64) string {
+// How much of the traced memory Format reads: a path, the shown part of a
+// buffer (as strace's default -s 32), a struct clone_args (its first five
+// fields), the arguments of an execve and each one's length.
+const (
+	PathMax       = 4096
+	BufShown      = 32
+	CloneArgsSize = 40
+	SockaddrMax   = 128
+	ArgvMax       = 64
+	ArgMax        = 256
+)
+
+// Hex prints a pointer or an opaque value: NULL or 0x….
+func Hex(v uint64) string {
 	if v == 0 {
 		return "NULL"
 	}
 	return "0x" + strconv.FormatUint(v, 16)
 }
 
-// readTracee reads len(buf) bytes at addr of tid.
-func readTracee(tid int, addr uint64, buf []byte) error {
-	if addr == 0 {
-		return unix.EFAULT
-	}
-	local := []unix.Iovec{{Base: &buf[0], Len: uint64(len(buf))}}
-	remote := []unix.RemoteIovec{{Base: uintptr(addr), Len: len(buf)}}
-	n, err := unix.ProcessVMReadv(tid, local, remote, 0)
-	if err != nil {
-		return err
-	}
-	if n != len(buf) {
-		return unix.EFAULT
-	}
-	return nil
-}
-
 // readCString reads a NUL-terminated string of at most max bytes, a page
 // at a time so that the read never crosses into an unmapped page needlessly.
-func readCString(tid int, addr uint64, max int) (string, bool, error) {
+func readCString(mem Memory, addr uint64, max int) (string, bool, error) {
+	if sm, ok := mem.(StringMemory); ok {
+		return sm.String(addr, max)
+	}
 	var out []byte
 	buf := make([]byte, 256)
 	for len(out) < max {
 		chunk := 4096 - int(addr%4096)
 		chunk = min(chunk, len(buf), max-len(out))
-		if err := readTracee(tid, addr, buf[:chunk]); err != nil {
+		if err := mem.Read(addr, buf[:chunk]); err != nil {
 			if len(out) > 0 {
 				return string(out), false, nil
 			}
@@ -238,9 +273,9 @@ func readCString(tid int, addr uint64, max int) (string, bool, error) {
 	return string(out), false, nil
 }
 
-// quoteTracee prints a string argument: a C string (size < 0) or the
-// first max bytes of a buffer of size bytes.
-func quoteTracee(tid int, addr uint64, max, size int) string {
+// quoteMem prints a string argument: a C string (size < 0) or the first
+// max bytes of a buffer of size bytes.
+func quoteMem(mem Memory, addr uint64, max, size int) string {
 	if addr == 0 {
 		return "NULL"
 	}
@@ -248,28 +283,28 @@ func quoteTracee(tid int, addr uint64, max, size int) string {
 	complete := true
 	if size < 0 {
 		var err error
-		s, complete, err = readCString(tid, addr, max)
+		s, complete, err = readCString(mem, addr, max)
 		if err != nil {
-			return hex(addr)
+			return Hex(addr)
 		}
 	} else {
 		buf := make([]byte, max)
-		if max > 0 && readTracee(tid, addr, buf) != nil {
-			return hex(addr)
+		if max > 0 && mem.Read(addr, buf) != nil {
+			return Hex(addr)
 		}
 		s = string(buf)
 		complete = size <= max
 	}
-	q := quoteC(s)
+	q := QuoteC(s)
 	if !complete {
 		q += "..."
 	}
 	return q
 }
 
-// quoteC quotes like strace: printable ASCII as is, \n \t \" \\, others
+// QuoteC quotes like strace: printable ASCII as is, \n \t \" \\, others
 // as \ooo octal.
-func quoteC(s string) string {
+func QuoteC(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
@@ -292,32 +327,32 @@ func quoteC(s string) string {
 	return b.String()
 }
 
-func traceeArgv(tid int, addr uint64) string {
+func memArgv(mem Memory, addr uint64) string {
 	if addr == 0 {
 		return "NULL"
 	}
 	var parts []string
-	for i := 0; i < 64; i++ {
+	for i := 0; i < ArgvMax; i++ {
 		var p [8]byte
-		if readTracee(tid, addr+uint64(8*i), p[:]) != nil {
+		if mem.Read(addr+uint64(8*i), p[:]) != nil {
 			break
 		}
-		ptr := *(*uint64)(unsafe.Pointer(&p[0]))
+		ptr := binary.LittleEndian.Uint64(p[:])
 		if ptr == 0 {
 			return "[" + strings.Join(parts, ", ") + "]"
 		}
-		parts = append(parts, quoteTracee(tid, ptr, 256, -1))
+		parts = append(parts, quoteMem(mem, ptr, ArgMax, -1))
 	}
 	return "[" + strings.Join(parts, ", ") + ", ...]"
 }
 
-// formatExecve prints the execve the helper made, which ran untraced: the
+// FormatExecve prints the execve the exec helper made, which ran untraced: the
 // path it executed is the command looked up on PATH, as the helper did
 // (a shim script then shows as the script, not as the name typed).
-func formatExecve(argv []string, nenv int) string {
+func FormatExecve(argv []string, nenv int) string {
 	q := make([]string, len(argv))
 	for i, a := range argv {
-		q[i] = quoteC(a)
+		q[i] = QuoteC(a)
 	}
 	path := argv[0]
 	if p, err := exec.LookPath(path); err == nil {
@@ -325,10 +360,10 @@ func formatExecve(argv []string, nenv int) string {
 			path = abs
 		}
 	}
-	return fmt.Sprintf("%s, [%s], 0x0 /* %d vars */", quoteC(path), strings.Join(q, ", "), nenv)
+	return fmt.Sprintf("%s, [%s], 0x0 /* %d vars */", QuoteC(path), strings.Join(q, ", "), nenv)
 }
 
-func signalOrNumber(n int) string {
+func SignalOrNumber(n int) string {
 	if n == 0 {
 		return "0"
 	}
@@ -361,15 +396,15 @@ var cloneNames = func() []named {
 	return out
 }()
 
-// cloneFlags prints clone flags as strace does: names joined by |, the
+// CloneFlags prints clone flags as strace does: names joined by |, the
 // exit signal (low byte) last.
-func cloneFlags(v uint64) string {
+func CloneFlags(v uint64) string {
 	s := bitNames(v&^0xff, cloneNames, "")
 	if sig := int(v & 0xff); sig != 0 {
 		if s != "" {
 			s += "|"
 		}
-		s += signalOrNumber(sig)
+		s += SignalOrNumber(sig)
 	}
 	if s == "" {
 		return "0"

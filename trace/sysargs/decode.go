@@ -1,4 +1,4 @@
-package ptrace
+package sysargs
 
 import (
 	"encoding/binary"
@@ -89,16 +89,16 @@ func atFlags(v uint64) string { return bitNames(v, atFlagNames, "0") }
 // sockaddr reads a struct sockaddr of length n from the tracee and writes
 // it as strace does: {sa_family=AF_UNIX, sun_path="/run/x"},
 // {sa_family=AF_INET, sin_port=htons(80), sin_addr=inet_addr("127.0.0.1")}.
-func sockaddr(tid int, addr, n uint64) string {
+func sockaddr(mem Memory, addr, n uint64) string {
 	if addr == 0 {
 		return "NULL"
 	}
-	if n < 2 || n > 128 {
-		return hex(addr)
+	if n < 2 || n > SockaddrMax {
+		return Hex(addr)
 	}
 	buf := make([]byte, n)
-	if readTracee(tid, addr, buf) != nil {
-		return hex(addr)
+	if mem.Read(addr, buf) != nil {
+		return Hex(addr)
 	}
 	family := uint64(binary.LittleEndian.Uint16(buf))
 	fam := lookupName(socketDomains, family, "")
@@ -112,9 +112,9 @@ func sockaddr(tid int, addr, n uint64) string {
 			path = path[:i]
 		}
 		if len(path) > 0 && path[0] == 0 {
-			return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=@%s}", quoteC(strings.TrimRight(string(path[1:]), "\x00")))
+			return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=@%s}", QuoteC(strings.TrimRight(string(path[1:]), "\x00")))
 		}
-		return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=%s}", quoteC(string(path)))
+		return fmt.Sprintf("{sa_family=AF_UNIX, sun_path=%s}", QuoteC(string(path)))
 	case family == unix.AF_INET && n >= 8:
 		ip := netip.AddrFrom4([4]byte(buf[4:8]))
 		return fmt.Sprintf("{sa_family=AF_INET, sin_port=htons(%d), sin_addr=inet_addr(\"%s\")}", binary.BigEndian.Uint16(buf[2:4]), ip)
