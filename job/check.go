@@ -31,6 +31,8 @@ type Check struct {
 	Timeout  time.Duration // each run ends after this long (0: never)
 	Stacks   bool
 	Backend  native.Backend
+	// RingBuffer is the eBPF backend's ring buffer size (0: the default).
+	RingBuffer int
 	// Judgement is what the runs are judged by.
 	Judgement Judgement
 	// Unikernel is the unikernel run; none when Unikernel.Image is "".
@@ -98,9 +100,10 @@ func (c *Check) withTimeout(ctx context.Context) (context.Context, context.Cance
 // runNative records the native run into path (stacks for the calls the
 // judge will not call supported), noting the files it uses.
 func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path string) (*analyze.FileUses, time.Time, error) {
-	cfg := native.Config{Backend: c.Backend, Argv: c.Argv, Stacks: c.Stacks, Ready: c.Ready.Spec, ReadyDelay: c.Ready.Delay,
+	cfg := native.Config{Backend: c.Backend, RingBuffer: c.RingBuffer, Argv: c.Argv, Stacks: c.Stacks, Ready: c.Ready.Spec, ReadyDelay: c.Ready.Delay,
 		ReadyTimeout: c.Ready.Timeout, Workload: c.Workload, Stdout: os.Stderr, Stderr: os.Stderr,
-		StackFor: stackFor(j.Judge(), trace.HostArch())}
+	}
+	cfg.StackSyscalls, cfg.StackFor = stackFor(j.Judge(), trace.HostArch())
 	nctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	files := analyze.NewFileUses()
@@ -271,17 +274,23 @@ func (c *Check) verdict(o Output, j Judgement, d *analyze.Diff, a *analyze.AppCo
 // unwinding: only for the calls the judge will not call supported (the
 // call sites the reports show), so that check costs what a plain trace
 // costs on the hot path of a server.
-func stackFor(j *analyze.Judge, arch trace.Arch) func(nr int, args [6]uint64) bool {
+func stackFor(j *analyze.Judge, arch trace.Arch) (names []string, f func(nr int, args [6]uint64) bool) {
 	tab := trace.Table(arch)
 	const cloneVM = 0x100
 	need := map[int]bool{}
 	for _, name := range tab.Names() {
 		if j.Unsupported(arch, name, false) {
 			need[tab.Number(name)] = true
+			names = append(names, name)
 		}
 	}
 	clone, clone3, fork, vfork := tab.Number("clone"), tab.Number("clone3"), tab.Number("fork"), tab.Number("vfork")
-	return func(nr int, args [6]uint64) bool {
+	for _, n := range []string{"clone", "clone3", "fork", "vfork"} {
+		if !need[tab.Number(n)] {
+			names = append(names, n)
+		}
+	}
+	return names, func(nr int, args [6]uint64) bool {
 		switch nr {
 		case clone:
 			return need[nr] || args[0]&cloneVM == 0 && j.Unsupported(arch, "clone", true)

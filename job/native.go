@@ -17,16 +17,25 @@ import (
 //
 // also, when set, sees every event too.
 func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io.Writer, also func(*trace.Event)) (*native.Result, error) {
+	if b, why := native.Resolve(cfg.Backend, cfg.Stacks, cfg.StackSyscalls); b != cfg.Backend {
+		fmt.Fprintf(os.Stderr, "syscov: --backend %s: %s\n", cfg.Backend, why)
+		cfg.Backend = b
+	} else if why != "" {
+		fmt.Fprintf(os.Stderr, "syscov: --backend %s: %s\n", cfg.Backend, why)
+	}
 	var w io.Writer = stdout
+	var file *os.File
 	if path != "-" {
-		file, err := os.Create(path)
+		var err error
+		file, err = os.Create(path)
 		if err != nil {
 			return nil, err
 		}
 		defer file.Close()
 		w = file
 	}
-	tw, err := trace.NewWriter(w, native.Header(cfg, "syscov "+Version))
+	hdr := native.Header(cfg, "syscov "+Version)
+	tw, err := trace.NewWriter(w, hdr)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +56,9 @@ func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io
 	}
 	res, err := native.Run(ctx, cfg)
 	pr.Done()
+	if res != nil && hdr.LostEvents != nil {
+		noteLost(tw, file, hdr, res, path)
+	}
 	writeErr := tw.Close()
 	if writeErr != nil {
 		where := path
@@ -59,4 +71,27 @@ func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io
 		return nil, err
 	}
 	return res, nil
+}
+
+// noteLost reports the events the eBPF backend lost: on stderr when there
+// are any, in a last event of the trace, and in the header of a trace file.
+func noteLost(tw *trace.Writer, file *os.File, hdr trace.Header, res *native.Result, path string) {
+	var total uint64
+	for _, n := range res.Lost {
+		total += n
+	}
+	hdr.LostEvents, hdr.LostPerCPU = &total, res.Lost
+	if total > 0 {
+		fmt.Fprintf(os.Stderr, "syscov: warning: the eBPF ring buffer had no room for %d events (per CPU: %v); the trace misses them (a larger --ring-buffer, or --filter, helps)\n", total, res.Lost)
+		msg := trace.Event{Kind: trace.KindMessage, Time: time.Now().UnixNano(), Duration: -1, Level: "warning", Library: "syscov",
+			Text: fmt.Sprintf("lost %d events (per CPU: %v)", total, res.Lost)}
+		tw.Write(&msg)
+	}
+	if file != nil {
+		if err := tw.Flush(); err == nil {
+			if err := trace.RewriteHeader(file, hdr); err != nil {
+				fmt.Fprintf(os.Stderr, "syscov: %s: %v\n", path, err)
+			}
+		}
+	}
 }

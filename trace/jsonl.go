@@ -2,9 +2,11 @@ package trace
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -101,12 +103,57 @@ func NewWriter(w io.Writer, hdr Header) (*Writer, error) {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	tw := &Writer{w: bw, hdr: hdr}
 	hdr.Version = FormatVersion
-	enc := json.NewEncoder(bw)
+	line, err := headerLine(hdr)
+	if err != nil {
+		return nil, err
+	}
+	if hdr.LostEvents != nil {
+		// Room for the counts RewriteHeader writes at the end.
+		line = append(line[:len(line)-1], bytes.Repeat([]byte(" "), headerReserve(len(hdr.LostPerCPU)))...)
+		line = append(line, '\n')
+	}
+	if _, err := bw.Write(line); err != nil {
+		return nil, err
+	}
+	return tw, nil
+}
+
+func headerLine(hdr Header) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(hdr); err != nil {
 		return nil, err
 	}
-	return tw, nil
+	return b.Bytes(), nil
+}
+
+// headerReserve is the padding a header with lost counts gets: 20 digits
+// a count, for twice as many CPUs as it names.
+func headerReserve(cpus int) int { return 24 * (2*cpus + 2) }
+
+// RewriteHeader writes hdr over the header line of the trace file f,
+// written by NewWriter with hdr.LostEvents set (padded for it), once the
+// run has ended: the lost counts are known only then.
+func RewriteHeader(f *os.File, hdr Header) error {
+	hdr.Version = FormatVersion
+	line, err := headerLine(hdr)
+	if err != nil {
+		return err
+	}
+	old := make([]byte, len(line)+headerReserve(len(hdr.LostPerCPU))+64)
+	n, err := f.ReadAt(old, 0)
+	if n == 0 && err != nil {
+		return err
+	}
+	end := bytes.IndexByte(old[:n], '\n')
+	if end < 0 || end+1 < len(line) {
+		return fmt.Errorf("%s: no room in the header line for the lost counts", f.Name())
+	}
+	out := append(line[:len(line)-1:len(line)-1], bytes.Repeat([]byte(" "), end+1-len(line))...)
+	out = append(out, '\n')
+	_, err = f.WriteAt(out, 0)
+	return err
 }
 
 // Write appends one event. The line is built by hand, not by

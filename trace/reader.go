@@ -72,6 +72,15 @@ type Header struct {
 	Ended     string    `json:"ended,omitempty"`
 	EndDetail string    `json:"end_detail,omitempty"`
 	Start     time.Time `json:"start,omitzero"`
+	// LostEvents counts the events a tracer that can lose them (the eBPF
+	// backend's ring buffer) had no room for, 0 included; LostPerCPU per
+	// CPU; RingBuffer is that buffer's size in bytes. The counts are known
+	// at the end of the run: a trace written to a file gets them in its
+	// header then (the header line is padded for it), a trace streamed to
+	// stdout in a last message event.
+	LostEvents *uint64  `json:"lost_events,omitempty"`
+	LostPerCPU []uint64 `json:"lost_per_cpu,omitempty"`
+	RingBuffer int      `json:"ring_buffer,omitempty"`
 	// Source is the input the reader read, for formats without a header.
 	Source string `json:"source,omitempty"`
 }

@@ -24,7 +24,8 @@ func runCheck(e *env, args []string) error {
 	rdy.register(fs, 30*time.Second)
 	timeout := fs.Duration("timeout", 0, "end each run after this long")
 	stacks := fs.Bool("stacks", true, "record native call stacks (call sites in the reports)")
-	backend := fs.String("backend", "ptrace", "native tracer: ptrace or strace")
+	var bf backendFlags
+	bf.register(fs)
 	appArgs := fs.StringArray("app-arg", nil, "unikernel: the app's arguments, when they differ from CMD ARGS (repeatable)")
 	var jf judgeFlags
 	jf.register(fs)
@@ -45,8 +46,12 @@ func runCheck(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	c := &job.Check{Argv: argv, AppArgs: *appArgs, Out: *outDir, Workload: *workloadCmd, Ready: ready, Timeout: *timeout,
-		Stacks: *stacks, Backend: native.Backend(*backend), Judgement: j, Unikernel: uf, Rerun: "syscov check " + job.ShellJoin(args)}
+	var ncfg native.Config
+	if err := bf.apply(&ncfg); err != nil {
+		return err
+	}
+	c := &job.Check{RingBuffer: ncfg.RingBuffer, Argv: argv, AppArgs: *appArgs, Out: *outDir, Workload: *workloadCmd, Ready: ready, Timeout: *timeout,
+		Stacks: *stacks, Backend: ncfg.Backend, Judgement: j, Unikernel: uf, Rerun: "syscov check " + job.ShellJoin(args)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return c.Run(ctx, e.output())

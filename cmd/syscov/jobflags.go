@@ -1,9 +1,14 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
+	"strings"
+
 	flag "github.com/spf13/pflag"
 
 	"github.com/syscov/syscov/job"
+	"github.com/syscov/syscov/trace/native"
 )
 
 // registerApps adds the flags that say which processes of a native trace
@@ -33,4 +38,49 @@ func registerUnikernel(fs *flag.FlagSet, uf *job.UnikernelOptions, imageHelp str
 // output is where a job writes, for this command.
 func (e *env) output() job.Output {
 	return job.Output{Stdout: e.stdout, Stderr: e.stderr, Warn: e.warn}
+}
+
+// backendFlags are the native tracer's flags of trace and check.
+type backendFlags struct {
+	name       *string
+	ringBuffer *string
+}
+
+func (b *backendFlags) register(fs *flag.FlagSet) {
+	b.name = fs.String("backend", "auto", "native tracer: auto (eBPF where the kernel and privileges allow it and no call stack is needed, else ptrace; syscov says which), ebpf, ptrace (built in) or strace (the real strace binary)")
+	b.ringBuffer = fs.String("ring-buffer", "64M", "eBPF backend: the ring buffer's size (a power of two; K, M, G suffixes); events it has no room for are counted and reported")
+}
+
+// apply sets the backend and its ring buffer on cfg.
+func (b *backendFlags) apply(cfg *native.Config) error {
+	switch native.Backend(*b.name) {
+	case native.BackendAuto, native.BackendEBPF, native.BackendPtrace, native.BackendStrace:
+		cfg.Backend = native.Backend(*b.name)
+	default:
+		return job.Usagef("--backend %q: want auto, ebpf, ptrace or strace", *b.name)
+	}
+	n, err := parseBytes(*b.ringBuffer)
+	if err != nil || n < 64<<10 || n > 1<<30 {
+		return job.Usagef("--ring-buffer %q: want a size from 64K to 1G", *b.ringBuffer)
+	}
+	cfg.RingBuffer = int(n)
+	return nil
+}
+
+// parseBytes reads 4096, 64K, 64M, 1G.
+func parseBytes(s string) (int64, error) {
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(s, "K"), strings.HasSuffix(s, "k"):
+		mult, s = 1<<10, s[:len(s)-1]
+	case strings.HasSuffix(s, "M"), strings.HasSuffix(s, "m"):
+		mult, s = 1<<20, s[:len(s)-1]
+	case strings.HasSuffix(s, "G"), strings.HasSuffix(s, "g"):
+		mult, s = 1<<30, s[:len(s)-1]
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("bad size %q", s)
+	}
+	return n * mult, nil
 }

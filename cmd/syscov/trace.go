@@ -18,7 +18,8 @@ import (
 func runTrace(e *env, args []string) error {
 	fs := newFlagSet(e, "trace", "trace [FLAGS] -- CMD [ARGS]\n       syscov trace --unikernel IMAGE [FLAGS] -- [APP ARGS]")
 	fs.SetInterspersed(false)
-	backend := fs.String("backend", "ptrace", "tracer: ptrace (built in) or strace (the real strace binary)")
+	var bf backendFlags
+	bf.register(fs)
 	stacks := fs.Bool("stacks", false, "record the user-space call stack of every syscall")
 	out := fs.StringP("output", "o", "", "trace file to write (JSON Lines); '-' for stdout (default: NAME.trace after the command)")
 	workloadCmd := fs.String("workload", "", "shell command to run against the app once it is ready; the app is stopped after it")
@@ -27,7 +28,7 @@ func runTrace(e *env, args []string) error {
 	stopSignal := fs.String("stop-signal", "SIGTERM", "signal that stops the app after the workload")
 	stopGrace := fs.Duration("stop-grace", 5*time.Second, "SIGKILL the app this long after the stop signal")
 	timeout := fs.Duration("timeout", 0, "end the whole run after this long (exit 124)")
-	filter := fs.String("filter", "", "trace only these syscalls: NAME,NAME,%class (a seccomp-bpf filter; others never stop the app)")
+	filter := fs.String("filter", "", "trace only these syscalls: NAME,NAME,%class (ptrace: a seccomp-bpf filter, others never stop the app; eBPF: the others are left out in the kernel)")
 	dir := fs.String("dir", "", "working directory of the app and the workload")
 	var uf job.UnikernelOptions
 	registerUnikernel(fs, &uf, "run the app inside this Unikraft image on qemu-system-x86_64 instead of natively")
@@ -42,8 +43,8 @@ func runTrace(e *env, args []string) error {
 		return err
 	}
 	if uf.Image != "" {
-		if *backend != "ptrace" || *stacks || *filter != "" {
-			return job.Usagef("--backend, --stacks and --filter are for native runs, not --unikernel")
+		if fs.Changed("backend") || fs.Changed("ring-buffer") || *stacks || *filter != "" {
+			return job.Usagef("--backend, --ring-buffer, --stacks and --filter are for native runs, not --unikernel")
 		}
 		return job.RunUnikernelTrace(e.output(), ctx, uf, argv, *out, ready, *workloadCmd, *dir, *timeout)
 	}
@@ -51,12 +52,12 @@ func runTrace(e *env, args []string) error {
 		return job.Usagef("no command: syscov trace [FLAGS] -- CMD [ARGS]")
 	}
 	cfg := native.Config{
-		Backend: native.Backend(*backend), Argv: argv, Dir: *dir, Stacks: *stacks,
+		Argv: argv, Dir: *dir, Stacks: *stacks,
 		Ready: ready.Spec, ReadyDelay: ready.Delay, ReadyTimeout: ready.Timeout,
 		Workload: *workloadCmd, StopGrace: *stopGrace,
 	}
-	if cfg.Backend != native.BackendPtrace && cfg.Backend != native.BackendStrace {
-		return job.Usagef("--backend %q: want ptrace or strace", *backend)
+	if err := bf.apply(&cfg); err != nil {
+		return err
 	}
 	sig, err := parseSignal(*stopSignal)
 	if err != nil {

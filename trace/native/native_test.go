@@ -17,6 +17,7 @@ import (
 
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/guard"
+	"github.com/syscov/syscov/trace/ebpf"
 	"github.com/syscov/syscov/trace/ptrace"
 )
 
@@ -31,6 +32,21 @@ func need(t *testing.T, bins ...string) {
 	for _, b := range bins {
 		if _, err := exec.LookPath(b); err != nil {
 			t.Skipf("%s is not installed (apt-get install it; .ci/run does)", b)
+		}
+	}
+}
+
+// needBackend skips when a backend's real component is absent: the
+// strace binary, or a kernel (BTF, BPF) and privileges that load syscov's
+// eBPF program.
+func needBackend(t *testing.T, b Backend) {
+	t.Helper()
+	switch b {
+	case BackendStrace:
+		need(t, "strace")
+	case BackendEBPF:
+		if err := ebpf.Check(); err != nil {
+			t.Skipf("the eBPF backend cannot run here: %v", err)
 		}
 	}
 }
@@ -102,7 +118,11 @@ func sequences(evs []trace.Event) map[string][]string {
 	for _, ev := range evs {
 		if ev.Kind == trace.KindSyscall && ev.Name != "futex" {
 			role := r[[2]int{ev.PID, ev.TID}]
-			out[role] = append(out[role], ev.Name)
+			result := ev.Errno
+			if result == "" {
+				result = string(ev.Status)
+			}
+			out[role] = append(out[role], ev.Name+"="+result)
 		}
 	}
 	return out
@@ -115,31 +135,31 @@ func TestSysmixBothBackends(t *testing.T) {
 		os.WriteFile(filepath.Join(dir, f), nil, 0o644)
 	}
 	env := append(os.Environ(), "SYSMIX_EXEC=/bin/true")
-	var seqs []map[string][]string
-	for _, backend := range []Backend{BackendPtrace, BackendStrace} {
+	// Every backend's trace has the same calls, in the same order, with the
+	// same results (ok or the errno), for every process and thread.
+	seqs := map[Backend]map[string][]string{}
+	for _, backend := range []Backend{BackendPtrace, BackendStrace, BackendEBPF} {
 		t.Run(string(backend), func(t *testing.T) {
-			if backend == BackendStrace {
-				need(t, "strace")
-			}
+			needBackend(t, backend)
 			evs, res := record(t, context.Background(), Config{Backend: backend, Argv: []string{bin, dir}, Env: env})
 			if res.ExitCode != 0 || res.Signal != "" {
 				t.Fatalf("exit %d %s", res.ExitCode, res.Signal)
 			}
 			checkSysmix(t, evs)
-			seqs = append(seqs, sequences(evs))
+			seqs[backend] = sequences(evs)
+			if base, ok := seqs[BackendPtrace]; ok && backend != BackendPtrace {
+				for role, a := range base {
+					if b := seqs[backend][role]; !reflect.DeepEqual(a, b) {
+						t.Errorf("%s differs:\nptrace %v\n%s %v", role, a, backend, b)
+					}
+				}
+				for role := range seqs[backend] {
+					if _, ok := base[role]; !ok {
+						t.Errorf("%s only under %s", role, backend)
+					}
+				}
+			}
 		})
-	}
-	if len(seqs) == 2 && !reflect.DeepEqual(seqs[0], seqs[1]) {
-		for role, a := range seqs[0] {
-			if b := seqs[1][role]; !reflect.DeepEqual(a, b) {
-				t.Errorf("%s differs:\nptrace %v\nstrace %v", role, a, b)
-			}
-		}
-		for role := range seqs[1] {
-			if _, ok := seqs[0][role]; !ok {
-				t.Errorf("%s only under strace", role)
-			}
-		}
 	}
 }
 
@@ -192,11 +212,9 @@ func checkSysmix(t *testing.T, evs []trace.Event) {
 
 func TestRedisBgsave(t *testing.T) {
 	need(t, "redis-server", "redis-cli")
-	for _, backend := range []Backend{BackendPtrace, BackendStrace} {
+	for _, backend := range []Backend{BackendPtrace, BackendStrace, BackendEBPF} {
 		t.Run(string(backend), func(t *testing.T) {
-			if backend == BackendStrace {
-				need(t, "strace")
-			}
+			needBackend(t, backend)
 			dir := t.TempDir()
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
@@ -207,7 +225,12 @@ func TestRedisBgsave(t *testing.T) {
 			evs, res := record(t, context.Background(), Config{
 				Backend: backend, Argv: []string{"redis-server", "--port", port, "--save", "", "--dir", dir},
 				Ready: "tcp:" + port, Workload: "redis-cli -p " + port + " bgsave && sleep 1", Stacks: true,
+				// eBPF records every call; ptrace stops only at these for their stacks.
+				StackSyscalls: []string{"clone", "clone3", "fork", "vfork"},
 			})
+			if res.Backend != backend {
+				t.Errorf("recorded by %s, want %s", res.Backend, backend)
+			}
 			if res.WorkloadErr != nil {
 				t.Fatal(res.WorkloadErr)
 			}
@@ -291,11 +314,9 @@ func contains(list []string, s string) bool {
 }
 
 func TestExitStatus(t *testing.T) {
-	for _, backend := range []Backend{BackendPtrace, BackendStrace} {
+	for _, backend := range []Backend{BackendPtrace, BackendStrace, BackendEBPF} {
 		t.Run(string(backend), func(t *testing.T) {
-			if backend == BackendStrace {
-				need(t, "strace")
-			}
+			needBackend(t, backend)
 			_, res := record(t, context.Background(), Config{Backend: backend, Argv: []string{"/bin/sh", "-c", "exit 3"}})
 			if res.ExitCode != 3 || res.Signal != "" {
 				t.Errorf("exit 3: got %d %q", res.ExitCode, res.Signal)
@@ -318,11 +339,9 @@ func TestCommandNotFound(t *testing.T) {
 // TestTimeoutLeavesNothingBehind: a run that the context ends kills the
 // whole traced tree, grandchildren included.
 func TestTimeoutLeavesNothingBehind(t *testing.T) {
-	for _, backend := range []Backend{BackendPtrace, BackendStrace} {
+	for _, backend := range []Backend{BackendPtrace, BackendStrace, BackendEBPF} {
 		t.Run(string(backend), func(t *testing.T) {
-			if backend == BackendStrace {
-				need(t, "strace")
-			}
+			needBackend(t, backend)
 			ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
 			defer cancel()
 			evs, res := record(t, ctx, Config{Backend: backend, Argv: []string{"/bin/sh", "-c", "sleep 100 & sleep 100 & wait"}})

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/ebpf"
 	"github.com/syscov/syscov/trace/workload"
 )
 
@@ -28,6 +30,9 @@ type Backend string
 const (
 	BackendPtrace Backend = "ptrace"
 	BackendStrace Backend = "strace"
+	BackendEBPF   Backend = "ebpf"
+	// BackendAuto is eBPF where it can run, else ptrace (Resolve).
+	BackendAuto Backend = "auto"
 )
 
 // Config describes one recorded run.
@@ -39,6 +44,10 @@ type Config struct {
 	// Trace limits tracing to these syscalls (a seccomp-bpf filter).
 	Trace  []string
 	Stacks bool
+	// StackSyscalls names the syscalls StackFor can answer true for: with
+	// the eBPF backend, the ptrace tracer runs alongside and stops only
+	// at them. Empty: every syscall (the run is ptrace's then).
+	StackSyscalls []string
 	// StackFor, when set, limits stacks to the calls it answers true for
 	// (ptrace backend; strace -k records every stack).
 	StackFor func(nr int, args [6]uint64) bool
@@ -65,6 +74,9 @@ type Config struct {
 	OnEvent func(*trace.Event)
 	// StraceBinary is the strace to run (default "strace" on PATH).
 	StraceBinary string
+	// RingBuffer is the eBPF backend's ring buffer size in bytes (0:
+	// ebpf.DefaultRingBuffer).
+	RingBuffer int
 }
 
 // Result is how a run ended.
@@ -84,6 +96,11 @@ type Result struct {
 	Canceled bool
 	Events   int
 	Elapsed  time.Duration
+	// Lost counts, per CPU, the events the eBPF backend's ring buffer had
+	// no room for (nil for the other backends, which lose none).
+	Lost []uint64
+	// Backend is the backend that recorded the run (auto resolved).
+	Backend Backend
 }
 
 // app is a running traced app, whichever the backend.
@@ -109,6 +126,11 @@ func Header(cfg Config, tool string) trace.Header {
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {
 		h.HostKernel = unix.ByteSliceToString(u.Release[:])
+	}
+	if cfg.Backend == BackendEBPF {
+		var zero uint64
+		h.LostEvents, h.LostPerCPU = &zero, make([]uint64, runtime.NumCPU())
+		h.RingBuffer = ebpf.RingSize(cfg.RingBuffer)
 	}
 	return h
 }
@@ -155,8 +177,10 @@ func startApp(cfg Config) (a app, err error) {
 			a, err = startPtrace(cfg)
 		case BackendStrace:
 			a, err = startStrace(cfg)
+		case BackendEBPF:
+			a, err = startEBPF(cfg)
 		default:
-			return nil, fmt.Errorf("unknown backend %q (want ptrace or strace)", cfg.Backend)
+			return nil, fmt.Errorf("unknown backend %q (want ptrace, strace, ebpf or auto)", cfg.Backend)
 		}
 		if err == nil || try == 5 || !(errors.Is(err, syscall.ETXTBSY) || strings.Contains(err.Error(), "text file busy")) {
 			return a, err
@@ -183,7 +207,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.Backend == "" {
 		cfg.Backend = BackendPtrace
 	}
-	res := &Result{}
+	cfg.Backend, _ = Resolve(cfg.Backend, cfg.Stacks, cfg.StackSyscalls)
+	res := &Result{Backend: cfg.Backend}
 	var mu sync.Mutex
 	user := cfg.OnEvent
 	cfg.OnEvent = func(ev *trace.Event) {
@@ -277,6 +302,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	code, sig, err := a.wait()
 	res.ExitCode, res.Signal = code, sig
+	if l, ok := a.(interface{ lost() []uint64 }); ok {
+		res.Lost = l.lost()
+	}
 	res.Elapsed = time.Since(start)
 	return res, err
 }

@@ -52,6 +52,10 @@ type Options struct {
 	// OnEvent receives every event, on the tracer's thread; the event is
 	// valid during the call.
 	OnEvent func(*trace.Event)
+	// BeforeRelease, when set, is called with the exec helper's pid once
+	// it is seized, before it runs the command (another tracer joins
+	// there); an error ends the start.
+	BeforeRelease func(pid int) error
 }
 
 // Result is how a traced run ended.
@@ -215,68 +219,40 @@ func (t *Tracer) loop(argv []string, started chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	self, err := os.Executable()
-	if err != nil {
-		started <- err
-		return
-	}
 	env := t.opts.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	env = append(env[:len(env):len(env)], helperEnv+"=1")
+	var extra []string
 	if !t.full || len(t.actions) > 0 {
 		// A quiet run with nothing to filter still needs a filter (an
 		// empty one allows everything) so that no syscall stops.
-		env = append(env, seccompEnv+"="+encodeActions(t.actions))
+		extra = append(extra, seccompEnv+"="+encodeActions(t.actions))
 	}
 	// The helper waits on a pipe until it is seized: PTRACE_SEIZE (not
 	// TRACEME) lets a group-stop stay a stop (PTRACE_LISTEN) that SIGCONT
 	// ends, as without a tracer.
-	var gopipe, readypipe [2]int
-	if err := unix.Pipe2(gopipe[:], unix.O_CLOEXEC); err != nil {
-		started <- err
-		return
-	}
-	if err := unix.Pipe2(readypipe[:], unix.O_CLOEXEC); err != nil {
-		unix.Close(gopipe[0])
-		unix.Close(gopipe[1])
-		started <- err
-		return
-	}
-	files := []uintptr{devNull(t.opts.Stdin), devNull(t.opts.Stdout), devNull(t.opts.Stderr), uintptr(gopipe[0]), uintptr(readypipe[1])}
-	pid, err := syscall.ForkExec(self, append([]string{self}, argv...), &syscall.ProcAttr{
-		Dir:   t.opts.Dir,
-		Env:   env,
-		Files: files,
-		Sys:   &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL},
-	})
-	unix.Close(gopipe[0])
-	unix.Close(readypipe[1])
+	h, err := SpawnHelper(argv, HelperConfig{Dir: t.opts.Dir, Env: append(env[:len(env):len(env)], extra...),
+		Stdin: t.opts.Stdin, Stdout: t.opts.Stdout, Stderr: t.opts.Stderr})
 	if err != nil {
-		unix.Close(gopipe[1])
-		unix.Close(readypipe[0])
-		started <- fmt.Errorf("start %s: %w", argv[0], err)
+		started <- err
 		return
 	}
-	// Seize only once the helper runs: seized during its own execve, the
-	// tracer would take that execve for the command's.
-	var b [1]byte
-	for {
-		if _, err := unix.Read(readypipe[0], b[:]); err != unix.EINTR {
-			break
-		}
-	}
-	unix.Close(readypipe[0])
+	pid := h.Pid
 	helperOpts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESECCOMP
 	if _, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, uintptr(helperOpts), 0, 0); errno != 0 {
-		unix.Close(gopipe[1])
-		unix.Kill(pid, unix.SIGKILL)
+		h.Abort()
 		started <- fmt.Errorf("ptrace(SEIZE): %w", errno)
 		return
 	}
-	unix.Write(gopipe[1], []byte{1})
-	unix.Close(gopipe[1])
+	if t.opts.BeforeRelease != nil {
+		if err := t.opts.BeforeRelease(pid); err != nil {
+			h.Abort()
+			started <- err
+			return
+		}
+	}
+	h.Release()
 	t.pid = pid
 	t.setAlive(pid, true)
 	tasks := map[int]*task{pid: {tid: pid, pid: pid, started: true}}
@@ -555,7 +531,7 @@ func (t *Tracer) syscallStop(tk *task) {
 			}
 			ev.Injected = true
 		}
-		setResult(ev, rval)
+		sysargs.SetResult(ev, rval)
 		if ev.Name == "execve" || ev.Name == "execveat" {
 			tk.comm = commOf(tk.tid)
 			if t.symbols != nil {
@@ -568,43 +544,6 @@ func (t *Tracer) syscallStop(tk *task) {
 		t.emit(ev)
 		tk.ev = trace.Event{}
 	}
-}
-
-// setResult fills Ret, RetVal, Errno and Status the way strace prints them.
-func setResult(ev *trace.Event, rval int64) {
-	ev.RetVal = rval
-	if rval < 0 && rval >= -4095 {
-		name := trace.ErrnoName(int(-rval))
-		if name == "" {
-			name = "E" + strconv.FormatInt(-rval, 10)
-		}
-		ev.Errno = name
-		ev.Status = trace.StatusError
-		if name == "ENOSYS" {
-			ev.Status = trace.StatusUnsupported
-		}
-		if trace.IsRestart(name) {
-			ev.Ret = "? " + name
-			return
-		}
-		ev.RetVal = -1
-		ev.Ret = "-1 " + name + " (" + trace.ErrnoDescription(name) + ")"
-		return
-	}
-	ev.Status = trace.StatusOK
-	if returnsPointer(ev.Name) {
-		ev.Ret = "0x" + strconv.FormatUint(uint64(rval), 16)
-	} else {
-		ev.Ret = strconv.FormatInt(rval, 10)
-	}
-}
-
-func returnsPointer(name string) bool {
-	switch name {
-	case "mmap", "brk", "mremap", "shmat":
-		return true
-	}
-	return false
 }
 
 func ptraceGetSiginfo(tid int, si *unix.Siginfo) error {

@@ -1,0 +1,448 @@
+//go:build amd64
+
+package ebpf
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	cebpf "github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+	"github.com/cilium/ebpf/ringbuf"
+	"github.com/cilium/ebpf/rlimit"
+	"golang.org/x/sys/unix"
+
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/ptrace"
+	"github.com/syscov/syscov/trace/sysargs"
+)
+
+// Tracer is one command traced with eBPF.
+type Tracer struct {
+	opts   Options
+	tab    *trace.SyscallTable
+	objs   syscovObjects
+	links  []link.Link
+	rd     *ringbuf.Reader
+	helper *ptrace.Helper
+	pid    int
+	done   chan struct{}
+	res    Result
+	err    error
+	// The reader's state (its goroutine alone).
+	started    bool           // the command's execve happened: records are the app's
+	rootExited bool           // the command's exit record was read
+	known      map[int]bool   // tids of the app's tree
+	comm       map[int]string // pid → its command name
+	monoOff    int64          // wall-clock ns − CLOCK_MONOTONIC ns
+	order      reorder
+	latest     uint64 // the latest record time read
+	// stopped is closed once every process of the tree has ended: the
+	// ring buffer then holds all there is to read.
+	stopped    chan struct{}
+	finishOnce sync.Once
+	readErr    chan error
+	guardErr   error
+	rootSet    atomic.Int64 // pid, for the reader (Follow runs on another goroutine)
+}
+
+// Check says whether the eBPF backend can run here (--backend auto): the
+// architecture, BTF, and the privileges to load and attach its programs
+// (it loads them once and lets them go).
+func Check() error {
+	checkOnce.Do(func() {
+		if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
+			checkErr = fmt.Errorf("the kernel has no BTF (/sys/kernel/btf/vmlinux)")
+			return
+		}
+		t := &Tracer{tab: trace.Table(trace.ArchX86_64)}
+		if checkErr = t.load(Options{RingBuffer: 1 << 16}); checkErr == nil {
+			t.close()
+		}
+	})
+	return checkErr
+}
+
+var (
+	checkOnce sync.Once
+	checkErr  error
+)
+
+// load loads and attaches the programs and fills the capture table.
+func (t *Tracer) load(opts Options) error {
+	if err := rlimit.RemoveMemlock(); err != nil {
+		return fmt.Errorf("eBPF: %w", err)
+	}
+	spec, err := loadSyscov()
+	if err != nil {
+		return fmt.Errorf("eBPF: %w", err)
+	}
+	spec.Maps[syscovMapEvents].MaxEntries = ringSize(opts.RingBuffer)
+	if err := spec.LoadAndAssign(&t.objs, nil); err != nil {
+		var ve *cebpf.VerifierError
+		if errors.As(err, &ve) {
+			return fmt.Errorf("eBPF: the kernel's verifier refused syscov's program: %v", ve.Cause)
+		}
+		if errors.Is(err, unix.EPERM) {
+			return fmt.Errorf("eBPF: not permitted (run as root, or with CAP_BPF and CAP_PERFMON): %w", err)
+		}
+		return fmt.Errorf("eBPF: %w", err)
+	}
+	if err := t.fillSpecs(opts.Trace); err != nil {
+		t.close()
+		return err
+	}
+	for _, p := range []*cebpf.Program{t.objs.SysEnter, t.objs.SysExit, t.objs.SchedProcessFork, t.objs.SchedProcessExit,
+		t.objs.SchedProcessExec, t.objs.SignalDeliver} {
+		l, err := link.AttachTracing(link.TracingOptions{Program: p})
+		if err != nil {
+			t.close()
+			return fmt.Errorf("eBPF: attach %s: %w", p, err)
+		}
+		t.links = append(t.links, l)
+	}
+	return nil
+}
+
+// RingSize is the ring buffer's size for a request of n bytes (0: the
+// default): a power of two, at least 64 KiB, at most 1 GiB.
+func RingSize(n int) int { return int(ringSize(n)) }
+
+func ringSize(n int) uint32 {
+	if n <= 0 {
+		n = DefaultRingBuffer
+	}
+	size := uint32(1 << 16)
+	for int(size) < n && size < 1<<30 {
+		size <<= 1
+	}
+	return size
+}
+
+// fillSpecs tells the program what to copy for each syscall's arguments
+// (what sysargs.Format will read) and which syscalls to leave out.
+func (t *Tracer) fillSpecs(only []string) error {
+	keep := map[int]bool{}
+	for _, name := range only {
+		nr := t.tab.Number(name)
+		if nr < 0 {
+			return fmt.Errorf("unknown syscall %q", name)
+		}
+		keep[nr] = true
+	}
+	for nr := 0; nr < maxNr; nr++ {
+		var s syscovSpec
+		name, ok := t.tab.Name(nr)
+		if ok {
+			caps, any := sysargs.Captures(name)
+			for i, c := range caps {
+				s.Kind[i] = captureKinds[c.Kind]
+				s.Size[i] = uint8(min(c.Size, 255))
+			}
+			if any {
+				s.Any = 1
+			}
+		}
+		if len(keep) > 0 && !keep[nr] {
+			s.Skip = 1
+		}
+		if err := t.objs.ArgCaptures.Put(uint32(nr), &s); err != nil {
+			return fmt.Errorf("eBPF: %w", err)
+		}
+	}
+	return nil
+}
+
+const maxNr = 512 // MAX_NR
+
+var captureKinds = map[sysargs.CaptureKind]uint8{
+	sysargs.CaptureNone: 0, sysargs.CaptureString: 1, sysargs.CaptureFixed: 2, sysargs.CaptureSizeArg: 3, sysargs.CaptureArgv: 4,
+}
+
+func (t *Tracer) close() {
+	for _, l := range t.links {
+		l.Close()
+	}
+	t.links = nil
+	if t.rd != nil {
+		t.rd.Close()
+	}
+	t.objs.Close()
+}
+
+// Start starts argv traced and returns once its exec helper runs traced
+// (the command's execve comes next) or failed to start.
+func Start(argv []string, opts Options) (*Tracer, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("no command")
+	}
+	t, err := Load(opts)
+	if err != nil {
+		return nil, err
+	}
+	env := opts.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	h, err := ptrace.SpawnHelper(argv, ptrace.HelperConfig{Dir: opts.Dir, Env: env, Stdin: opts.Stdin, Stdout: opts.Stdout,
+		Stderr: opts.Stderr, Guarded: true})
+	if err != nil {
+		t.Finish()
+		return nil, err
+	}
+	if err := t.Follow(h.Pid); err != nil {
+		h.Abort()
+		t.Finish()
+		return nil, err
+	}
+	t.helper = h
+	h.Release()
+	go func() {
+		t.guardErr = h.Guard.Cmd.Wait()
+		t.Finish()
+	}()
+	return t, nil
+}
+
+// Load loads and attaches the programs and starts reading the ring
+// buffer, tracing nothing yet: Follow names the tree's first process,
+// Finish ends the run. Start does all three for a command of its own;
+// another launcher (the ptrace tracer, when it records call stacks
+// alongside) calls them itself.
+func Load(opts Options) (*Tracer, error) {
+	t := &Tracer{opts: opts, tab: trace.Table(trace.ArchX86_64), done: make(chan struct{}), known: map[int]bool{},
+		comm: map[int]string{}, stopped: make(chan struct{}), readErr: make(chan error, 1)}
+	if err := t.load(opts); err != nil {
+		return nil, err
+	}
+	rd, err := ringbuf.NewReader(t.objs.Events)
+	if err != nil {
+		t.close()
+		return nil, fmt.Errorf("eBPF: %w", err)
+	}
+	t.rd = rd
+	var mono unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
+	t.monoOff = time.Now().UnixNano() - mono.Nano()
+	go t.read()
+	go t.wait()
+	return t, nil
+}
+
+// Follow traces pid and every task it creates from now on; its execve
+// starts the trace (what it did before is left out). Call it once, before
+// pid executes the command.
+func (t *Tracer) Follow(pid int) error {
+	t.pid = pid
+	t.rootSet.Store(int64(pid))
+	if err := t.objs.Traced.Put(uint32(pid), uint8(1)); err != nil {
+		return fmt.Errorf("eBPF: %w", err)
+	}
+	return nil
+}
+
+// Finish says the traced tree has ended (every process of it): the
+// records left in the ring buffer are read, then the programs detached.
+// Done is closed after that.
+func (t *Tracer) Finish() { t.finishOnce.Do(func() { close(t.stopped) }) }
+
+// Pid is the traced command's process id.
+func (t *Tracer) Pid() int { return t.pid }
+
+// Wait waits until every traced process has ended and every record is read.
+func (t *Tracer) Wait() (Result, error) {
+	<-t.done
+	return t.res, t.err
+}
+
+// Done is closed when the run has ended and every record is read.
+func (t *Tracer) Done() <-chan struct{} { return t.done }
+
+// Signal sends sig to the traced command (its first process).
+func (t *Tracer) Signal(sig syscall.Signal) error { return unix.Kill(t.pid, sig) }
+
+// Kill ends every process of the traced tree (of a command Start started).
+func (t *Tracer) Kill() {
+	if t.helper != nil {
+		t.helper.Guard.Kill()
+	}
+}
+
+// wait waits for the guard, which exits as the command did once it has
+// killed what the command left, then for the reader to drain the ring.
+func (t *Tracer) wait() {
+	defer close(t.done)
+	<-t.stopped
+	if rerr := <-t.readErr; rerr != nil {
+		t.err = rerr
+	}
+	// The command's own exit record says it best (a core dump too); the
+	// guard exits as the command did when there is none (it never ran).
+	if !t.rootExited && t.helper != nil {
+		if ps := t.helper.Guard.Cmd.ProcessState; ps != nil {
+			if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+				t.res.ExitCode, t.res.Signal = 128+int(ws.Signal()), trace.SignalName(int(ws.Signal()))
+			} else {
+				t.res.ExitCode = ps.ExitCode()
+			}
+		} else if t.guardErr != nil && t.err == nil {
+			t.err = t.guardErr
+		}
+	}
+	var perCPU []uint64
+	if err := t.objs.Lost.Lookup(uint32(0), &perCPU); err == nil {
+		t.res.Lost = perCPU
+	}
+	t.close()
+}
+
+// read reads the ring buffer until the tree has ended and the ring is
+// empty, and hands the events on in time order.
+func (t *Tracer) read() {
+	runtime.LockOSThread()
+	var rec ringbuf.Record
+	stopped := false
+	for {
+		t.rd.SetDeadline(time.Now().Add(20 * time.Millisecond))
+		err := t.rd.ReadInto(&rec)
+		switch {
+		case err == nil:
+			t.record(rec.RawSample)
+			if t.latest > reorderWindow {
+				t.order.flush(t.latest-reorderWindow, t.opts.Hold, t.emit)
+			}
+			continue
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// Nothing for a while: what is older than the window goes.
+			var mono unix.Timespec
+			unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
+			t.order.flush(uint64(mono.Nano())-reorderWindow, t.opts.Hold, t.emit)
+			if stopped {
+				t.order.flush(^uint64(0), nil, t.emit)
+				t.readErr <- nil
+				return
+			}
+			select {
+			case <-t.stopped:
+				// The tree is gone: one more empty read proves the
+				// ring drained.
+				stopped = true
+			default:
+			}
+		default:
+			t.order.flush(^uint64(0), nil, t.emit)
+			t.readErr <- fmt.Errorf("eBPF ring buffer: %w", err)
+			return
+		}
+	}
+}
+
+func (t *Tracer) emit(ev *trace.Event) {
+	t.res.Events++
+	if t.opts.OnEvent != nil {
+		t.opts.OnEvent(ev)
+	}
+}
+
+// record turns one ring buffer record into events.
+func (t *Tracer) record(b []byte) {
+	r, err := decodeRecord(b)
+	if err != nil {
+		return // cannot happen with our program; the record is skipped
+	}
+	t.latest = max(t.latest, r.exitNs)
+	switch r.typ {
+	case recExec:
+		if int64(r.tid) == t.rootSet.Load() && !t.started {
+			t.started = true // the command's execve: the trace starts
+		}
+		if !t.started {
+			return
+		}
+		t.comm[int(r.pid)] = r.comm
+		if old := int(r.ret); old != int(r.tid) && t.known[old] {
+			delete(t.known, old)
+			t.order.push(r.exitNs, &trace.Event{Kind: trace.KindExit, PID: int(r.pid), TID: old, Time: t.wall(r.exitNs), Nr: -1,
+				Duration: -1, Origin: trace.OriginNative, Text: "superseded by execve in pid " + strconv.Itoa(int(r.tid))})
+		}
+		t.known[int(r.tid)] = true
+	case recFork:
+		if !t.started || !t.known[int(r.tid)] {
+			return
+		}
+		child, childPid := int(r.ret), int(r.nr)
+		t.known[child] = true
+		if _, ok := t.comm[childPid]; !ok {
+			t.comm[childPid] = t.comm[int(r.pid)]
+		}
+	case recExit:
+		if !t.started || !t.known[int(r.tid)] {
+			return
+		}
+		delete(t.known, int(r.tid))
+		ev := &trace.Event{Kind: trace.KindExit, PID: int(r.pid), TID: int(r.tid), Time: t.wall(r.exitNs), Nr: -1, Duration: -1,
+			Origin: trace.OriginNative, Comm: t.comm[int(r.pid)]}
+		status := unix.WaitStatus(uint32(r.ret))
+		if status.Signaled() {
+			ev.Signal = trace.SignalName(int(status.Signal()))
+			ev.ExitCode = 128 + int(status.Signal())
+			ev.CoreDumped = status.CoreDump()
+			ev.Text = "killed by " + ev.Signal
+			if ev.CoreDumped {
+				ev.Text += " (core dumped)"
+			}
+		} else {
+			ev.ExitCode = status.ExitStatus()
+			ev.Text = "exited with " + strconv.Itoa(ev.ExitCode)
+		}
+		if int64(r.tid) == t.rootSet.Load() {
+			t.rootExited = true
+			t.res.ExitCode, t.res.Signal, t.res.CoreDumped = ev.ExitCode, ev.Signal, ev.CoreDumped
+		}
+		t.order.push(r.exitNs, ev)
+	case recSignal:
+		if !t.started || !t.known[int(r.tid)] {
+			return
+		}
+		name := trace.SignalName(int(r.nr))
+		t.order.push(r.exitNs, &trace.Event{Kind: trace.KindSignal, PID: int(r.pid), TID: int(r.tid), Time: t.wall(r.exitNs), Nr: -1,
+			Duration: -1, Origin: trace.OriginNative, Comm: t.comm[int(r.pid)], Signal: name,
+			Text: fmt.Sprintf("{si_signo=%s, si_code=%d}", name, int32(r.ret))})
+	case recSyscall, recNoReturn:
+		if !t.started || !t.known[int(r.tid)] {
+			return
+		}
+		t.order.push(r.exitNs, t.syscallEvent(&r))
+	}
+}
+
+func (t *Tracer) wall(mono uint64) int64 { return int64(mono) + t.monoOff }
+
+func (t *Tracer) syscallEvent(r *record) *trace.Event {
+	nr := int(r.nr)
+	name, ok := t.tab.Name(nr)
+	if !ok {
+		name = fmt.Sprintf("syscall_%#x", nr)
+	}
+	ev := &trace.Event{Kind: trace.KindSyscall, PID: int(r.pid), TID: int(r.tid), Time: t.wall(r.enterNs), Comm: t.comm[int(r.pid)],
+		Name: name, Nr: nr, Duration: -1, Origin: trace.OriginNative}
+	f := sysargs.Format(r.memory(), name, nr, r.args)
+	ev.Args = f.Text
+	if name == "clone" || name == "clone3" {
+		ev.CloneFlags, ev.HasCloneFlags = f.CloneFlags, f.CloneKnown
+	}
+	if r.typ == recNoReturn {
+		ev.Ret, ev.Status = "?", trace.StatusUnfinished
+		return ev
+	}
+	ev.Duration = time.Duration(r.exitNs - r.enterNs)
+	sysargs.SetResult(ev, r.ret)
+	return ev
+}
