@@ -9,6 +9,7 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/syscov/syscov/trace/ebpf"
 	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/ptrace"
 )
@@ -47,6 +48,9 @@ func TestScripts(t *testing.T) {
 				// The real Unikraft images (../shared/unikraft/images),
 				// named by SYSCOV_UNIKRAFT_IMAGES, which .ci/run sets.
 				return unikraftImages() != "", nil
+			case "ebpf":
+				// The kernel and privileges load syscov's eBPF program.
+				return ebpf.Check() == nil, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},

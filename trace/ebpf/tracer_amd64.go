@@ -49,6 +49,7 @@ type Tracer struct {
 	stopped    chan struct{}
 	finishOnce sync.Once
 	readErr    chan error
+	execed     chan struct{} // closed when the command's execve happened
 	guardErr   error
 	rootSet    atomic.Int64 // pid, for the reader (Follow runs on another goroutine)
 }
@@ -208,7 +209,21 @@ func Start(argv []string, opts Options) (*Tracer, error) {
 		t.guardErr = h.Guard.Cmd.Wait()
 		t.Finish()
 	}()
-	return t, nil
+	// The command runs once the helper's execve happened; a helper that
+	// ended without one could not run it (it said why on stderr).
+	select {
+	case <-t.execed:
+		return t, nil
+	case <-t.done:
+	}
+	if t.started {
+		return t, nil
+	}
+	status := "exited"
+	if ps := h.Guard.Cmd.ProcessState; ps != nil {
+		status = ps.String()
+	}
+	return nil, fmt.Errorf("start %s: the command did not start (%s)", argv[0], status)
 }
 
 // Load loads and attaches the programs and starts reading the ring
@@ -218,7 +233,7 @@ func Start(argv []string, opts Options) (*Tracer, error) {
 // alongside) calls them itself.
 func Load(opts Options) (*Tracer, error) {
 	t := &Tracer{opts: opts, tab: trace.Table(trace.ArchX86_64), done: make(chan struct{}), known: map[int]bool{},
-		comm: map[int]string{}, stopped: make(chan struct{}), readErr: make(chan error, 1)}
+		comm: map[int]string{}, stopped: make(chan struct{}), readErr: make(chan error, 1), execed: make(chan struct{})}
 	if err := t.load(opts); err != nil {
 		return nil, err
 	}
@@ -362,6 +377,7 @@ func (t *Tracer) record(b []byte) {
 	case recExec:
 		if int64(r.tid) == t.rootSet.Load() && !t.started {
 			t.started = true // the command's execve: the trace starts
+			close(t.execed)
 		}
 		if !t.started {
 			return

@@ -22,6 +22,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -143,9 +144,7 @@ func run(fd int, path string, args []string) int {
 	if errors.As(err, &xe) {
 		if ws, ok := xe.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			sig := ws.Signal()
-			signal.Reset(sig)
-			syscall.Kill(os.Getpid(), sig)
-			time.Sleep(100 * time.Millisecond)
+			dieBy(sig)
 			return 128 + int(sig)
 		}
 		return xe.ExitCode()
@@ -203,4 +202,20 @@ func descendants(pid int) []int {
 		}
 	}
 	return out
+}
+
+// dieBy ends the guard by sig, as the command ended: with the kernel's
+// default action, not the Go runtime's (which prints a crash report for
+// SIGSEGV, SIGBUS, SIGFPE, SIGABRT …).
+func dieBy(sig syscall.Signal) {
+	signal.Reset(sig)
+	// struct kernel_sigaction: handler SIG_DFL, no flags, no restorer, empty mask.
+	var act [4]uint64
+	unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&act)), 0, 8, 0, 0)
+	var set unix.Sigset_t
+	set.Val[0] = 1 << (uint(sig) - 1)
+	unix.RawSyscall6(unix.SYS_RT_SIGPROCMASK, unix.SIG_UNBLOCK, uintptr(unsafe.Pointer(&set)), 0, 8, 0, 0)
+	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0) // the command dumped its core already, if it did
+	unix.Tgkill(os.Getpid(), unix.Gettid(), sig)
+	time.Sleep(100 * time.Millisecond)
 }

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/syscov/syscov/trace"
-	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/ebpf"
+	"github.com/syscov/syscov/trace/guard"
 	"github.com/syscov/syscov/trace/ptrace"
 )
 

@@ -26,6 +26,7 @@ const (
 	bpfLdWAbs = 0x20 // BPF_LD | BPF_W | BPF_ABS
 	bpfJeqK   = 0x15 // BPF_JMP | BPF_JEQ | BPF_K
 	bpfRetK   = 0x06 // BPF_RET | BPF_K
+	bpfJa     = 0x05 // BPF_JMP | BPF_JA
 )
 
 type sockFilter = unix.SockFilter
@@ -35,37 +36,57 @@ func ins(code uint16, jt, jf uint8, k uint32) sockFilter {
 }
 
 // buildFilter assembles a classic BPF program: syscalls in actions get
-// their action, every other syscall (and any other ABI) is allowed.
+// their action, every other syscall (and any other ABI) is allowed. The
+// compares come in chunks, each followed by the returns its compares jump
+// to (one per distinct action), so that no jump is longer than a
+// conditional jump's 8-bit offset allows, however many syscalls there are.
 func buildFilter(actions map[int]Action) ([]sockFilter, error) {
 	nrs := make([]int, 0, len(actions))
 	for nr := range actions {
 		nrs = append(nrs, nr)
 	}
 	sort.Ints(nrs)
-	if len(nrs) > 250 {
-		return nil, fmt.Errorf("seccomp filter: %d syscalls, at most 250", len(nrs))
-	}
 	prog := []sockFilter{
 		ins(bpfLdWAbs, 0, 0, 4), // seccomp_data.arch
 		ins(bpfJeqK, 1, 0, auditArch),
 		ins(bpfRetK, 0, 0, seccompRetAllow),
 		ins(bpfLdWAbs, 0, 0, 0), // seccomp_data.nr
 	}
-	// One compare per syscall; the returns follow in the same order, so
-	// every compare jumps the same distance, len(nrs), to its own.
-	for _, nr := range nrs {
-		prog = append(prog, ins(bpfJeqK, uint8(len(nrs)), 0, uint32(nr)))
+	const chunk = 100
+	for start := 0; start < len(nrs); start += chunk {
+		part := nrs[start:min(start+chunk, len(nrs))]
+		var rets []uint32
+		index := map[uint32]int{}
+		for _, nr := range part {
+			ret := actionRet(actions[nr])
+			if _, ok := index[ret]; !ok {
+				index[ret] = len(rets)
+				rets = append(rets, ret)
+			}
+		}
+		for i, nr := range part {
+			// From compare i to return r: the compares after it, the
+			// jump over the returns, and the returns before r.
+			dist := len(part) - 1 - i + 1 + index[actionRet(actions[nr])]
+			prog = append(prog, ins(bpfJeqK, uint8(dist), 0, uint32(nr)))
+		}
+		prog = append(prog, ins(bpfJa, 0, 0, uint32(len(rets))))
+		for _, ret := range rets {
+			prog = append(prog, ins(bpfRetK, 0, 0, ret))
+		}
 	}
 	prog = append(prog, ins(bpfRetK, 0, 0, seccompRetAllow))
-	for _, nr := range nrs {
-		a := actions[nr]
-		ret := uint32(seccompRetTrace)
-		if a.Errno > 0 {
-			ret = seccompRetErrno | uint32(a.Errno&0xffff)
-		}
-		prog = append(prog, ins(bpfRetK, 0, 0, ret))
+	if len(prog) > 4096 {
+		return nil, fmt.Errorf("seccomp filter: %d instructions, at most 4096", len(prog))
 	}
 	return prog, nil
+}
+
+func actionRet(a Action) uint32 {
+	if a.Errno > 0 {
+		return seccompRetErrno | uint32(a.Errno&0xffff)
+	}
+	return seccompRetTrace
 }
 
 // encodeActions writes actions into the helper's environment variable:

@@ -98,29 +98,67 @@ func TestSeccompActionsRoundTrip(t *testing.T) {
 			t.Errorf("decodeActions(%q) accepted", bad)
 		}
 	}
-	prog, err := buildFilter(in)
-	if err != nil {
-		t.Fatal(err)
+	// A small set and one larger than a conditional jump can span (the
+	// calls check stops at for their stacks): every syscall number gets
+	// its action, every other one is allowed, and so is another ABI.
+	big := map[int]Action{}
+	for nr := 0; nr < 400; nr += 1 + nr%2 {
+		big[nr] = Action{Trace: true}
 	}
-	// 4 header instructions, 3 compares, the default allow, 3 returns;
-	// each compare jumps over the others to its own return.
-	if len(prog) != 11 {
-		t.Fatalf("%d instructions", len(prog))
+	big[7], big[301] = Action{Errno: 1}, Action{Errno: 38}
+	for _, set := range []map[int]Action{in, big} {
+		prog, err := buildFilter(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for nr := 0; nr < 512; nr++ {
+			want := uint32(seccompRetAllow)
+			if a, ok := set[nr]; ok {
+				want = actionRet(a)
+			}
+			if got := runFilter(t, prog, auditArch, nr); got != want {
+				t.Errorf("%d actions: syscall %d returns %#x, want %#x", len(set), nr, got, want)
+			}
+		}
+		if got := runFilter(t, prog, 0x40000003, 0); got != seccompRetAllow {
+			t.Errorf("another ABI returns %#x", got)
+		}
 	}
-	for i := 4; i < 7; i++ {
-		target := i + 1 + int(prog[i].Jt)
-		if prog[target].Code != bpfRetK {
-			t.Errorf("compare %d jumps to %d, not a return", i, target)
-		}
-		nr := int(prog[i].K)
-		want := uint32(seccompRetTrace)
-		if in[nr].Errno > 0 {
-			want = seccompRetErrno | uint32(in[nr].Errno)
-		}
-		if prog[target].K != want {
-			t.Errorf("syscall %d returns %#x, want %#x", nr, prog[target].K, want)
+}
+
+// runFilter runs a classic BPF seccomp program on (arch, nr), as the
+// kernel would for the instructions buildFilter uses.
+func runFilter(t *testing.T, prog []sockFilter, arch uint32, nr int) uint32 {
+	t.Helper()
+	var acc uint32
+	for pc := 0; pc < len(prog); pc++ {
+		in := prog[pc]
+		switch in.Code {
+		case bpfLdWAbs:
+			switch in.K {
+			case 0:
+				acc = uint32(nr)
+			case 4:
+				acc = arch
+			default:
+				t.Fatalf("load of offset %d", in.K)
+			}
+		case bpfJeqK:
+			if acc == in.K {
+				pc += int(in.Jt)
+			} else {
+				pc += int(in.Jf)
+			}
+		case bpfJa:
+			pc += int(in.K)
+		case bpfRetK:
+			return in.K
+		default:
+			t.Fatalf("instruction %#x", in.Code)
 		}
 	}
+	t.Fatal("the program ran off its end")
+	return 0
 }
 
 // TestInjection: Fail makes a traced syscall fail without running it, Fake
