@@ -87,7 +87,7 @@ func noteLost(tw *trace.Writer, file *os.File, hdr trace.Header, res *native.Res
 			Text: fmt.Sprintf("lost %d events (per CPU: %v)", total, res.Lost)}
 		tw.Write(&msg)
 	}
-	if file != nil {
+	if st, err := os.Stat(path); file != nil && err == nil && st.Mode().IsRegular() {
 		if err := tw.Flush(); err == nil {
 			if err := trace.RewriteHeader(file, hdr); err != nil {
 				fmt.Fprintf(os.Stderr, "syscov: %s: %v\n", path, err)

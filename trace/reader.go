@@ -78,6 +78,8 @@ type Header struct {
 	// at the end of the run: a trace written to a file gets them in its
 	// header then (the header line is padded for it), a trace streamed to
 	// stdout in a last message event.
+	// Stacks says how call stacks were recorded, when they were.
+	Stacks     string   `json:"stacks,omitempty"`
 	LostEvents *uint64  `json:"lost_events,omitempty"`
 	LostPerCPU []uint64 `json:"lost_per_cpu,omitempty"`
 	RingBuffer int      `json:"ring_buffer,omitempty"`

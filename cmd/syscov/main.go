@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	flag "github.com/spf13/pflag"
@@ -36,7 +37,25 @@ const (
 func main() {
 	guard.RunIfRequested()
 	ptrace.RunHelperIfRequested()
-	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(profiled(func() int { return run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr) }))
+}
+
+// profiled runs f under Go's CPU profiler when SYSCOV_CPUPROFILE names a
+// file (for syscov's developers: `go tool pprof syscov FILE`).
+func profiled(f func() int) int {
+	path := os.Getenv("SYSCOV_CPUPROFILE")
+	if path == "" {
+		return f()
+	}
+	out, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "syscov: SYSCOV_CPUPROFILE: %v\n", err)
+		return f()
+	}
+	defer out.Close()
+	pprof.StartCPUProfile(out)
+	defer pprof.StopCPUProfile()
+	return f()
 }
 
 // env is what a command may touch of the outside world.

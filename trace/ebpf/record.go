@@ -1,7 +1,6 @@
 package ebpf
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -23,7 +22,8 @@ type Options struct {
 	// RingBuffer is the ring buffer's size in bytes (a power of two
 	// pages; 0 is DefaultRingBuffer).
 	RingBuffer int
-	// OnEvent receives every event, in time order, from one goroutine.
+	// OnEvent receives every event, in time order, from one goroutine;
+	// the event is valid during the call (it is reused after).
 	OnEvent func(*trace.Event)
 	// Hold, when set, is asked before an event goes on: false keeps it,
 	// and every later one, back until the next time it is asked (another
@@ -181,50 +181,53 @@ var errNotCopied = errors.New("not copied at the call")
 // reorder hands events on in the order of their records' times: the ring
 // buffer is filled by every CPU at once, each record in the order it was
 // reserved, which can differ from the order of the times taken just
-// before by a few microseconds. Events wait reorderWindow ns before they go.
-type reorder struct{ h evHeap }
+// before by a few microseconds. Events wait reorderWindow ns before they
+// go. Records come nearly in order, so an insertion from the back into a
+// sorted queue costs a compare or two.
+type reorder struct {
+	q    []timed // sorted by at, from head on
+	head int
+}
 
 const reorderWindow = 5_000_000 // 5 ms
 
 type timed struct {
-	at  uint64
-	seq uint64
-	ev  *trace.Event
+	at uint64
+	ev *trace.Event
 }
 
-type evHeap struct {
-	items []timed
-	seq   uint64
-}
-
-func (h evHeap) Len() int { return len(h.items) }
-func (h evHeap) Less(i, j int) bool {
-	a, b := h.items[i], h.items[j]
-	return a.at < b.at || a.at == b.at && a.seq < b.seq
-}
-func (h evHeap) Swap(i, j int) { h.items[i], h.items[j] = h.items[j], h.items[i] }
-func (h *evHeap) Push(x any)   { h.items = append(h.items, x.(timed)) }
-func (h *evHeap) Pop() any {
-	n := len(h.items) - 1
-	x := h.items[n]
-	h.items = h.items[:n]
-	return x
-}
-
-// push adds an event at time at; whatever is older than the window
-// behind it waits no more.
+// push adds an event at time at (after the events of the same time).
 func (o *reorder) push(at uint64, ev *trace.Event) {
-	o.h.seq++
-	heap.Push(&o.h, timed{at, o.h.seq, ev})
+	if o.head > 0 && o.head >= len(o.q)/2 && o.head >= 1024 {
+		n := copy(o.q, o.q[o.head:])
+		clear(o.q[n:])
+		o.q, o.head = o.q[:n], 0
+	}
+	o.q = append(o.q, timed{at, ev})
+	i := len(o.q) - 1
+	for i > o.head && o.q[i-1].at > at {
+		o.q[i] = o.q[i-1]
+		i--
+	}
+	o.q[i] = timed{at, ev}
 }
 
 // flush hands on every event at or before until, in time order, as
 // long as hold (when not nil) lets the first one go.
 func (o *reorder) flush(until uint64, hold func(*trace.Event) bool, emit func(*trace.Event)) {
-	for o.h.Len() > 0 && o.h.items[0].at <= until {
-		if hold != nil && !hold(o.h.items[0].ev) {
+	for o.head < len(o.q) && o.q[o.head].at <= until {
+		ev := o.q[o.head].ev
+		if hold != nil && !hold(ev) {
 			return
 		}
-		emit(heap.Pop(&o.h).(timed).ev)
+		o.q[o.head] = timed{}
+		o.head++
+		emit(ev)
+	}
+	if o.head == len(o.q) {
+		o.q, o.head = o.q[:0], 0
 	}
 }
+
+// len is the number of events waiting.
+func (o *reorder) len() int { return len(o.q) - o.head }

@@ -13,14 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-type syscovEntry struct {
-	_       structs.HostLayout
-	EnterNs uint64
-	Args    [6]uint64
-	Nr      uint32
-	Pad     uint32
-}
-
 type syscovEvent struct {
 	_        structs.HostLayout
 	EnterNs  uint64
@@ -51,17 +43,26 @@ type syscovSpec struct {
 	Any  uint8
 }
 
+type syscovTaskState struct {
+	_        structs.HostLayout
+	EnterNs  uint64
+	Args     [6]uint64
+	Nr       uint32
+	Traced   uint8
+	Active   uint8
+	Captured uint8
+	Pad      uint8
+}
+
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	syscovMapArgCaptures       = "arg_captures"
 	syscovMapCaptures          = "captures"
-	syscovMapEntries           = "entries"
 	syscovMapEvents            = "events"
 	syscovMapLost              = "lost"
-	syscovMapScratch           = "scratch"
-	syscovMapTraced            = "traced"
+	syscovMapTasks             = "tasks"
 	syscovProgSchedProcessExec = "sched_process_exec"
 	syscovProgSchedProcessExit = "sched_process_exit"
 	syscovProgSchedProcessFork = "sched_process_fork"
@@ -126,11 +127,9 @@ type syscovProgramSpecs struct {
 type syscovMapSpecs struct {
 	ArgCaptures *ebpf.MapSpec `ebpf:"arg_captures"`
 	Captures    *ebpf.MapSpec `ebpf:"captures"`
-	Entries     *ebpf.MapSpec `ebpf:"entries"`
 	Events      *ebpf.MapSpec `ebpf:"events"`
 	Lost        *ebpf.MapSpec `ebpf:"lost"`
-	Scratch     *ebpf.MapSpec `ebpf:"scratch"`
-	Traced      *ebpf.MapSpec `ebpf:"traced"`
+	Tasks       *ebpf.MapSpec `ebpf:"tasks"`
 }
 
 // syscovVariableSpecs contains global variables before they are loaded into the kernel.
@@ -161,22 +160,18 @@ func (o *syscovObjects) Close() error {
 type syscovMaps struct {
 	ArgCaptures *ebpf.Map `ebpf:"arg_captures"`
 	Captures    *ebpf.Map `ebpf:"captures"`
-	Entries     *ebpf.Map `ebpf:"entries"`
 	Events      *ebpf.Map `ebpf:"events"`
 	Lost        *ebpf.Map `ebpf:"lost"`
-	Scratch     *ebpf.Map `ebpf:"scratch"`
-	Traced      *ebpf.Map `ebpf:"traced"`
+	Tasks       *ebpf.Map `ebpf:"tasks"`
 }
 
 func (m *syscovMaps) Close() error {
 	return _SyscovClose(
 		m.ArgCaptures,
 		m.Captures,
-		m.Entries,
 		m.Events,
 		m.Lost,
-		m.Scratch,
-		m.Traced,
+		m.Tasks,
 	)
 }
 

@@ -44,6 +44,10 @@ type Tracer struct {
 	monoOff    int64          // wall-clock ns − CLOCK_MONOTONIC ns
 	order      reorder
 	latest     uint64 // the latest record time read
+	free       []*trace.Event
+	cur        []*trace.Event      // the batch being filled
+	out        chan []*trace.Event // batches to the emitter
+	recycle    chan []*trace.Event // batches back, their events free
 	// stopped is closed once every process of the tree has ended: the
 	// ring buffer then holds all there is to read.
 	stopped    chan struct{}
@@ -233,7 +237,8 @@ func Start(argv []string, opts Options) (*Tracer, error) {
 // alongside) calls them itself.
 func Load(opts Options) (*Tracer, error) {
 	t := &Tracer{opts: opts, tab: trace.Table(trace.ArchX86_64), done: make(chan struct{}), known: map[int]bool{},
-		comm: map[int]string{}, stopped: make(chan struct{}), readErr: make(chan error, 1), execed: make(chan struct{})}
+		comm: map[int]string{}, stopped: make(chan struct{}), readErr: make(chan error, 1), execed: make(chan struct{}),
+		out: make(chan []*trace.Event, 64), recycle: make(chan []*trace.Event, 64)}
 	if err := t.load(opts); err != nil {
 		return nil, err
 	}
@@ -257,7 +262,13 @@ func Load(opts Options) (*Tracer, error) {
 func (t *Tracer) Follow(pid int) error {
 	t.pid = pid
 	t.rootSet.Store(int64(pid))
-	if err := t.objs.Traced.Put(uint32(pid), uint8(1)); err != nil {
+	// Task storage is keyed by a pidfd from user space.
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("eBPF: pidfd_open(%d): %w", pid, err)
+	}
+	defer unix.Close(fd)
+	if err := t.objs.Tasks.Put(uint32(fd), syscovTaskState{Traced: 1}); err != nil {
 		return fmt.Errorf("eBPF: %w", err)
 	}
 	return nil
@@ -322,10 +333,21 @@ func (t *Tracer) wait() {
 // empty, and hands the events on in time order.
 func (t *Tracer) read() {
 	runtime.LockOSThread()
+	emitted := make(chan struct{})
+	go t.emitter(emitted)
+	finish := func(err error) {
+		t.order.flush(^uint64(0), nil, t.emit)
+		t.send()
+		close(t.out)
+		<-emitted
+		t.readErr <- err
+	}
 	var rec ringbuf.Record
 	stopped := false
+	// The deadline matters only when the ring is empty (ReadInto reads
+	// what is there first): it is set again after each idle wait.
+	t.rd.SetDeadline(time.Now().Add(idleWait))
 	for {
-		t.rd.SetDeadline(time.Now().Add(20 * time.Millisecond))
 		err := t.rd.ReadInto(&rec)
 		switch {
 		case err == nil:
@@ -339,9 +361,9 @@ func (t *Tracer) read() {
 			var mono unix.Timespec
 			unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
 			t.order.flush(uint64(mono.Nano())-reorderWindow, t.opts.Hold, t.emit)
+			t.send()
 			if stopped {
-				t.order.flush(^uint64(0), nil, t.emit)
-				t.readErr <- nil
+				finish(nil)
 				return
 			}
 			select {
@@ -351,19 +373,74 @@ func (t *Tracer) read() {
 				stopped = true
 			default:
 			}
+			t.rd.SetDeadline(time.Now().Add(idleWait))
 		default:
-			t.order.flush(^uint64(0), nil, t.emit)
-			t.readErr <- fmt.Errorf("eBPF ring buffer: %w", err)
+			finish(fmt.Errorf("eBPF ring buffer: %w", err))
 			return
 		}
 	}
 }
 
+// idleWait is how long the reader waits on an empty ring before it hands
+// on what it holds; the program wakes it only when much is waiting.
+const idleWait = 20 * time.Millisecond
+
+// batchSize events go from the reader to the emitter at a time: the two
+// run on two CPUs when the app leaves one free (decoding and reordering
+// on one, writing the trace on the other).
+const batchSize = 512
+
 func (t *Tracer) emit(ev *trace.Event) {
-	t.res.Events++
-	if t.opts.OnEvent != nil {
-		t.opts.OnEvent(ev)
+	t.cur = append(t.cur, ev)
+	if len(t.cur) == batchSize {
+		t.send()
 	}
+}
+
+// send hands the current batch to the emitter and takes a free one (its
+// events back on the free list).
+func (t *Tracer) send() {
+	if len(t.cur) == 0 {
+		return
+	}
+	t.out <- t.cur
+	select {
+	case b := <-t.recycle:
+		t.free = append(t.free, b...)
+		t.cur = b[:0]
+	default:
+		t.cur = make([]*trace.Event, 0, batchSize)
+	}
+}
+
+// emitter calls OnEvent for every event of every batch, in order, on a
+// goroutine of its own.
+func (t *Tracer) emitter(done chan<- struct{}) {
+	defer close(done)
+	for b := range t.out {
+		for _, ev := range b {
+			t.res.Events++
+			if t.opts.OnEvent != nil {
+				t.opts.OnEvent(ev)
+			}
+			*ev = trace.Event{}
+		}
+		select {
+		case t.recycle <- b:
+		default:
+		}
+	}
+}
+
+// newEvent is an event from the free list: an event is valid only during
+// OnEvent, and a busy app makes a million a second.
+func (t *Tracer) newEvent() *trace.Event {
+	if n := len(t.free); n > 0 {
+		ev := t.free[n-1]
+		t.free = t.free[:n-1]
+		return ev
+	}
+	return new(trace.Event)
 }
 
 // record turns one ring buffer record into events.
@@ -447,7 +524,8 @@ func (t *Tracer) syscallEvent(r *record) *trace.Event {
 	if !ok {
 		name = fmt.Sprintf("syscall_%#x", nr)
 	}
-	ev := &trace.Event{Kind: trace.KindSyscall, PID: int(r.pid), TID: int(r.tid), Time: t.wall(r.enterNs), Comm: t.comm[int(r.pid)],
+	ev := t.newEvent()
+	*ev = trace.Event{Kind: trace.KindSyscall, PID: int(r.pid), TID: int(r.tid), Time: t.wall(r.enterNs), Comm: t.comm[int(r.pid)],
 		Name: name, Nr: nr, Duration: -1, Origin: trace.OriginNative}
 	f := sysargs.Format(r.memory(), name, nr, r.args)
 	ev.Args = f.Text

@@ -148,6 +148,7 @@ func (j *stackJoin) hold(ev *trace.Event) bool {
 		return true
 	}
 	if j.finished {
+		j.held = nil
 		return true
 	}
 	if j.held != ev {

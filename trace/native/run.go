@@ -127,6 +127,16 @@ func Header(cfg Config, tool string) trace.Header {
 	if unix.Uname(&u) == nil {
 		h.HostKernel = unix.ByteSliceToString(u.Release[:])
 	}
+	if cfg.Stacks {
+		switch {
+		case cfg.Backend == BackendStrace:
+			h.Stacks = "strace -k"
+		case cfg.Backend == BackendEBPF:
+			h.Stacks = fmt.Sprintf("ptrace alongside eBPF, stopping only at %d syscalls that may need a stack (.eh_frame unwinding)", len(cfg.StackSyscalls))
+		default:
+			h.Stacks = "ptrace (.eh_frame unwinding, frame pointers where there is none)"
+		}
+	}
 	if cfg.Backend == BackendEBPF {
 		var zero uint64
 		h.LostEvents, h.LostPerCPU = &zero, make([]uint64, runtime.NumCPU())

@@ -102,6 +102,7 @@ struct event {
 
 #define HEADER_SIZE (sizeof(struct event) - MAX_REGIONS * sizeof(struct region))
 
+
 // Per syscall: how each argument is captured. Filled by user space.
 struct spec {
 	__u8 kind[6];
@@ -110,34 +111,31 @@ struct spec {
 	__u8 any;     // some kind[i] is set
 };
 
-// The entry of a call that captures nothing: all the exit needs.
-struct entry {
+// Per task (task local storage: no hashing on the hot path, freed with
+// the task, and kept when an execve gives a thread its leader's pid):
+// whether it is traced, and the entry of the call it is in.
+struct task_state {
 	__u64 enter_ns;
 	__u64 args[6];
 	__u32 nr;
-	__u32 pad;
+	__u8 traced;
+	__u8 active;   // in a call whose entry was recorded
+	__u8 captured; // that call's record is in captures
+	__u8 pad;
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, __u8);
-} traced SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u32);
-	__type(value, struct entry);
-} entries SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_state);
+} tasks SEC(".maps");
 
 // Calls that capture memory keep their whole record from entry to exit.
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u32);
+	__type(key, int);
 	__type(value, struct event);
 } captures SEC(".maps");
 
@@ -147,13 +145,6 @@ struct {
 	__type(key, __u32);
 	__type(value, struct spec);
 } arg_captures SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct event);
-} scratch SEC(".maps");
 
 // lost counts, per CPU, the records that did not fit in the ring buffer
 // (or the captures map): user space reports them.
@@ -177,9 +168,21 @@ static __always_inline void count_lost(void)
 		(*n)++;
 }
 
-static __always_inline int is_traced(__u32 tid)
+// wakeup: a syscall record wakes the reader only when much is waiting;
+// it reads an idle ring every few milliseconds anyway, and a wake-up per
+// record would cost more than the record.
+static __always_inline __u64 wakeup(void)
 {
-	return bpf_map_lookup_elem(&traced, &tid) != 0;
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= (1 << 20) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+// traced_state is the current task's state when it is traced.
+static __always_inline struct task_state *traced_state(struct task_struct *task)
+{
+	struct task_state *st = bpf_task_storage_get(&tasks, task, 0, 0);
+	if (!st || !st->traced)
+		return 0;
+	return st;
 }
 
 // read_region fills r with what argument arg points at.
@@ -237,9 +240,9 @@ static __always_inline void capture_argv(struct event *e, __u64 addr, __u8 arg)
 SEC("tp_btf/sys_enter")
 int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 {
-	__u64 id_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id_tgid;
-	if (!is_traced(tid))
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = traced_state(task);
+	if (!st)
 		return 0;
 	__u32 nr = id;
 	struct spec *sp = 0;
@@ -247,6 +250,8 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		sp = bpf_map_lookup_elem(&arg_captures, &nr);
 	if (sp && sp->skip)
 		return 0;
+	__u64 id_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id_tgid;
 	__u64 now = bpf_ktime_get_ns();
 	__u64 args[6] = {regs->di, regs->si, regs->dx, regs->r10, regs->r8, regs->r9};
 
@@ -271,17 +276,22 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	}
 
+	st->active = 1;
+	st->captured = 0;
 	if (!sp || !sp->any) {
-		struct entry en = {.enter_ns = now, .nr = nr};
+		st->enter_ns = now;
+		st->nr = nr;
 		for (int i = 0; i < 6; i++)
-			en.args[i] = args[i];
-		bpf_map_update_elem(&entries, &tid, &en, BPF_ANY);
+			st->args[i] = args[i];
 		return 0;
 	}
-	__u32 zero = 0;
-	struct event *e = bpf_map_lookup_elem(&scratch, &zero);
-	if (!e)
+	struct event *e = bpf_task_storage_get(&captures, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!e) {
+		st->active = 0;
+		count_lost();
 		return 0;
+	}
+	st->captured = 1;
 	e->enter_ns = now;
 	e->pid = id_tgid >> 32;
 	e->tid = tid;
@@ -306,24 +316,28 @@ int BPF_PROG(sys_enter, struct pt_regs *regs, long id)
 			size = args[i + 1];
 		read_region(r, args[i], i, kind == CAP_STR, size);
 	}
-	if (bpf_map_update_elem(&captures, &tid, e, BPF_ANY) != 0)
-		count_lost();
 	return 0;
 }
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_state *st = traced_state(task);
+	if (!st || !st->active)
+		return 0; // not traced, or the exit of a call made before it was
+	st->active = 0;
 	__u64 id_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id_tgid;
-	if (!is_traced(tid))
-		return 0;
 	__u64 now = bpf_ktime_get_ns();
 
-	struct event *c = bpf_map_lookup_elem(&captures, &tid);
-	if (c) {
+	if (st->captured) {
+		struct event *c = bpf_task_storage_get(&captures, task, 0, 0);
+		if (!c)
+			return 0;
 		c->exit_ns = now;
 		c->ret = ret;
+		c->tid = (__u32)id_tgid; // an execve may have given it its leader's pid
+		c->pid = id_tgid >> 32;
 		// A string the entry could not read (its page not yet touched)
 		// can be read now that the kernel has; not after an execve,
 		// whose memory is another program's now.
@@ -339,32 +353,26 @@ int BPF_PROG(sys_exit, struct pt_regs *regs, long ret)
 		__u64 size = HEADER_SIZE + (__u64)c->nregions * sizeof(struct region);
 		if (size > sizeof(struct event))
 			size = sizeof(struct event);
-		if (bpf_ringbuf_output(&events, c, size, 0) != 0)
+		if (bpf_ringbuf_output(&events, c, size, wakeup()) != 0)
 			count_lost();
-		bpf_map_delete_elem(&captures, &tid);
 		return 0;
 	}
-	struct entry *en = bpf_map_lookup_elem(&entries, &tid);
-	if (!en)
-		return 0; // the exit of a call made before the task was traced
 	struct event *e = bpf_ringbuf_reserve(&events, HEADER_SIZE, 0);
 	if (!e) {
 		count_lost();
-		bpf_map_delete_elem(&entries, &tid);
 		return 0;
 	}
-	e->enter_ns = en->enter_ns;
+	e->enter_ns = st->enter_ns;
 	e->exit_ns = now;
 	e->pid = id_tgid >> 32;
-	e->tid = tid;
+	e->tid = (__u32)id_tgid;
 	e->ret = ret;
 	for (int i = 0; i < 6; i++)
-		e->args[i] = en->args[i];
-	e->nr = en->nr;
+		e->args[i] = st->args[i];
+	e->nr = st->nr;
 	e->type = REC_SYSCALL;
 	e->nregions = 0;
-	bpf_ringbuf_submit(e, 0);
-	bpf_map_delete_elem(&entries, &tid);
+	bpf_ringbuf_submit(e, wakeup());
 	return 0;
 }
 
@@ -392,86 +400,72 @@ static __always_inline void small_record(__u16 type, __u32 pid, __u32 tid, __s64
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(sched_process_fork, struct task_struct *parent, struct task_struct *child)
 {
-	__u32 ptid = parent->pid;
-	if (!is_traced(ptid))
+	if (!traced_state(parent))
 		return 0;
-	__u32 ctid = child->pid;
-	__u8 one = 1;
-	bpf_map_update_elem(&traced, &ctid, &one, BPF_ANY);
-	small_record(REC_FORK, parent->tgid, ptid, ctid, child->tgid);
+	struct task_state *cs = bpf_task_storage_get(&tasks, child, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!cs) {
+		count_lost();
+		return 0;
+	}
+	cs->traced = 1;
+	cs->active = 0;
+	small_record(REC_FORK, parent->tgid, parent->pid, child->pid, child->tgid);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(sched_process_exit, struct task_struct *p)
 {
-	__u32 tid = p->pid;
-	if (!is_traced(tid))
+	struct task_state *st = traced_state(p);
+	if (!st)
 		return 0;
+	st->traced = 0;
 	int live = BPF_CORE_READ(p, signal, live.counter);
-	small_record(REC_EXIT, p->tgid, tid, p->exit_code, live == 0);
-	bpf_map_delete_elem(&traced, &tid);
-	bpf_map_delete_elem(&entries, &tid);
-	bpf_map_delete_elem(&captures, &tid);
+	small_record(REC_EXIT, p->tgid, p->pid, p->exit_code, live == 0);
 	return 0;
 }
 
-// An execve by a thread other than the leader takes the leader's tid:
-// its pending call moves with it.
+// An execve by a thread other than the leader gives it the leader's pid
+// (its state is the task's: it moves with it); user space hears of it.
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sched_process_exec, struct task_struct *p, int old_pid)
 {
-	__u32 tid = p->pid;
-	if (!is_traced(tid))
+	if (!traced_state(p))
 		return 0;
 	struct event *e = bpf_ringbuf_reserve(&events, HEADER_SIZE + sizeof(struct region), 0);
-	if (e) {
-		__u64 now = bpf_ktime_get_ns();
-		e->enter_ns = now;
-		e->exit_ns = now;
-		e->pid = p->tgid;
-		e->tid = tid;
-		e->ret = old_pid;
-		for (int i = 0; i < 6; i++)
-			e->args[i] = 0;
-		e->nr = 0;
-		e->type = REC_EXEC;
-		e->nregions = 1;
-		e->regions[0].addr = 0;
-		e->regions[0].arg = 0;
-		e->regions[0].flags = REG_STRING;
-		e->regions[0].len = 16;
-		bpf_get_current_comm(e->regions[0].data, 16);
-		bpf_ringbuf_submit(e, 0);
-	} else
+	if (!e) {
 		count_lost();
-	if ((__u32)old_pid == tid)
 		return 0;
-	__u32 old = old_pid;
-	struct event *c = bpf_map_lookup_elem(&captures, &old);
-	if (c) {
-		c->tid = tid;
-		bpf_map_update_elem(&captures, &tid, c, BPF_ANY);
-		bpf_map_delete_elem(&captures, &old);
 	}
-	struct entry *en = bpf_map_lookup_elem(&entries, &old);
-	if (en) {
-		bpf_map_update_elem(&entries, &tid, en, BPF_ANY);
-		bpf_map_delete_elem(&entries, &old);
-	}
+	__u64 now = bpf_ktime_get_ns();
+	e->enter_ns = now;
+	e->exit_ns = now;
+	e->pid = p->tgid;
+	e->tid = p->pid;
+	e->ret = old_pid;
+	for (int i = 0; i < 6; i++)
+		e->args[i] = 0;
+	e->nr = 0;
+	e->type = REC_EXEC;
+	e->nregions = 1;
+	e->regions[0].addr = 0;
+	e->regions[0].arg = 0;
+	e->regions[0].flags = REG_STRING;
+	e->regions[0].len = 16;
+	bpf_get_current_comm(e->regions[0].data, 16);
+	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
 
 SEC("tp_btf/signal_deliver")
 int BPF_PROG(signal_deliver, int sig, struct kernel_siginfo *info)
 {
-	__u64 id_tgid = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id_tgid;
-	if (!is_traced(tid))
+	if (!traced_state(bpf_get_current_task_btf()))
 		return 0;
+	__u64 id_tgid = bpf_get_current_pid_tgid();
 	int code = 0;
 	if (info)
 		code = BPF_CORE_READ(info, si_code);
-	small_record(REC_SIGNAL, id_tgid >> 32, tid, code, sig);
+	small_record(REC_SIGNAL, id_tgid >> 32, (__u32)id_tgid, code, sig);
 	return 0;
 }
