@@ -21,6 +21,7 @@ var examples = map[string][]string{
 	},
 	"trace": {
 		"syscov trace -o redis.trace --ready tcp:6390 --workload 'redis-cli -p 6390 bgsave' -- redis-server --port 6390 --save ''",
+		"syscov trace --backend ebpf --ring-buffer 256M -o redis-load.trace --ready tcp:6390 --workload 'redis-benchmark -p 6390 -n 50000 -q' -- redis-server --port 6390 --save ''",
 		"syscov trace --backend strace --stacks -o ls.trace -- ls -l /",
 		"syscov trace --unikernel elfloader_qemu-x86_64 -- /usr/bin/sqlite3 /tmp/t.db 'SELECT 1;'",
 	},

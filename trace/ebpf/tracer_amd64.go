@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -82,9 +83,12 @@ var (
 
 // load loads and attaches the programs and fills the capture table.
 func (t *Tracer) load(opts Options) error {
-	if err := rlimit.RemoveMemlock(); err != nil {
-		return fmt.Errorf("eBPF: %w", err)
+	if err := privileged(); err != nil {
+		return err
 	}
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
+	// do not, and an unprivileged user fails below with a clearer error.
+	rlimit.RemoveMemlock()
 	spec, err := loadSyscov()
 	if err != nil {
 		return fmt.Errorf("eBPF: %w", err)
@@ -539,4 +543,27 @@ func (t *Tracer) syscallEvent(r *record) *trace.Event {
 	ev.Duration = time.Duration(r.exitNs - r.enterNs)
 	sysargs.SetResult(ev, r.ret)
 	return ev
+}
+
+// privileged says whether this process may load and attach tracing
+// programs: CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON (Linux 5.8+).
+func privileged() error {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil // let the kernel say
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if hexCaps, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			caps, err := strconv.ParseUint(strings.TrimSpace(hexCaps), 16, 64)
+			if err != nil {
+				return nil
+			}
+			const sysAdmin, perfmon, bpf = 21, 38, 39
+			if caps&(1<<sysAdmin) != 0 || caps&(1<<bpf) != 0 && caps&(1<<perfmon) != 0 {
+				return nil
+			}
+			return errors.New("eBPF: not permitted (run as root, or with CAP_BPF and CAP_PERFMON)")
+		}
+	}
+	return nil
 }

@@ -6,15 +6,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/guard"
+	"github.com/syscov/syscov/trace/internal/argtest"
 	"github.com/syscov/syscov/trace/ptrace"
-	"github.com/syscov/syscov/trace/sysargs"
 )
 
 func TestMain(m *testing.M) {
@@ -199,32 +198,6 @@ func TestArgumentsAsPtrace(t *testing.T) {
 // and numbers that differ from run to run are left out; so is futex,
 // whose calls depend on the scheduler).
 func argTexts(evs []trace.Event) map[string][]string {
-	compared := map[string]bool{"path": true, "open": true, "domain": true, "socktype": true, "prot": true, "mapflags": true,
-		"sockaddr": true, "clone": true, "clone3": true, "argv": true, "atflags": true, "signal": true}
-	sets := map[string]map[string]bool{}
-	for _, ev := range evs {
-		kinds, ok := sysargs.Kinds(ev.Name)
-		if !ok || ev.Kind != trace.KindSyscall {
-			continue
-		}
-		args := trace.Args(ev.Args)
-		for i, k := range kinds {
-			if !compared[k] || i >= len(args) {
-				continue
-			}
-			key := ev.Name + "#" + strconv.Itoa(i)
-			if sets[key] == nil {
-				sets[key] = map[string]bool{}
-			}
-			sets[key][args[i]] = true
-		}
-	}
-	out := map[string][]string{}
-	for k, set := range sets {
-		for v := range set {
-			out[k] = append(out[k], v)
-		}
-		sort.Strings(out[k])
-	}
-	return out
+	return argtest.Texts(evs, map[string]bool{"path": true, "open": true, "domain": true, "socktype": true, "prot": true,
+		"mapflags": true, "sockaddr": true, "clone": true, "clone3": true, "argv": true, "atflags": true, "signal": true}, nil)
 }

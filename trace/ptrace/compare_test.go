@@ -4,12 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
 	"github.com/syscov/syscov/trace"
-	"github.com/syscov/syscov/trace/sysargs"
+	"github.com/syscov/syscov/trace/internal/argtest"
 )
 
 // comparedKinds are the arguments the tracer decodes symbolically; their
@@ -115,39 +114,18 @@ func TestArgumentsAsStrace(t *testing.T) {
 // sorted set of its texts (futex: only the operation, strace leaves out
 // the arguments an operation does not use).
 func argTexts(evs []trace.Event, ours bool) map[string][]string {
-	sets := map[string]map[string]bool{}
-	for _, ev := range evs {
-		kinds, ok := sysargs.Kinds(ev.Name)
-		if !ok {
-			continue
+	return argtest.Texts(evs, comparedKinds, func(ev *trace.Event, args []string, i int, kind string) (string, bool) {
+		if ev.Name == "futex" && i > 1 || kind == "path" && ev.Name == "execve" {
+			return "", false
 		}
-		args := trace.Args(ev.Args)
-		for i, k := range kinds {
-			if !comparedKinds[k] || i >= len(args) || ev.Name == "futex" && i > 1 || k == "path" && ev.Name == "execve" {
-				continue
-			}
-			text := args[i]
-			if k == "clone" {
-				// strace writes clone(child_stack=…, flags=…, …).
-				for _, a := range args {
-					if strings.HasPrefix(a, "flags=") {
-						text = a
-					}
+		if kind == "clone" {
+			// strace writes clone(child_stack=…, flags=…, …).
+			for _, a := range args {
+				if strings.HasPrefix(a, "flags=") {
+					return a, true
 				}
 			}
-			key := ev.Name + "#" + string(rune('0'+i))
-			if sets[key] == nil {
-				sets[key] = map[string]bool{}
-			}
-			sets[key][text] = true
 		}
-	}
-	out := map[string][]string{}
-	for k, set := range sets {
-		for v := range set {
-			out[k] = append(out[k], v)
-		}
-		sort.Strings(out[k])
-	}
-	return out
+		return args[i], true
+	})
 }
