@@ -168,12 +168,12 @@ static __always_inline void count_lost(void)
 		(*n)++;
 }
 
-// wakeup: a syscall record wakes the reader only when much is waiting;
-// it reads an idle ring every few milliseconds anyway, and a wake-up per
-// record would cost more than the record.
+// wakeup: a syscall record never wakes the reader, which reads an idle
+// ring every 20 ms anyway (a 64 MiB ring holds 0.7 s of the busiest app):
+// a wake-up per record costs more than the record.
 static __always_inline __u64 wakeup(void)
 {
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= (1 << 20) ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
 }
 
 // traced_state is the current task's state when it is traced.
