@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/check.sh — what tracing costs a syscall-heavy server, in one run:
 # redis-benchmark -n N (default 20000) against redis-server untraced,
-# under `syscov trace` (built-in tracer, no stacks), and under `syscov check`
-# (native side only: the built-in tracer with stacks, which check records
-# only for the calls the judge does not call supported), and, for the
-# record, under `syscov trace --stacks` (a stack for every call). Reports
+# under `syscov trace` (the default backend: eBPF where it can run, else
+# ptrace; no stacks), and under `syscov check` (native side only: stacks
+# only for the calls the judge does not call supported — with eBPF, ptrace
+# stops the app only at those), and, for the record, under `syscov trace
+# --stacks` (a stack for every call: ptrace). Reports
 # requests per second and each traced run's ratio to the untraced one.
 # Goal (issue 12): check costs what a plain trace costs.
 # Usage: bench/check.sh [N]
