@@ -95,6 +95,15 @@ var argKinds = map[string][]argKind{
 	"inotify_init1": {aHex}, "memfd_create": {aPath, aHex}, "sched_getaffinity": {aInt, aUint, aHex},
 	"setitimer": {aInt, aHex, aHex}, "chmod": {aPath, aMode}, "fchmod": {aFd, aMode}, "chown": {aPath, aInt, aInt},
 	"symlink": {aPath, aPath}, "link": {aPath, aPath}, "flock": {aFd, aInt},
+	// The rest of the path family: a tracer that copies memory at the
+	// call (eBPF) copies the paths of the calls named here.
+	"statfs": {aPath, aHex}, "fstatfs": {aFd, aHex}, "lchown": {aPath, aInt, aInt}, "fchownat": {aDirfd, aPath, aInt, aInt, aAtFlags},
+	"fchmodat": {aDirfd, aPath, aMode}, "utimensat": {aDirfd, aPath, aHex, aAtFlags}, "symlinkat": {aPath, aDirfd, aPath},
+	"linkat": {aDirfd, aPath, aDirfd, aPath, aAtFlags}, "mknod": {aPath, aMode, aHex}, "mknodat": {aDirfd, aPath, aMode, aHex},
+	"inotify_add_watch": {aFd, aPath, aHex}, "openat2": {aDirfd, aPath, aHex, aUint}, "chroot": {aPath},
+	"utime": {aPath, aHex}, "utimes": {aPath, aHex}, "getxattr": {aPath, aPath, aHex, aUint}, "lgetxattr": {aPath, aPath, aHex, aUint},
+	"setxattr": {aPath, aPath, aHex, aUint, aHex}, "lsetxattr": {aPath, aPath, aHex, aUint, aHex}, "listxattr": {aPath, aHex, aUint},
+	"llistxattr": {aPath, aHex, aUint}, "umount2": {aPath, aHex}, "mount": {aPath, aPath, aPath, aHex, aHex},
 }
 
 // Memory reads the traced process's memory: len(buf) bytes at addr, or
