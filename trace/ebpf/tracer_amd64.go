@@ -60,8 +60,9 @@ type Tracer struct {
 }
 
 // Check says whether the eBPF backend can run here (--backend auto): the
-// architecture, BTF, and the privileges to load and attach its programs
-// (it loads them once and lets them go).
+// architecture, BTF, and the privileges to load and attach its programs.
+// It loads them (with the default ring buffer) and attaches them once;
+// the run that follows takes what it loaded instead of loading again.
 func Check() error {
 	checkOnce.Do(func() {
 		if _, err := os.Stat("/sys/kernel/btf/vmlinux"); err != nil {
@@ -69,9 +70,15 @@ func Check() error {
 			return
 		}
 		t := &Tracer{tab: trace.Table(trace.ArchX86_64)}
-		if checkErr = t.load(Options{RingBuffer: 1 << 16}); checkErr == nil {
-			t.close()
+		if checkErr = t.load(Options{}); checkErr != nil {
+			return
 		}
+		for _, l := range t.links {
+			l.Close()
+		}
+		spareMu.Lock()
+		spare = &t.objs
+		spareMu.Unlock()
 	})
 	return checkErr
 }
@@ -79,10 +86,34 @@ func Check() error {
 var (
 	checkOnce sync.Once
 	checkErr  error
+	// spare is what Check loaded, for the first run with the default
+	// ring buffer.
+	spareMu sync.Mutex
+	spare   *syscovObjects
 )
 
 // load loads and attaches the programs and fills the capture table.
 func (t *Tracer) load(opts Options) error {
+	spareMu.Lock()
+	if spare != nil && ringSize(opts.RingBuffer) == ringSize(0) {
+		t.objs, spare = *spare, nil
+		spareMu.Unlock()
+	} else {
+		spareMu.Unlock()
+		if err := t.loadObjects(opts); err != nil {
+			return err
+		}
+	}
+	if err := t.fillSpecs(opts.Trace); err != nil {
+		t.close()
+		return err
+	}
+	return t.attach()
+}
+
+// loadObjects loads the programs and maps into the kernel (CO-RE against
+// its BTF, and the verifier).
+func (t *Tracer) loadObjects(opts Options) error {
 	if err := privileged(); err != nil {
 		return err
 	}
@@ -104,10 +135,11 @@ func (t *Tracer) load(opts Options) error {
 		}
 		return fmt.Errorf("eBPF: %w", err)
 	}
-	if err := t.fillSpecs(opts.Trace); err != nil {
-		t.close()
-		return err
-	}
+	return nil
+}
+
+// attach attaches every program to its tracepoint.
+func (t *Tracer) attach() error {
 	for _, p := range []*cebpf.Program{t.objs.SysEnter, t.objs.SysExit, t.objs.SchedProcessFork, t.objs.SchedProcessExit,
 		t.objs.SchedProcessExec, t.objs.SignalDeliver} {
 		l, err := link.AttachTracing(link.TracingOptions{Program: p})
@@ -281,7 +313,12 @@ func (t *Tracer) Follow(pid int) error {
 // Finish says the traced tree has ended (every process of it): the
 // records left in the ring buffer are read, then the programs detached.
 // Done is closed after that.
-func (t *Tracer) Finish() { t.finishOnce.Do(func() { close(t.stopped) }) }
+func (t *Tracer) Finish() {
+	t.finishOnce.Do(func() {
+		close(t.stopped)
+		t.rd.Flush() // wakes a reader waiting on the empty ring
+	})
+}
 
 // Pid is the traced command's process id.
 func (t *Tracer) Pid() int { return t.pid }
@@ -360,8 +397,9 @@ func (t *Tracer) read() {
 				t.order.flush(t.latest-reorderWindow, t.opts.Hold, t.emit)
 			}
 			continue
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			// Nothing for a while: what is older than the window goes.
+		case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ringbuf.ErrFlushed):
+			// Nothing for a while (or Finish woke the reader): what is
+			// older than the window goes.
 			var mono unix.Timespec
 			unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
 			t.order.flush(uint64(mono.Nano())-reorderWindow, t.opts.Hold, t.emit)
@@ -372,9 +410,11 @@ func (t *Tracer) read() {
 			}
 			select {
 			case <-t.stopped:
-				// The tree is gone: one more empty read proves the
-				// ring drained.
+				// The tree is gone: every record is in the ring; one
+				// more read that finds it empty at once proves it drained.
 				stopped = true
+				t.rd.SetDeadline(time.Now())
+				continue
 			default:
 			}
 			t.rd.SetDeadline(time.Now().Add(idleWait))
