@@ -5,28 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-)
 
-// smallDisk mounts a 16 KiB tmpfs: a full disk on demand.
-func smallDisk(t *testing.T) string {
-	t.Helper()
-	dir := filepath.Join(t.TempDir(), "full")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=16k"); err != nil {
-		t.Skipf("cannot mount a small tmpfs (%v): this test needs root", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
-	return dir
-}
+	"github.com/syscov/syscov/internal/testdisk"
+)
 
 // On a full disk a report is written whole or not at all: the old file
 // stays, no cut file and no temporary file is left.
 func TestWriteFileFullDisk(t *testing.T) {
-	dir := smallDisk(t)
+	dir := testdisk.Small(t)
 	path := filepath.Join(dir, "report.html")
 	if err := WriteFile(path, []byte("old report\n")); err != nil {
 		t.Fatal(err)

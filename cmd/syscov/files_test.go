@@ -5,21 +5,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
+
+	"github.com/syscov/syscov/internal/testdisk"
 )
 
 // A command whose output file does not fit fails and says so, and leaves
 // no cut file and no temporary file.
 func TestProfileFullDisk(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "full")
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=16k"); err != nil {
-		t.Skipf("cannot mount a small tmpfs (%v): this test needs root", err)
-	}
-	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	dir := testdisk.Small(t)
 	// A command whose output file does not fit fails and says so: fill
 	// the disk first.
 	filler, _ := os.Create(filepath.Join(dir, "filler"))
