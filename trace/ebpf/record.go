@@ -213,11 +213,12 @@ func (o *reorder) push(at uint64, ev *trace.Event) {
 }
 
 // flush hands on every event at or before until, in time order, as
-// long as hold (when not nil) lets the first one go.
-func (o *reorder) flush(until uint64, hold func(*trace.Event) bool, emit func(*trace.Event)) {
+// long as hold (when not nil) lets the first one go; with force, hold is
+// asked (it completes the event if it can) but every event goes.
+func (o *reorder) flush(until uint64, hold func(*trace.Event) bool, force bool, emit func(*trace.Event)) {
 	for o.head < len(o.q) && o.q[o.head].at <= until {
 		ev := o.q[o.head].ev
-		if hold != nil && !hold(ev) {
+		if hold != nil && !hold(ev) && !force {
 			return
 		}
 		o.q[o.head] = timed{}

@@ -115,19 +115,20 @@ func TestReorder(t *testing.T) {
 	for _, at := range []uint64{10, 30, 20, 50, 40, 40, 5} {
 		o.push(at, &trace.Event{Time: int64(at)})
 	}
-	o.flush(25, nil, emit)
+	o.flush(25, nil, false, emit)
 	if want := []int64{5, 10, 20}; !equal(out, want) {
 		t.Fatalf("flushed %v, want %v", out, want)
 	}
 	held := true
-	o.flush(100, func(ev *trace.Event) bool { return !(held && ev.Time == 40) }, emit)
+	o.flush(100, func(ev *trace.Event) bool { return !(held && ev.Time == 40) }, false, emit)
 	if want := []int64{5, 10, 20, 30}; !equal(out, want) || o.len() != 3 {
 		t.Fatalf("flushed %v (%d waiting), want %v and 3 held", out, o.len(), want)
 	}
-	held = false
-	o.flush(100, nil, emit)
-	if want := []int64{5, 10, 20, 30, 40, 40, 50}; !equal(out, want) || o.len() != 0 {
-		t.Fatalf("flushed %v, want %v", out, want)
+	// At the end every event goes, held or not, and hold still sees it.
+	asked := 0
+	o.flush(100, func(ev *trace.Event) bool { asked++; return !(held && ev.Time == 40) }, true, emit)
+	if want := []int64{5, 10, 20, 30, 40, 40, 50}; !equal(out, want) || o.len() != 0 || asked != 3 {
+		t.Fatalf("flushed %v (hold asked %d times), want %v and 3", out, asked, want)
 	}
 }
 

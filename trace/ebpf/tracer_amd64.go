@@ -377,7 +377,7 @@ func (t *Tracer) read() {
 	emitted := make(chan struct{})
 	go t.emitter(emitted)
 	finish := func(err error) {
-		t.order.flush(^uint64(0), nil, t.emit)
+		t.order.flush(^uint64(0), t.opts.Hold, true, t.emit)
 		t.send()
 		close(t.out)
 		<-emitted
@@ -394,7 +394,7 @@ func (t *Tracer) read() {
 		case err == nil:
 			t.record(rec.RawSample)
 			if t.latest > reorderWindow {
-				t.order.flush(t.latest-reorderWindow, t.opts.Hold, t.emit)
+				t.order.flush(t.latest-reorderWindow, t.opts.Hold, false, t.emit)
 			}
 			continue
 		case errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ringbuf.ErrFlushed):
@@ -402,7 +402,7 @@ func (t *Tracer) read() {
 			// older than the window goes.
 			var mono unix.Timespec
 			unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
-			t.order.flush(uint64(mono.Nano())-reorderWindow, t.opts.Hold, t.emit)
+			t.order.flush(uint64(mono.Nano())-reorderWindow, t.opts.Hold, false, t.emit)
 			t.send()
 			if stopped {
 				finish(nil)

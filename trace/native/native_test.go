@@ -369,3 +369,33 @@ func TestTimeoutLeavesNothingBehind(t *testing.T) {
 		})
 	}
 }
+
+// TestStacksAtTheEnd: with stacks, a short run's last events get theirs
+// too (the eBPF backend pairs each with the stack ptrace recorded; the
+// events still waiting when the run ends must not go without).
+func TestStacksAtTheEnd(t *testing.T) {
+	bin := buildSysmix(t)
+	for _, backend := range []Backend{BackendPtrace, BackendEBPF} {
+		t.Run(string(backend), func(t *testing.T) {
+			needBackend(t, backend)
+			want := []string{"getdents64", "clone", "clone3", "wait4"}
+			evs, res := record(t, context.Background(), Config{Backend: backend, Argv: []string{bin, "/etc"}, Env: append(os.Environ(), "SYSMIX_EXEC=/bin/true"),
+				Stacks: true, StackSyscalls: want})
+			if res.Backend != backend {
+				t.Fatalf("recorded by %s", res.Backend)
+			}
+			n := 0
+			for _, ev := range evs {
+				if ev.Kind == trace.KindSyscall && contains(want, ev.Name) {
+					n++
+					if len(ev.Stack) == 0 {
+						t.Errorf("%s of tid %d has no stack", ev.Name, ev.TID)
+					}
+				}
+			}
+			if n < 4 {
+				t.Errorf("%d calls of %v, want sysmix's getdents64, fork, thread and wait4", n, want)
+			}
+		})
+	}
+}
