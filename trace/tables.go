@@ -105,8 +105,9 @@ func (t *SyscallTable) Names() []string {
 }
 
 var (
-	errnoByNr = map[int]string{}
-	errnoDesc = map[string]string{}
+	errnoByNr   = map[int]string{}
+	errnoByName = map[string]int{}
+	errnoDesc   = map[string]string{}
 )
 
 func init() {
@@ -115,6 +116,7 @@ func init() {
 			errnoByNr[e.nr] = e.name
 		}
 		errnoDesc[e.name] = e.desc
+		errnoByName[e.name] = e.nr
 	}
 	// Aliases and the kernel-internal restart codes strace prints; they are
 	// not in libc's tables.
@@ -130,8 +132,13 @@ func init() {
 		if _, dup := errnoByNr[nr]; !dup {
 			errnoByNr[nr] = name
 		}
+		errnoByName[name] = nr
 	}
 }
+
+// ErrnoNumber is the number of a Linux errno name (ENOSYS → 38), 0 when
+// unknown.
+func ErrnoNumber(name string) int { return errnoByName[name] }
 
 // ErrnoName returns the name of Linux errno nr (positive), "" when unknown.
 func ErrnoName(nr int) string { return errnoByNr[nr] }

@@ -11,6 +11,7 @@ type ptraceApp struct{ t *ptrace.Tracer }
 func startPtrace(cfg Config) (app, error) {
 	t, err := ptrace.Start(cfg.Argv, ptrace.Options{
 		Trace: cfg.Trace, Stacks: cfg.Stacks, StackFor: cfg.StackFor, Dir: cfg.Dir, Env: cfg.Env, Fail: cfg.Fail, Fake: cfg.Fake, Quiet: cfg.Quiet,
+		Answer: cfg.Answer, AnswerSyscalls: cfg.AnswerSyscalls,
 		Stdout: cfg.Stdout, Stderr: cfg.Stderr, OnEvent: cfg.OnEvent,
 	})
 	if err != nil {

@@ -56,6 +56,10 @@ type Config struct {
 	Fail  map[string]int
 	Fake  map[string]int64
 	Quiet bool
+	// Answer and AnswerSyscalls answer uses argument by argument (see
+	// ptrace.Options).
+	Answer         func(ev *trace.Event) (ret int64, ok bool)
+	AnswerSyscalls []string
 	// Ready says when the app is ready (workload.Ready's Spec: tcp:,
 	// unix:, http://, log:). ReadyDelay waits a fixed time instead.
 	Ready        string

@@ -10,7 +10,11 @@ package probe
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"os"
+	"path/filepath"
+	"sync/atomic"
 
 	"sort"
 	"strconv"
@@ -36,12 +40,27 @@ type Config struct {
 	Check        string
 	// Timeout bounds one run (default 60s).
 	Timeout time.Duration
+	// Output keeps what the app and the workload wrote in each run's
+	// Outcome (at most OutputLimit bytes), for comparing runs. LogDir,
+	// when set, keeps it in LogDir/LABEL.log too: the evidence of the run.
+	Output bool
+	LogDir string
 }
+
+// OutputLimit bounds the output an Outcome keeps.
+const OutputLimit = 1 << 20
 
 // Variant is what one run changes.
 type Variant struct {
 	Fail map[string]int   // syscall → errno
 	Fake map[string]int64 // syscall → result
+	// Answer answers single uses, argument by argument: it is asked at
+	// each call of AnswerSyscalls and, when ok, the call returns ret
+	// without running (see ptrace.Options.Answer).
+	Answer         func(ev *trace.Event) (ret int64, ok bool)
+	AnswerSyscalls []string
+	// Label names the run (its log file under Config.LogDir).
+	Label string
 }
 
 // Outcome is how one run went.
@@ -49,6 +68,12 @@ type Outcome struct {
 	OK      bool
 	Reason  string // why not
 	Elapsed time.Duration
+	// Output is what the app and the workload wrote (Config.Output), Log
+	// the file that keeps it (Config.LogDir).
+	Output []byte
+	Log    string
+	// Answered counts the calls Variant.Answer answered.
+	Answered int
 }
 
 // crashSignals end a run as a crash.
@@ -99,7 +124,31 @@ func Run(ctx context.Context, cfg Config, v Variant) Outcome {
 	for name := range v.Fake {
 		nc.Trace = append(nc.Trace, name)
 	}
+	var answered atomic.Int64
+	if v.Answer != nil {
+		nc.Answer = func(ev *trace.Event) (int64, bool) {
+			r, ok := v.Answer(ev)
+			if ok {
+				answered.Add(1)
+			}
+			return r, ok
+		}
+		nc.AnswerSyscalls = v.AnswerSyscalls
+		nc.Trace = append(nc.Trace, v.AnswerSyscalls...)
+	}
 	nc.Quiet = len(nc.Trace) == 0
+	logFile, logPath, err := cfg.openLog(v.Label)
+	if err != nil {
+		return Outcome{Reason: err.Error()}
+	}
+	if logFile != nil {
+		defer logFile.Close()
+		if cfg.LogDir == "" {
+			defer os.Remove(logPath)
+			logPath = ""
+		}
+		nc.Stdout, nc.Stderr = logFile, logFile
+	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
 		timeout = 60 * time.Second
@@ -108,7 +157,10 @@ func Run(ctx context.Context, cfg Config, v Variant) Outcome {
 	defer cancel()
 	start := time.Now()
 	res, err := native.Run(ctx, nc)
-	out := Outcome{Elapsed: time.Since(start)}
+	out := Outcome{Elapsed: time.Since(start), Log: logPath, Answered: int(answered.Load())}
+	if logFile != nil {
+		out.Output, _ = io.ReadAll(io.LimitReader(io.NewSectionReader(logFile, 0, OutputLimit), OutputLimit))
+	}
 	switch {
 	case err != nil:
 		out.Reason = err.Error()
@@ -128,6 +180,33 @@ func Run(ctx context.Context, cfg Config, v Variant) Outcome {
 		out.OK = true
 	}
 	return out
+}
+
+// openLog opens the file a run's output goes to: LogDir/LABEL.log, or a
+// private temporary file when only Output is asked; nil when neither.
+func (cfg Config) openLog(label string) (*os.File, string, error) {
+	switch {
+	case cfg.LogDir != "":
+		if label == "" {
+			label = "run"
+		}
+		name := strings.Map(func(r rune) rune {
+			if r == '/' || r == ' ' || r < 0x20 {
+				return '_'
+			}
+			return r
+		}, label)
+		p := filepath.Join(cfg.LogDir, name+".log")
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+		return f, p, err
+	case cfg.Output:
+		f, err := os.CreateTemp("", "syscov-run-*.log")
+		if err != nil {
+			return nil, "", err
+		}
+		return f, f.Name(), nil
+	}
+	return nil, "", nil
 }
 
 func workloadReason(err error) string {

@@ -33,6 +33,14 @@ type Options struct {
 	// Fake makes the named syscalls return the given value without
 	// running (the call is skipped at its trace stop); they are traced.
 	Fake map[string]int64
+	// Answer, when set, is asked at the entry of every call of the
+	// syscalls named in AnswerSyscalls (they are traced: a seccomp stop at
+	// those numbers only), with the call's name and decoded arguments
+	// (never for an exec of the command's own process: that starts it);
+	// when it answers ok the call is skipped and returns ret (-errno or a
+	// value): a use answered argument by argument, as a target answers it.
+	Answer         func(ev *trace.Event) (ret int64, ok bool)
+	AnswerSyscalls []string
 	// Quiet traces no syscall (Trace is ignored): with Fail it only
 	// filters, and the app runs at full speed; processes are still
 	// followed and reported.
@@ -81,6 +89,7 @@ type Tracer struct {
 	actions map[int]Action
 	phase   int
 	inject  map[int]int64 // nr → result of a skipped call (-errno or a fake value)
+	answer  map[int]bool  // nr → ask opts.Answer at entry
 	full    bool
 	symbols *symbolizer
 }
@@ -95,7 +104,7 @@ func Start(argv []string, opts Options) (*Tracer, error) {
 		return nil, errArchUnsupported
 	}
 	t := &Tracer{opts: opts, tab: trace.Table(trace.ArchX86_64), done: make(chan struct{}), alive: map[int]bool{},
-		actions: map[int]Action{}, inject: map[int]int64{}}
+		actions: map[int]Action{}, inject: map[int]int64{}, answer: map[int]bool{}}
 	t.full = len(opts.Trace) == 0 && !opts.Quiet
 	if opts.Quiet {
 		opts.Trace = nil
@@ -132,6 +141,18 @@ func Start(argv []string, opts Options) (*Tracer, error) {
 		t.inject[nr] = v
 		if !t.full {
 			t.actions[nr] = Action{Trace: true}
+		}
+	}
+	if opts.Answer != nil {
+		for _, name := range opts.AnswerSyscalls {
+			nr, err := number(name)
+			if err != nil {
+				return nil, err
+			}
+			t.answer[nr] = true
+			if !t.full {
+				t.actions[nr] = Action{Trace: true}
+			}
 		}
 	}
 	if opts.Stacks {
@@ -200,6 +221,8 @@ type task struct {
 	cloneKnown bool
 	comm       string
 	skipped    bool // the current call is skipped; its result is injected
+	answered   bool // opts.Answer answered the current call with answerRet
+	answerRet  int64
 }
 
 const (
@@ -503,7 +526,16 @@ func (t *Tracer) syscallStop(tk *task) {
 		if t.opts.Stacks && (t.opts.StackFor == nil || t.opts.StackFor(nr, si.args)) {
 			tk.ev.Stack = t.stack(tk.tid, si.ip, si.sp)
 		}
-		if _, ok := t.inject[nr]; ok {
+		_, skip := t.inject[nr]
+		tk.answered = false
+		// The command's own execs start the app (a wrapper's exec of it):
+		// they are never a use to answer.
+		ownExec := tk.pid == t.pid && (tk.ev.Name == "execve" || tk.ev.Name == "execveat")
+		if !skip && t.answer[nr] && t.phase == phaseTraced && !ownExec {
+			tk.answerRet, tk.answered = t.opts.Answer(&tk.ev)
+			skip = tk.answered
+		}
+		if skip {
 			// Skip the call: the kernel runs syscall -1, which does nothing.
 			var r regs
 			if getRegs(tk.tid, &r) == nil {
@@ -524,6 +556,9 @@ func (t *Tracer) syscallStop(tk *task) {
 		if tk.skipped {
 			tk.skipped = false
 			rval = t.inject[ev.Nr]
+			if tk.answered {
+				rval, tk.answered = tk.answerRet, false
+			}
 			var r regs
 			if getRegs(tk.tid, &r) == nil {
 				r.setRet(rval)

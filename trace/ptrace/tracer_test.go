@@ -355,3 +355,60 @@ func TestStrippedAndDebugFile(t *testing.T) {
 		t.Errorf("-g, stripped, debug file: frame %+v, want main at sysmix.c:N", f)
 	}
 }
+
+// TestAnswer: a use answered argument by argument, as a unikernel answers
+// it: only socket(AF_NETLINK) gets -EAFNOSUPPORT; the AF_INET socket of
+// the same run is made, and the command's own exec (its start) is never
+// asked about.
+func TestAnswer(t *testing.T) {
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("gcc is not installed: cannot build the test program")
+	}
+	bin := filepath.Join(t.TempDir(), "sockfam")
+	if out, err := exec.Command("gcc", "-O1", "-o", bin, "../../fixtures/src/sockfam.c").CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, out)
+	}
+	outFile, err := os.Create(filepath.Join(t.TempDir(), "out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer outFile.Close()
+	var mu sync.Mutex
+	var asked []string
+	answer := func(ev *trace.Event) (int64, bool) {
+		mu.Lock()
+		asked = append(asked, ev.Name+" "+trace.Arg(ev.Args, 0))
+		mu.Unlock()
+		if ev.Name == "socket" && strings.TrimSpace(trace.Arg(ev.Args, 0)) == "AF_NETLINK" {
+			return -97, true
+		}
+		return 0, false
+	}
+	evs, res := traceAll(t, []string{bin, "inet", "netlink", "exec"}, Options{Quiet: false, Trace: []string{"socket", "execve"},
+		Answer: answer, AnswerSyscalls: []string{"socket", "execve"}, Stdout: outFile})
+	out, _ := os.ReadFile(outFile.Name())
+	if got, want := string(out), "inet ok\nnetlink errno 97\nexec ok\n"; got != want {
+		t.Errorf("output %q, want %q", got, want)
+	}
+	if res.ExitCode != 1 {
+		t.Errorf("exit %d, want 1 (one socket failed)", res.ExitCode)
+	}
+	injected := 0
+	for _, ev := range evs {
+		if ev.Injected {
+			injected++
+			if ev.Name != "socket" || ev.Errno != "EAFNOSUPPORT" {
+				t.Errorf("injected %s = %s, want only socket AF_NETLINK = EAFNOSUPPORT", ev.Name, ev.Ret)
+			}
+		}
+	}
+	if injected != 1 {
+		t.Errorf("%d calls injected, want 1", injected)
+	}
+	// Asked: both sockets and the child's execve of /bin/true, never the
+	// command's own start.
+	joined := strings.Join(asked, "; ")
+	if !strings.Contains(joined, "socket AF_INET") || !strings.Contains(joined, "socket AF_NETLINK") || !strings.Contains(joined, `execve "/bin/true"`) || strings.Contains(joined, "sockfam") {
+		t.Errorf("asked about: %s", joined)
+	}
+}
