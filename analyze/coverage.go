@@ -30,6 +30,9 @@ type UsedSyscall struct {
 	// the app, and why (the judge's words).
 	Impact    Impact
 	ImpactWhy string
+	// Evidence is what the impact rests on (a unikernel run, a
+	// verification run, probe, or a prediction).
+	Evidence Evidence
 	// Closure is what closes the gap: "implement", "configure: CONFIG_…"
 	// or "" (no image known).
 	Closure string
@@ -117,6 +120,8 @@ type CoverageBuilder struct {
 	// lackingFDs are the sockets whose socket() the unikernel lacks, by
 	// process and fd, with the key of that use: calls on them follow it.
 	lackingFDs map[[2]int]string
+	seen       bool
+	rootPID    int // the process of the first call
 }
 
 // Refinement is what unikernel runs showed of the image: syscalls that
@@ -185,10 +190,25 @@ func (b *CoverageBuilder) Add(ev *trace.Event) {
 	if ev.Kind != trace.KindSyscall {
 		return
 	}
-	if b.filter != nil && !b.filter.Keep(ev) {
+	if b.filter != nil {
+		b.filter.Admit(ev, b.add)
 		return
 	}
+	b.add(ev)
+}
+
+// add counts a syscall of the app.
+func (b *CoverageBuilder) add(ev *trace.Event) {
 	b.runtimes.Add(ev)
+	if !b.seen {
+		b.seen, b.rootPID = true, ev.PID
+	}
+	if (ev.Name == "execve" || ev.Name == "execveat") && ev.PID == b.rootPID && ev.Origin != trace.OriginUnikernel {
+		// The command's own process execs to start the app (syscov's
+		// exec helper, a wrapper's exec): a unikernel loads the app
+		// instead, so it is no use of the app's.
+		return
+	}
 	key, level, note := b.judge.Support(b.arch, ev)
 	u := b.used[key]
 	if u == nil {
@@ -331,6 +351,9 @@ func libcWrapper(fn, syscall string) bool {
 // Coverage judges every use and returns the app's coverage; refine (may
 // be nil) is what unikernel runs showed.
 func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
+	if b.filter != nil {
+		b.filter.Flush(b.add)
+	}
 	c := &AppCoverage{App: b.app, Source: b.src, Origin: b.origin, Table: b.judge.Table.Name(), Config: b.judge.Table.Config}
 	for rt := range b.runtimes.Found {
 		c.Runtimes = append(c.Runtimes, rt)
@@ -378,11 +401,11 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 			if !u.Level.Absent() || (u.follows != "") != (pass == 1) {
 				continue
 			}
-			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, Runtimes: b.runtimes.Found})
-			if sock := b.used[u.follows]; sock != nil && sock.Impact != "" && sock.Impact != Blocks && j.Impact == Blocks {
-				j = Judgement{Impact: sock.Impact, Why: "only on the socket of " + sock.Key + ", which the app does without: " + sock.ImpactWhy}
+			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Key: u.Key, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, Runtimes: b.runtimes.Found})
+			if sock := b.used[u.follows]; sock != nil && sock.Impact != "" && sock.Impact != Blocks && j.Impact == Blocks && j.Evidence != EvidenceVerified {
+				j = Judgement{Impact: sock.Impact, Why: "only on the socket of " + sock.Key + ", which the app does without: " + sock.ImpactWhy, Evidence: sock.Evidence}
 			}
-			u.Impact, u.ImpactWhy = j.Impact, j.Why
+			u.Impact, u.ImpactWhy, u.Evidence = j.Impact, j.Why, j.Evidence
 			u.Closure = b.judge.Closure(b.arch, u.Key, u.Name, u.args)
 			if j.Impact == Blocks {
 				c.Blocking = append(c.Blocking, u)
@@ -392,6 +415,17 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 					c.Cheap = append(c.Cheap, u)
 				}
 			}
+		}
+	}
+	// A stub whose answer broke the app in a verification run blocks as
+	// a missing syscall does.
+	for _, u := range c.Used {
+		if u.Level != Stubbed {
+			continue
+		}
+		if v, ok := b.judge.Verified[c.Program][u.Key]; ok && !v.Works {
+			u.Impact, u.ImpactWhy, u.Evidence, u.Closure = Blocks, "the stub's answer breaks the app: "+v.Text(), EvidenceVerified, "implement"
+			c.Blocking = append(c.Blocking, u)
 		}
 	}
 	byCalls := func(list []*UsedSyscall) {

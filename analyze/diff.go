@@ -88,6 +88,7 @@ type Gap struct {
 	// Closure what closes it (configure or implement).
 	Impact    Impact
 	ImpactWhy string
+	Evidence  Evidence
 	Closure   string
 }
 
@@ -300,9 +301,15 @@ func (b *DiffBuilder) AddNative(ev *trace.Event) {
 	if ev.Kind != trace.KindSyscall {
 		return
 	}
-	if b.filter != nil && !b.filter.Keep(ev) {
+	if b.filter != nil {
+		b.filter.Admit(ev, b.addNative)
 		return
 	}
+	b.addNative(ev)
+}
+
+// addNative adds a syscall of the app's native run.
+func (b *DiffBuilder) addNative(ev *trace.Event) {
 	b.runtimes.Add(ev)
 	b.nativeFiles.Add(ev)
 	if b.shutdown.after(ev) {
@@ -418,6 +425,9 @@ func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
 
 // Diff aligns the runs and gives the gaps: what the unikernel lacks or fails.
 func (b *DiffBuilder) Diff() *Diff {
+	if b.filter != nil {
+		b.filter.Flush(b.addNative)
+	}
 	for _, x := range b.relPaths {
 		x.path = b.nativeFiles.FoundUnder(x.rel)
 	}
@@ -827,12 +837,12 @@ func (b *DiffBuilder) judgeGaps(d *Diff) {
 			if b.filter != nil && b.filter.App() != "" {
 				app = b.filter.App()
 			}
-			j := b.judge.Impact(Use{App: app, Name: v.Name, Args: args, Calls: v.NativeCalls, ShutdownCalls: b.shutdownCalls[v.Name], FailedThere: failedThere, Runtimes: b.runtimes.Found})
-			v.Impact, v.ImpactWhy = j.Impact, j.Why
 			key := v.Name
 			if IsForkLike(&trace.Event{Kind: trace.KindSyscall, Name: v.Name, Args: v.Args}) && (v.Name == "clone" || v.Name == "clone3") {
 				key += " (fork)"
 			}
+			j := b.judge.Impact(Use{App: app, Name: v.Name, Key: key, Args: args, Calls: v.NativeCalls, ShutdownCalls: b.shutdownCalls[v.Name], FailedThere: failedThere, Runtimes: b.runtimes.Found})
+			v.Impact, v.ImpactWhy, v.Evidence = j.Impact, j.Why, j.Evidence
 			v.Closure = b.judge.Closure(b.arch(), key, v.Name, args)
 		}
 	}

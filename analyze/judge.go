@@ -63,6 +63,8 @@ func Fallbacks() ([]Fallback, error) {
 type Judgement struct {
 	Impact Impact
 	Why    string
+	// Evidence is what the impact rests on.
+	Evidence Evidence
 	// Fallback is the knowledge entry behind a "degrades", when one is.
 	Fallback *Fallback
 }
@@ -75,8 +77,22 @@ type Judge struct {
 	Table *SupportTable
 	// Probes holds the verdicts of `syscov probe`, by app (the program's
 	// base name): a probe of one app never answers for another.
-	Probes    map[string]map[string]ProbeVerdict
+	Probes map[string]map[string]ProbeVerdict
+	// Verified holds the verification runs of check, by app (the
+	// program's base name) and use key.
+	Verified  map[string]map[string]Verification
 	fallbacks map[string][]Fallback
+}
+
+// SetVerified records the verification of a use of an app.
+func (j *Judge) SetVerified(app, key string, v Verification) {
+	if j.Verified == nil {
+		j.Verified = map[string]map[string]Verification{}
+	}
+	if j.Verified[app] == nil {
+		j.Verified[app] = map[string]Verification{}
+	}
+	j.Verified[app][key] = v
 }
 
 // ProbeOf is what probing found of a syscall of an app ("" unknown).
@@ -229,6 +245,9 @@ type Use struct {
 	// App is the program's base name (for its probe verdicts).
 	App  string
 	Name string
+	// Key is the use's key ("clone (fork)", "socket AF_NETLINK"; the name
+	// when empty), for its verification.
+	Key string
 	// Args is the argument text of one of its calls (for entries keyed on
 	// arguments).
 	Args string
@@ -247,16 +266,38 @@ type Use struct {
 func (j *Judge) Impact(u Use) Judgement {
 	switch {
 	case u.Calls > 0 && u.ShutdownCalls == u.Calls:
-		return Judgement{Impact: Noise, Why: "made only after syscov sent its stop signal"}
+		return Judgement{Impact: Noise, Why: "made only after syscov sent its stop signal", Evidence: EvidenceTrace}
 	case u.FailedThere:
-		return Judgement{Impact: Blocks, Why: "the unikernel run stopped where it failed"}
+		return Judgement{Impact: Blocks, Why: "the unikernel run stopped where it failed", Evidence: EvidenceUnikernel}
+	}
+	key := u.Key
+	if key == "" {
+		key = u.Name
+	}
+	v, ok := j.Verified[u.App][key]
+	if !ok && key == u.Name {
+		// A diff's gap is keyed by name: a single verified use of the
+		// syscall ("socket AF_NETLINK") answers for it.
+		n := 0
+		for k, kv := range j.Verified[u.App] {
+			if strings.HasPrefix(k, u.Name+" ") {
+				v, n = kv, n+1
+			}
+		}
+		ok = n == 1
+	}
+	if ok {
+		if v.Works {
+			return Judgement{Impact: Degrades, Why: v.Text(), Evidence: EvidenceVerified}
+		}
+		return Judgement{Impact: Blocks, Why: v.Text(), Evidence: EvidenceVerified}
 	}
 	if v := j.ProbeOf(u.App, u.Name); v != "" {
 		switch {
 		case v == Required:
-			return Judgement{Impact: Blocks, Why: "probing: the app fails without it"}
+			return Judgement{Impact: Blocks, Why: "probing: the app fails without it", Evidence: EvidenceProbe}
 		case v.Cheap():
-			return Judgement{Impact: Degrades, Why: "probing: the app works with it " + string(v)}
+			return Judgement{Impact: Degrades, Why: "probing: the app works with it " + string(v), Evidence: EvidenceProbe}
 		}
 	}
 	for i, f := range j.fallbacks[u.Name] {
@@ -268,9 +309,9 @@ func (j *Judge) Impact(u Use) Judgement {
 		if f.Runtime == "*" {
 			who = ""
 		}
-		return Judgement{Impact: f.Impact, Why: who + f.Fallback + " (" + f.Source + ")", Fallback: &j.fallbacks[u.Name][i]}
+		return Judgement{Impact: f.Impact, Why: who + f.Fallback + " (" + f.Source + ")", Fallback: &j.fallbacks[u.Name][i], Evidence: EvidencePredicted}
 	}
-	return Judgement{Impact: Blocks, Why: "no known fallback"}
+	return Judgement{Impact: Blocks, Why: "no known fallback", Evidence: EvidencePredicted}
 }
 
 // Runtimes detects, event by event, the libc and language runtimes an
@@ -306,6 +347,11 @@ func (r *Runtimes) Add(ev *trace.Event) {
 	p, ok := callPath(ev)
 	if !ok {
 		return
+	}
+	// The Go runtime reads the huge page size in osinit, before main,
+	// static binary or not (runtime/os_linux.go, getHugePageSize).
+	if p == "/sys/kernel/mm/transparent_hugepage/hpage_pmd_size" && r.events <= 64 {
+		r.Found["go"] = true
 	}
 	base := path.Base(p)
 	switch {

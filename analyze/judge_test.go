@@ -113,8 +113,16 @@ func TestAppFilter(t *testing.T) {
 			[]bool{true, true, true, true}, "redis-server", ""},
 		{"sh -c 'exec app'", "", []trace.Event{sc(1, "execve", `"/bin/sh"`, 0), sc(1, "read", "3", 1), sc(1, "execve", `"/usr/bin/sqlite3"`, 0), sc(1, "read", "3", 1)},
 			[]bool{false, false, true, true}, "sqlite3", "sh×2"},
-		{"sh -c 'app > file': a forked child", "", []trace.Event{sc(1, "execve", `"/bin/sh"`, 0), sc(1, "vfork", "", 2), sc(2, "execve", `"/usr/bin/cat"`, 0), sc(2, "read", "3", 1), sc(1, "wait4", "-1", 2)},
-			[]bool{false, false, true, true, false}, "cat", "sh×3"},
+		{"a shell that forks is the app, with its whole tree", "", []trace.Event{sc(1, "execve", `"/bin/sh"`, 0), sc(1, "read", "3", 1), sc(1, "vfork", "", 2), sc(2, "execve", `"/usr/bin/cat"`, 0), sc(2, "read", "3", 1), sc(1, "wait4", "-1", 2)},
+			[]bool{true, true, true, true, true, true}, "sh", ""},
+		{"bash script.sh: the script's forks fail in the unikernel", "", []trace.Event{sc(1, "execve", `"/bin/bash"`, 0), sc(1, "openat", `AT_FDCWD, "script.sh"`, 3), sc(1, "clone", "flags=SIGCHLD", 2), sc(2, "execve", `"/usr/bin/sqlite3"`, 0), sc(1, "wait4", "-1", 2)},
+			[]bool{true, true, true, true, true}, "bash", ""},
+		{"busybox httpd that never forks is the app", "", []trace.Event{sc(1, "execve", `"/bin/busybox"`, 0), sc(1, "socket", "AF_INET", 3), sc(1, "accept", "3", 4)},
+			[]bool{true, true, true}, "busybox", ""},
+		{"env execs the app: a launcher is set aside", "", []trace.Event{sc(1, "execve", `"/usr/bin/env"`, 0), sc(1, "read", "3", 1), sc(1, "execve", `"/usr/bin/sqlite3"`, 0), sc(1, "read", "3", 1)},
+			[]bool{false, false, true, true}, "sqlite3", "env×2"},
+		{"timeout forks the app: a launcher is set aside", "", []trace.Event{sc(1, "execve", `"/usr/bin/timeout"`, 0), sc(1, "clone", "flags=SIGCHLD", 2), sc(2, "execve", `"/usr/bin/sqlite3"`, 0), sc(2, "read", "3", 1), sc(1, "wait4", "-1", 2)},
+			[]bool{false, false, true, true, false}, "sqlite3", "timeout×3"},
 		{"a pyenv shim: helpers are not the app", "", []trace.Event{
 			sc(1, "execve", `"/root/.pyenv/shims/python3"`, 0), sc(1, "clone", "flags=SIGCHLD", 2), sc(2, "execve", `"/usr/bin/readlink"`, 0), sc(2, "read", "3", 1),
 			sc(1, "execve", `"/root/.pyenv/libexec/pyenv-exec"`, 0), sc(1, "execve", `"/root/.pyenv/versions/3.11.7/bin/python3.11"`, 0), sc(1, "openat", `"/x"`, 3)},
@@ -125,9 +133,24 @@ func TestAppFilter(t *testing.T) {
 			[]bool{true, true}, "", ""},
 	} {
 		f := NewAppFilter(tt.only)
+		var got []trace.Event
+		use := func(ev *trace.Event) { got = append(got, *ev) }
 		for i := range tt.events {
-			if got := f.Keep(&tt.events[i]); got != tt.keep[i] {
-				t.Errorf("%s: event %d (%s %s): keep %v, want %v", tt.name, i, tt.events[i].Name, tt.events[i].Args, got, tt.keep[i])
+			f.Admit(&tt.events[i], use)
+		}
+		f.Flush(use)
+		var want []trace.Event
+		for i, k := range tt.keep {
+			if k {
+				want = append(want, tt.events[i])
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d events kept, want %d", tt.name, len(got), len(want))
+		}
+		for i := 0; i < len(got) && i < len(want); i++ {
+			if got[i].Name != want[i].Name || got[i].Args != want[i].Args || got[i].PID != want[i].PID {
+				t.Errorf("%s: kept event %d is %s %s (pid %d), want %s %s (pid %d), in order", tt.name, i, got[i].Name, got[i].Args, got[i].PID, want[i].Name, want[i].Args, want[i].PID)
 			}
 		}
 		if got := f.App(); got != tt.app {

@@ -41,8 +41,10 @@ type Judgement struct {
 	Image     string
 	ImageLibs map[string]bool
 	Probe     map[string]map[string]analyze.ProbeVerdict
-	Apps      AppSelection
-	Strict    bool // --strict-impact: degrades fail too
+	// Verified are check's verification runs, by app and use key.
+	Verified map[string]map[string]analyze.Verification
+	Apps     AppSelection
+	Strict   bool // --strict-impact: degrades fail too
 }
 
 // Judge is the judge of support and impact of this judgement.
@@ -51,6 +53,7 @@ func (j Judgement) Judge() *analyze.Judge {
 	if err != nil {
 		panic(err) // the embedded knowledge file is checked by the tests
 	}
+	jd.Verified = j.Verified
 	switch {
 	case j.Config != nil:
 		jd.Table = j.Table.WithConfig(j.Config)

@@ -37,9 +37,14 @@ type Check struct {
 	Judgement Judgement
 	// Unikernel is the unikernel run; none when Unikernel.Image is "".
 	Unikernel UnikernelOptions
+	// Verification verifies each lacking use by a native run with the
+	// use answered as the target answers it (on unless Off).
+	Verification Verification
 	// Rerun is the command line that runs this check again, for the
 	// reports.
 	Rerun string
+
+	verifyNote string // why some impacts stayed predictions
 }
 
 // Run runs the check. Its error says what the exit status is: an
@@ -62,10 +67,25 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 	}
 	// 1. The native run.
 	nativePath := filepath.Join(c.Out, "native.trace")
-	files, nativeStart, err := c.runNative(ctx, o, j, nativePath)
+	files, nativeStart, live, err := c.runNative(ctx, o, j, nativePath)
 	if err != nil {
 		return err
 	}
+	// 1b. Each lacking use verified by a run with it answered as the
+	// target answers it; the judge weighs those runs first.
+	vo := c.verify(ctx, o, j.Judge(), live)
+	if len(vo.results) > 0 {
+		app := live.Program
+		j.Verified = map[string]map[string]analyze.Verification{app: vo.results}
+	}
+	if vo.runs > 0 || vo.skipped != "" {
+		msg := fmt.Sprintf("%d runs in %s", vo.runs, vo.elapsed.Round(10*time.Millisecond))
+		if vo.skipped != "" {
+			msg += "; " + vo.skipped
+		}
+		fmt.Fprintf(o.Stderr, "syscov: verification: %s\n", msg)
+	}
+	c.verifyNote = vo.skipped
 	// 2. The unikernel run, with the same workload, and the diff.
 	var d *analyze.Diff
 	var apps []*analyze.AppCoverage
@@ -99,7 +119,7 @@ func (c *Check) withTimeout(ctx context.Context) (context.Context, context.Cance
 
 // runNative records the native run into path (stacks for the calls the
 // judge will not call supported), noting the files it uses.
-func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path string) (*analyze.FileUses, time.Time, error) {
+func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path string) (*analyze.FileUses, time.Time, *analyze.AppCoverage, error) {
 	cfg := native.Config{Backend: c.Backend, RingBuffer: c.RingBuffer, Argv: c.Argv, Stacks: c.Stacks, Ready: c.Ready.Spec, ReadyDelay: c.Ready.Delay,
 		ReadyTimeout: c.Ready.Timeout, Workload: c.Workload, Stdout: os.Stderr, Stderr: os.Stderr,
 	}
@@ -107,19 +127,26 @@ func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path strin
 	nctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	files := analyze.NewFileUses()
+	// The uses the verification runs answer, judged as the run goes (the
+	// reports' coverage is read from the trace afterwards, with what
+	// those runs showed).
+	live := analyze.NewCoverageBuilder(filepath.Base(c.Argv[0]), path, trace.Header{Arch: trace.HostArch()}, j.Judge(), j.Apps.Filter())
 	start := time.Now()
-	nres, err := RecordNative(nctx, cfg, path, o.Stdout, files.Add)
+	nres, err := RecordNative(nctx, cfg, path, o.Stdout, func(ev *trace.Event) {
+		files.Add(ev)
+		live.Add(ev)
+	})
 	if err != nil {
-		return nil, start, fmt.Errorf("native run: %w", err)
+		return nil, start, nil, fmt.Errorf("native run: %w", err)
 	}
 	if nres.WorkloadErr != nil {
-		return nil, start, fmt.Errorf("native run: %w", nres.WorkloadErr)
+		return nil, start, nil, fmt.Errorf("native run: %w", nres.WorkloadErr)
 	}
 	if nres.Canceled {
-		return nil, start, &ExitError{ExitInterrupt, fmt.Errorf("the native run was interrupted or timed out")}
+		return nil, start, nil, &ExitError{ExitInterrupt, fmt.Errorf("the native run was interrupted or timed out")}
 	}
 	fmt.Fprintf(o.Stderr, "syscov: native run of %s: %d events in %s\n", c.Argv[0], nres.Events, path)
-	return files, start, nil
+	return files, start, live.Coverage(nil), nil
 }
 
 // runUnikernel records the unikernel run (its initrd with the files the
@@ -245,7 +272,13 @@ func (c *Check) verdict(o Output, j Judgement, d *analyze.Diff, a *analyze.AppCo
 		if u.Closure != "" && u.Impact != analyze.Noise {
 			line += "; to close: " + u.Closure
 		}
+		if u.Evidence != "" {
+			line += " [" + string(u.Evidence) + "]"
+		}
 		fmt.Fprintln(o.Stdout, report.ImpactColor(string(u.Impact), line))
+	}
+	if c.verifyNote != "" {
+		fmt.Fprintf(o.Stdout, "  %s\n", c.verifyNote)
 	}
 	if ukFailure != nil && d != nil {
 		fmt.Fprintf(o.Stdout, "the unikernel run failed: %v\n", ukFailure)

@@ -43,6 +43,7 @@ type jsonUse struct {
 	Probe     string `json:"probe,omitempty"`
 	Impact    string `json:"impact,omitempty"`
 	ImpactWhy string `json:"impact_why,omitempty"`
+	Evidence  string `json:"evidence,omitempty"`
 	Closure   string `json:"to_close,omitempty"`
 }
 

@@ -76,6 +76,15 @@ func detailSuffix(d string) string {
 	return " (" + d + ")"
 }
 
+// impactCell is an impact with the evidence it rests on ("blocks
+// [verified]"), as every report shows it.
+func impactCell(i analyze.Impact, e analyze.Evidence) string {
+	if i == "" || e == "" {
+		return string(i)
+	}
+	return string(i) + " [" + string(e) + "]"
+}
+
 func outcome(v analyze.Gap) string {
 	s := strconv.Itoa(v.UnikernelCalls) + "× " + v.Errno
 	if v.Errno == "" {
@@ -116,6 +125,7 @@ type jsonVerdict struct {
 	Note           string   `json:"note,omitempty"`
 	Impact         string   `json:"impact,omitempty"`
 	ImpactWhy      string   `json:"impact_why,omitempty"`
+	Evidence       string   `json:"evidence,omitempty"`
 	Closure        string   `json:"to_close,omitempty"`
 }
 

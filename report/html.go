@@ -325,7 +325,7 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 <h2 id="lacking">What the unikernel lacks</h2>
 {{range .Apps}}{{$l := lacking .}}<h3>{{.App}}</h3>
 {{if $l}}<table class="lacking-table"><tr><th>syscall</th><th>impact</th><th>calls</th><th>to close</th><th>class</th><th>first call site</th><th>unikernel</th><th>why</th></tr>
-{{range $l}}<tr class="{{.Impact}}"><td>{{.Key}}</td><td>{{.Impact}}</td><td class="n">{{.Calls}}</td><td>{{.Closure}}</td><td>{{.Class}}</td><td>{{.SiteString}}</td><td>{{.UnikernelSeen}}</td><td>{{.ImpactWhy}}</td></tr>
+{{range $l}}<tr class="{{.Impact}}"><td>{{.Key}}</td><td>{{.Impact}}{{if .Evidence}} [{{.Evidence}}]{{end}}</td><td class="n">{{.Calls}}</td><td>{{.Closure}}</td><td>{{.Class}}</td><td>{{.SiteString}}</td><td>{{.UnikernelSeen}}</td><td>{{.ImpactWhy}}</td></tr>
 {{end}}</table>{{else}}<p>Nothing missing.</p>{{end}}
 {{with levelNames . "stubbed"}}<p>Stubbed (present, pretends or does nothing): {{.}}.</p>{{end}}
 {{with levelNames . "partial"}}<p>Partial (present, rejects some uses): {{.}}.</p>{{end}}
@@ -367,7 +367,7 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 <figcaption class="legend">divergence timeline, along the alignment: <span><i style="background:#afb8c1"></i>equal</span><span><i style="background:#fb8f44"></i>native only</span><span><i style="background:#0969da"></i>unikernel only</span></figcaption></figure>
 {{$v := gaps .}}
 {{if $v}}<table id="verdict-table"><tr><th>syscall</th><th>nr</th><th>verdict</th><th>impact</th><th>to close</th><th>class</th><th>native calls</th><th>unikernel</th><th>top native call site</th></tr>
-{{range $v}}<tr><td>{{.Name}}</td><td class="n">{{nr .Nr}}</td><td>{{.Kind}}</td><td title="{{.ImpactWhy}}">{{.Impact}}</td><td>{{.Closure}}</td><td>{{.Class}}</td><td class="n">{{.NativeCalls}}</td><td>{{.UnikernelCalls}}× {{.Errno}}</td><td>{{if .NativeSites}}{{index .NativeSites 0}}{{end}}</td></tr>
+{{range $v}}<tr><td>{{.Name}}</td><td class="n">{{nr .Nr}}</td><td>{{.Kind}}</td><td title="{{.ImpactWhy}}">{{.Impact}}{{if .Evidence}} [{{.Evidence}}]{{end}}</td><td>{{.Closure}}</td><td>{{.Class}}</td><td class="n">{{.NativeCalls}}</td><td>{{.UnikernelCalls}}× {{.Errno}}</td><td>{{if .NativeSites}}{{index .NativeSites 0}}{{end}}</td></tr>
 {{end}}</table>{{end}}
 {{with .FileGaps}}<h3>Files the app needs that the image lacks</h3>
 <table id="file-gaps"><tr><th>path</th><th>what lacks it</th><th>found natively by</th><th>unikernel</th></tr>

@@ -152,7 +152,7 @@ func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) 
 			Counts:  map[string]int{"implemented": a.Implemented, "stubbed": a.Stubbed, "partial": a.Partial, "missing": a.Missing},
 			Missing: []string{}, Tolerated: []string{}, Runtimes: nonNil(a.Runtimes)}
 		for _, u := range a.Used {
-			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen, string(u.Probe), string(u.Impact), u.ImpactWhy, u.Closure})
+			ja.Used = append(ja.Used, jsonUse{u.Key, u.Name, u.Nr, u.Calls, string(u.Level), u.Note, u.Class, u.SiteString(), u.UnikernelSeen, string(u.Probe), string(u.Impact), u.ImpactWhy, string(u.Evidence), u.Closure})
 		}
 		for _, u := range a.Blocking {
 			ja.Missing = append(ja.Missing, u.Key)
@@ -178,7 +178,7 @@ func diffJSON(d *analyze.Diff) map[string]any {
 			if sites == nil {
 				sites = []string{}
 			}
-			out = append(out, jsonVerdict{string(v.Kind), v.Name, v.Nr, v.Class, v.Errno, v.UnikernelCalls, v.NativeCalls, sites, v.FirstUnikernel.String(), v.Note, string(v.Impact), v.ImpactWhy, v.Closure})
+			out = append(out, jsonVerdict{string(v.Kind), v.Name, v.Nr, v.Class, v.Errno, v.UnikernelCalls, v.NativeCalls, sites, v.FirstUnikernel.String(), v.Note, string(v.Impact), v.ImpactWhy, string(v.Evidence), v.Closure})
 		}
 		return out
 	}

@@ -195,13 +195,13 @@ func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Pl
 			fmt.Fprintln(w, "| missing | nr | calls | impact | to close | class | first call site | unikernel |")
 			fmt.Fprintln(w, "|---|--:|--:|---|---|---|---|---|")
 			for _, u := range missing {
-				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, u.Impact, mdCell(u.Closure), mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
+				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", mdCell(u.Key), nr(u.Nr), u.Calls, impactCell(u.Impact, u.Evidence), mdCell(u.Closure), mdCell(u.Class), mdCell(u.SiteString()), mdCell(u.UnikernelSeen))
 			}
 			fmt.Fprintln(w)
-			for _, u := range a.Tolerated {
-				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(u.Key), u.Impact, mdText(u.ImpactWhy))
+			for _, u := range missing {
+				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(u.Key), impactCell(u.Impact, u.Evidence), mdText(u.ImpactWhy))
 			}
-			if len(a.Tolerated) > 0 {
+			if len(missing) > 0 {
 				fmt.Fprintln(w)
 			}
 			stacksMarkdown(w, missing)
@@ -268,12 +268,12 @@ func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintln(w, "| syscall | nr | verdict | impact | to close | class | native calls | unikernel | top native call site |")
 		fmt.Fprintln(w, "|---|--:|---|---|---|---|--:|---|---|")
 		for _, v := range all {
-			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", mdCell(v.Name), nr(v.Nr), v.Kind, v.Impact, mdCell(v.Closure), mdCell(v.Class), v.NativeCalls, mdCell(outcome(v)), mdCell(firstSite(v)))
+			fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %d | %s | %s |\n", mdCell(v.Name), nr(v.Nr), v.Kind, impactCell(v.Impact, v.Evidence), mdCell(v.Closure), mdCell(v.Class), v.NativeCalls, mdCell(outcome(v)), mdCell(firstSite(v)))
 		}
 		fmt.Fprintln(w)
 		for _, v := range all {
-			if v.Impact == analyze.Degrades || v.Impact == analyze.Noise {
-				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(v.Name), v.Impact, mdText(v.ImpactWhy))
+			if v.Impact != "" {
+				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(v.Name), impactCell(v.Impact, v.Evidence), mdText(v.ImpactWhy))
 			}
 		}
 		fmt.Fprintln(w)

@@ -238,13 +238,13 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 			if u.Probe != "" {
 				class += " [" + string(u.Probe) + "]"
 			}
-			rows = append(rows, []string{u.Key, strconv.Itoa(u.Calls), cut(class, 22), string(u.Impact), cut(u.SiteString(), 26), cut(u.UnikernelSeen, 14)})
+			rows = append(rows, []string{u.Key, strconv.Itoa(u.Calls), cut(class, 22), impactCell(u.Impact, u.Evidence), cut(u.SiteString(), 26), cut(u.UnikernelSeen, 14)})
 		}
 		if err := renderTable(w, []string{"missing", "calls", "class", "impact", "first call site", "unikernel"}, rows, nil, []bool{false, true, false, false, false, false}); err != nil {
 			return err
 		}
-		for _, u := range a.Tolerated {
-			fmt.Fprintf(w, "  %s %s: %s\n", u.Key, u.Impact, u.ImpactWhy)
+		for _, u := range append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...) {
+			fmt.Fprintf(w, "  %s %s: %s\n", u.Key, impactCell(u.Impact, u.Evidence), u.ImpactWhy)
 		}
 	}
 	if plan != nil && plan.Apps > 1 {
@@ -283,14 +283,14 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintf(w, "\n%s:\n", group.title)
 		var rows [][]string
 		for _, v := range group.list {
-			rows = append(rows, []string{v.Name, cut(v.Class, 22), strconv.Itoa(v.NativeCalls), cut(outcome(v), 16), string(v.Impact), cut(firstSite(v), 24)})
+			rows = append(rows, []string{v.Name, cut(v.Class, 22), strconv.Itoa(v.NativeCalls), cut(outcome(v), 16), impactCell(v.Impact, v.Evidence), cut(firstSite(v), 24)})
 		}
 		if err := renderTable(w, []string{"syscall", "class", "native", "unikernel", "impact", "native call site"}, rows, nil, []bool{false, false, true, false, false, false}); err != nil {
 			return err
 		}
 		for _, v := range group.list {
-			if v.Impact != "" && v.Impact != analyze.Blocks {
-				fmt.Fprintf(w, "  %s %s: %s\n", v.Name, v.Impact, v.ImpactWhy)
+			if v.Impact != "" {
+				fmt.Fprintf(w, "  %s %s: %s\n", v.Name, impactCell(v.Impact, v.Evidence), v.ImpactWhy)
 			}
 		}
 	}

@@ -29,6 +29,11 @@ func runCheck(e *env, args []string) error {
 	appArgs := fs.StringArray("app-arg", nil, "unikernel: the app's arguments, when they differ from CMD ARGS (repeatable)")
 	var jf judgeFlags
 	jf.register(fs)
+	var vf job.Verification
+	fs.BoolVar(&vf.Off, "no-verify", false, "do not verify the lacking uses (every impact is then a prediction from known fallbacks)")
+	fs.IntVar(&vf.Jobs, "verify-jobs", 1, "verification runs at once (they share the app's ports and files: raise only when the command allows it)")
+	fs.IntVar(&vf.Max, "verify-max", 24, "verify at most this many lacking uses, the most called first")
+	fs.StringVar(&vf.Check, "check", "", "shell command whose success says the app worked, run after the workload in each verification run")
 	var uf job.UnikernelOptions
 	registerUnikernel(fs, &uf, "also run the app in this Unikraft image on qemu-system-x86_64")
 	if err := parseFlags(fs, args); err != nil {
@@ -42,6 +47,9 @@ func runCheck(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if vf.Jobs < 1 || vf.Max < 1 {
+		return job.Usagef("--verify-jobs and --verify-max want a number above 0")
+	}
 	j, err := jf.judgement()
 	if err != nil {
 		return err
@@ -51,7 +59,7 @@ func runCheck(e *env, args []string) error {
 		return err
 	}
 	c := &job.Check{RingBuffer: ncfg.RingBuffer, Argv: argv, AppArgs: *appArgs, Out: *outDir, Workload: *workloadCmd, Ready: ready, Timeout: *timeout,
-		Stacks: *stacks, Backend: ncfg.Backend, Judgement: j, Unikernel: uf, Rerun: "syscov check " + job.ShellJoin(args)}
+		Stacks: *stacks, Backend: ncfg.Backend, Judgement: j, Unikernel: uf, Verification: vf, Rerun: "syscov check " + job.ShellJoin(args)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return c.Run(ctx, e.output())

@@ -14,7 +14,7 @@ import (
 // registerApps adds the flags that say which processes of a native trace
 // are the app.
 func registerApps(fs *flag.FlagSet, a *job.AppSelection) {
-	fs.BoolVar(&a.All, "all-processes", false, "count every process of a native trace as the app's (by default wrappers such as sh -c, env and pyenv shims are set aside)")
+	fs.BoolVar(&a.All, "all-processes", false, "count every process of a native trace as the app's (by default launchers such as env, timeout and pyenv shims, and shells that exec the app without forking, are set aside; a shell or busybox that forks is the app)")
 	fs.StringVar(&a.Only, "only", "", "the app is the process that execs the program named EXE (a base name), in a larger tree")
 }
 

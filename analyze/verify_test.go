@@ -1,0 +1,93 @@
+package analyze
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/syscov/syscov/trace"
+)
+
+func TestStableOutput(t *testing.T) {
+	a := []byte("27326:M 04 Dec 18:25:39.855 * Ready to accept connections\nOK\nBackground saving started\n")
+	b := []byte("27466:M 04 Dec 18:25:42.432 * Ready to accept connections\nOK\nBackground saving started\nonly in b\n")
+	s := NewStableOutput(a, b)
+	if s.Lines() != 3 {
+		t.Errorf("%d stable lines, want 3 (the line only b wrote is not one)", s.Lines())
+	}
+	// A later run: other pids and times, the same lines.
+	if m := s.Missing([]byte("999:M 05 Dec 01:00:00.000 * Ready to accept connections\nBackground saving started\nOK\n"), 3); len(m) != 0 {
+		t.Errorf("missing %q from a run that wrote every stable line in another order", m)
+	}
+	// The fork failed: redis-cli printed ERR instead.
+	m := s.Missing([]byte("1:M 04 Dec 18:25:43.498 * Ready to accept connections\nOK\nERR\n"), 3)
+	if len(m) != 1 || m[0] != "Background saving started" {
+		t.Errorf("missing %q, want the lost line as the first run wrote it", m)
+	}
+}
+
+func TestAnswer(t *testing.T) {
+	table, err := EmbeddedTable("unikraft@0.17.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := NewJudge(table, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch := trace.ArchX86_64
+	use := func(name, args string) *UsedSyscall {
+		ev := &trace.Event{Kind: trace.KindSyscall, Name: name, Args: args}
+		key, level, _ := j.Support(arch, ev)
+		return &UsedSyscall{Key: key, Name: name, Level: level, args: args}
+	}
+	for _, tt := range []struct {
+		u    *UsedSyscall
+		ret  int64
+		text string
+	}{
+		{use("rseq", "0x7f, 32, 0, 0x53053053"), -38, "-ENOSYS"},
+		{use("socket", "AF_NETLINK, SOCK_RAW|SOCK_CLOEXEC, NETLINK_ROUTE"), -97, "EAFNOSUPPORT"},
+		{use("clone", "child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f"), -95, "-EOPNOTSUPP"},
+		{use("rt_sigaction", "SIGINT, {sa_handler=0x1}, NULL, 8"), 0, "0 (the stub's value)"},
+		{use("waitid", "P_ALL, 0, 0x7ff, WEXITED"), -10, "-ECHILD"},
+	} {
+		a := j.Answer(arch, tt.u)
+		if !a.Emulable || a.Ret != tt.ret || !strings.Contains(a.Text, tt.text) {
+			t.Errorf("%s (%s): answer %d %q emulable=%v, want %d %q", tt.u.Key, tt.u.Level, a.Ret, a.Text, a.Emulable, tt.ret, tt.text)
+		}
+	}
+	// The unikernel's own answer, when a run showed it, comes first.
+	u := use("socket", "AF_INET6, SOCK_STREAM, IPPROTO_TCP")
+	u.UnikernelSeen = "unsupported EAFNOSUPPORT"
+	if a := j.Answer(arch, u); a.Ret != -97 {
+		t.Errorf("with the unikernel's answer: %d %q", a.Ret, a.Text)
+	}
+	// A use that crashes the unikernel cannot be answered natively.
+	if a := answerOfText("crashes the unikernel (UK_CRASH)"); a.Emulable {
+		t.Errorf("a crash is emulable: %+v", a)
+	}
+	// Matches is the judge's: a socket of another family is not the use.
+	nl := use("socket", "AF_NETLINK, SOCK_RAW, 0")
+	if !j.Matches(arch, nl, &trace.Event{Kind: trace.KindSyscall, Name: "socket", Args: "AF_NETLINK, SOCK_DGRAM, 0"}) ||
+		j.Matches(arch, nl, &trace.Event{Kind: trace.KindSyscall, Name: "socket", Args: "AF_INET, SOCK_STREAM, 0"}) {
+		t.Error("Matches does not follow the judge's argument rules")
+	}
+}
+
+func TestImpactRestsOnVerification(t *testing.T) {
+	table, _ := EmbeddedTable("unikraft@0.17.0")
+	j, _ := NewJudge(table, nil)
+	u := Use{App: "redis-server", Name: "rseq", Key: "rseq", Calls: 1, Runtimes: map[string]bool{"glibc": true}}
+	if got := j.Impact(u); got.Impact != Degrades || got.Evidence != EvidencePredicted {
+		t.Errorf("without a run: %+v, want a predicted degrades", got)
+	}
+	j.SetVerified("redis-server", "rseq", Verification{Works: false, Answer: "-ENOSYS", Why: "the workload failed"})
+	if got := j.Impact(u); got.Impact != Blocks || got.Evidence != EvidenceVerified || !strings.Contains(got.Why, "the workload failed") {
+		t.Errorf("a failed verification run: %+v, want a verified blocks", got)
+	}
+	// The verification of one app never answers for another.
+	u.App = "sqlite3"
+	if got := j.Impact(u); got.Evidence != EvidencePredicted {
+		t.Errorf("another app: %+v", got)
+	}
+}

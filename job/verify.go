@@ -1,0 +1,173 @@
+package job
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/probe"
+)
+
+// Verification is how check verifies what the unikernel lacks: the app
+// is run natively again, once per lacking use, with exactly that use
+// answered as the target answers it (the one judge picks the calls, at
+// their entry, argument by argument; the call is skipped and returns the
+// table's errno or the stub's value). The runs are probe's runs: the same
+// ready, workload and check, judged the same way, plus the output: a run
+// works only when its output holds every line two unmodified runs agree
+// on.
+type Verification struct {
+	// Off skips it (--no-verify): every impact is then a prediction.
+	Off bool
+	// Jobs runs that many at once (default 1: the runs share the app's
+	// ports and files, as the check's own run does).
+	Jobs int
+	// Max bounds the uses verified (default 24); the rest stay predicted.
+	Max int
+	// Timeout bounds one run (default: the check's --timeout, else 60s).
+	Timeout time.Duration
+	// Check is a command whose success says the app worked (as probe's
+	// --check), run after the workload.
+	Check string
+}
+
+// verifyOutcome is what the verification step found, for the verdict.
+type verifyOutcome struct {
+	results map[string]analyze.Verification
+	// skipped says why nothing (or not everything) was verified.
+	skipped string
+	runs    int
+	elapsed time.Duration
+}
+
+// verify runs the verification of the lacking uses of the native run's
+// coverage (cand) and returns the verified uses by key.
+func (c *Check) verify(ctx context.Context, o Output, jd *analyze.Judge, cand *analyze.AppCoverage) verifyOutcome {
+	v := c.Verification
+	out := verifyOutcome{results: map[string]analyze.Verification{}}
+	lacking := cand.Lacking()
+	if v.Off || len(lacking) == 0 {
+		if v.Off && len(lacking) > 0 {
+			out.skipped = "--no-verify: every impact below is a prediction"
+		}
+		return out
+	}
+	if max := v.Max; max == 0 && len(lacking) > 24 || max > 0 && len(lacking) > max {
+		if max == 0 {
+			max = 24
+		}
+		out.skipped = fmt.Sprintf("verified the %d most called of %d lacking uses; the rest are predictions (--verify-max)", max, len(lacking))
+		lacking = lacking[:max]
+	}
+	logDir := filepath.Join(c.Out, "verify")
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		out.skipped = "not verified: " + err.Error()
+		return out
+	}
+	timeout := v.Timeout
+	if timeout == 0 {
+		timeout = c.Timeout
+	}
+	if timeout == 0 {
+		timeout = 60 * time.Second
+	}
+	cfg := probe.Config{Argv: c.Argv, Ready: c.Ready.Spec, ReadyDelay: c.Ready.Delay, ReadyTimeout: c.Ready.Timeout,
+		Workload: c.Workload, Check: v.Check, Timeout: timeout, Output: true, LogDir: logDir}
+	start := time.Now()
+	fmt.Fprintf(o.Stderr, "syscov: verifying %d lacking uses: the app run natively with each answered as %s answers it (--no-verify skips)\n", len(lacking), jd.Table.Name())
+
+	// Two unmodified runs: what they agree on is what a working run
+	// writes; a run that fails unmodified proves nothing.
+	base := make([]probe.Outcome, 2)
+	for i := range base {
+		base[i] = probe.Run(ctx, cfg, probe.Variant{Label: fmt.Sprintf("unmodified-%d", i+1)})
+		out.runs++
+		if !base[i].OK {
+			out.elapsed = time.Since(start)
+			out.skipped = fmt.Sprintf("not verified: an unmodified run of the app failed (%s; see %s): its runs are not repeatable, so every impact below is a prediction", base[i].Reason, base[i].Log)
+			return out
+		}
+	}
+	stable := analyze.NewStableOutput(base[0].Output, base[1].Output)
+	if v.Timeout == 0 && c.Timeout == 0 {
+		// A run with a use answered may hang where the app waits for what
+		// never comes: bound it by what the unmodified runs took.
+		cfg.Timeout = max(10*time.Second, 4*max(base[0].Elapsed, base[1].Elapsed))
+	}
+	arch := trace.HostArch()
+	tasks := make([]probe.Task, len(lacking))
+	answers := make([]analyze.TargetAnswer, len(lacking))
+	for i, u := range lacking {
+		answers[i] = jd.Answer(arch, u)
+		u := u
+		tasks[i] = probe.Task{Name: u.Key, Kind: "verify", Variant: probe.Variant{
+			Label:          "answered-" + u.Key,
+			AnswerSyscalls: []string{u.Name},
+			Answer: func(ev *trace.Event) (int64, bool) {
+				if !jd.Matches(arch, u, ev) {
+					return 0, false
+				}
+				return answers[i].Ret, true
+			},
+		}}
+	}
+	var run []probe.Task
+	index := map[string]int{}
+	for i, t := range tasks {
+		if !answers[i].Emulable {
+			out.results[t.Name] = analyze.Verification{Works: false, Answer: answers[i].Text, Why: answers[i].Why}
+			continue
+		}
+		index[t.Name] = i
+		run = append(run, t)
+	}
+	probe.RunAll(ctx, cfg, run, max(v.Jobs, 1), func(t probe.Task, oc probe.Outcome) {
+		out.runs++
+		i := index[t.Name]
+		r := analyze.Verification{Works: oc.OK, Answer: answers[i].Text, Answered: oc.Answered, Why: oc.Reason, Log: relTo(c.Out, oc.Log)}
+		if oc.OK {
+			if missing := stable.Missing(oc.Output, 3); len(missing) > 0 {
+				r.Works, r.Why = false, "its output lacks what the unmodified runs wrote: "+quoteLines(missing)
+			}
+		}
+		if oc.Answered == 0 && ctx.Err() == nil {
+			// The use was never made in this run (a call of the
+			// shutdown, a path the run did not take): it proves
+			// nothing of the use.
+			return
+		}
+		out.results[t.Name] = r
+	})
+	if ctx.Err() != nil {
+		out.skipped = "verification interrupted: the uses not verified are predictions"
+	}
+	out.elapsed = time.Since(start)
+	return out
+}
+
+func quoteLines(lines []string) string {
+	q := make([]string, len(lines))
+	for i, l := range lines {
+		if len(l) > 80 {
+			l = l[:80] + "…"
+		}
+		q[i] = fmt.Sprintf("%q", l)
+	}
+	return strings.Join(q, ", ")
+}
+
+// relTo names a file under dir relative to it, for the reports.
+func relTo(dir, p string) string {
+	if p == "" {
+		return ""
+	}
+	if r, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(r, "..") {
+		return r
+	}
+	return p
+}
