@@ -401,7 +401,7 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 			if !u.Level.Absent() || (u.follows != "") != (pass == 1) {
 				continue
 			}
-			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Key: u.Key, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, Runtimes: b.runtimes.Found})
+			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Key: u.Key, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, SeenFailing: u.UnikernelSeen != "", Runtimes: b.runtimes.Found})
 			if sock := b.used[u.follows]; sock != nil && sock.Impact != "" && sock.Impact != Blocks && j.Impact == Blocks && j.Evidence != EvidenceVerified {
 				j = Judgement{Impact: sock.Impact, Why: "only on the socket of " + sock.Key + ", which the app does without: " + sock.ImpactWhy, Evidence: sock.Evidence}
 			}

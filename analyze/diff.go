@@ -841,7 +841,7 @@ func (b *DiffBuilder) judgeGaps(d *Diff) {
 			if IsForkLike(&trace.Event{Kind: trace.KindSyscall, Name: v.Name, Args: v.Args}) && (v.Name == "clone" || v.Name == "clone3") {
 				key += " (fork)"
 			}
-			j := b.judge.Impact(Use{App: app, Name: v.Name, Key: key, Args: args, Calls: v.NativeCalls, ShutdownCalls: b.shutdownCalls[v.Name], FailedThere: failedThere, Runtimes: b.runtimes.Found})
+			j := b.judge.Impact(Use{App: app, Name: v.Name, Key: key, Args: args, Calls: v.NativeCalls, ShutdownCalls: b.shutdownCalls[v.Name], FailedThere: failedThere, SeenFailing: v.UnikernelCalls > 0, Runtimes: b.runtimes.Found})
 			v.Impact, v.ImpactWhy, v.Evidence = j.Impact, j.Why, j.Evidence
 			v.Closure = b.judge.Closure(b.arch(), key, v.Name, args)
 		}

@@ -80,8 +80,11 @@ type Judge struct {
 	Probes map[string]map[string]ProbeVerdict
 	// Verified holds the verification runs of check, by app (the
 	// program's base name) and use key.
-	Verified  map[string]map[string]Verification
-	fallbacks map[string][]Fallback
+	Verified map[string]map[string]Verification
+	// UnikernelWorked: the app did its job in the unikernel run (it was
+	// ready, the workload passed): what failed there is done without.
+	UnikernelWorked bool
+	fallbacks       map[string][]Fallback
 }
 
 // SetVerified records the verification of a use of an app.
@@ -255,8 +258,9 @@ type Use struct {
 	// sent its stop signal.
 	Calls, ShutdownCalls int
 	// FailedThere: the unikernel run ended (crash, stop) right after this
-	// call failed.
+	// call failed. SeenFailing: a unikernel run answered it with an error.
 	FailedThere bool
+	SeenFailing bool
 	// Runtimes the app uses (glibc, musl, python, libuv, node, go); an
 	// entry for "app:NAME" applies to the program NAME itself.
 	Runtimes map[string]bool
@@ -269,6 +273,8 @@ func (j *Judge) Impact(u Use) Judgement {
 		return Judgement{Impact: Noise, Why: "made only after syscov sent its stop signal", Evidence: EvidenceTrace}
 	case u.FailedThere:
 		return Judgement{Impact: Blocks, Why: "the unikernel run stopped where it failed", Evidence: EvidenceUnikernel}
+	case u.SeenFailing && j.UnikernelWorked:
+		return Judgement{Impact: Degrades, Why: "seen in the unikernel run: the app was ready and the workload passed with it failing", Evidence: EvidenceUnikernel}
 	}
 	key := u.Key
 	if key == "" {

@@ -43,8 +43,10 @@ type Judgement struct {
 	Probe     map[string]map[string]analyze.ProbeVerdict
 	// Verified are check's verification runs, by app and use key.
 	Verified map[string]map[string]analyze.Verification
-	Apps     AppSelection
-	Strict   bool // --strict-impact: degrades fail too
+	// UnikernelWorked: the app did its job in the unikernel run.
+	UnikernelWorked bool
+	Apps            AppSelection
+	Strict          bool // --strict-impact: degrades fail too
 }
 
 // Judge is the judge of support and impact of this judgement.
@@ -53,7 +55,7 @@ func (j Judgement) Judge() *analyze.Judge {
 	if err != nil {
 		panic(err) // the embedded knowledge file is checked by the tests
 	}
-	jd.Verified = j.Verified
+	jd.Verified, jd.UnikernelWorked = j.Verified, j.UnikernelWorked
 	switch {
 	case j.Config != nil:
 		jd.Table = j.Table.WithConfig(j.Config)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,6 +46,9 @@ type Check struct {
 	Rerun string
 
 	verifyNote string // why some impacts stayed predictions
+	// nativeWorkload is what the workload wrote alike in two unmodified
+	// native runs: what it must write against the guest too.
+	nativeWorkload *analyze.StableOutput
 }
 
 // Run runs the check. Its error says what the exit status is: an
@@ -85,7 +89,7 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 		}
 		fmt.Fprintf(o.Stderr, "syscov: verification: %s\n", msg)
 	}
-	c.verifyNote = vo.skipped
+	c.verifyNote, c.nativeWorkload = vo.skipped, vo.workload
 	// 2. The unikernel run, with the same workload, and the diff.
 	var d *analyze.Diff
 	var apps []*analyze.AppCoverage
@@ -161,6 +165,15 @@ func (c *Check) runUnikernel(ctx context.Context, o Output, j Judgement, plan *U
 			fmt.Fprintf(o.Stderr, "syscov: not packed: %s\n", skipped)
 		}
 	}
+	var wout *os.File
+	if c.Workload != "" {
+		if wout, err = os.CreateTemp("", "syscov-guest-workload-*.log"); err != nil {
+			return nil, nil, nil, err
+		}
+		defer os.Remove(wout.Name())
+		defer wout.Close()
+		c.Unikernel.WorkloadOut = wout
+	}
 	uctx, cancel := c.withTimeout(ctx)
 	ures, err := RecordUnikernel(o, uctx, c.Unikernel, plan, ukPath, c.Ready, c.Workload, "")
 	cancel()
@@ -175,7 +188,31 @@ func (c *Check) runUnikernel(ctx context.Context, o Output, j Judgement, plan *U
 		failure = &ExitError{ExitBootFailure, fmt.Errorf("the unikernel run made no syscall (%s%s); see %s", ures.Ended, DetailSuffix(ures.Detail), c.Unikernel.ConsoleLog)}
 	}
 	crashed := ures.Syscalls > 0 && (ures.Ended == unikernel.EndCrash || ures.Ended == unikernel.EndPanic)
-	if failure == nil || crashed {
+	// What the app did there: ready and the workload passed is a run
+	// that worked (what failed in it is done without); a guest that never
+	// got ready or failed the workload proves nothing by itself, unless
+	// the diff finds what it lacked (judged below).
+	var notDone error
+	switch {
+	case failure != nil:
+	case c.Ready.Spec != "" && ures.Ready == 0:
+		notDone = &ExitError{ExitFailure, fmt.Errorf("the unikernel run proves nothing by itself: the app was never ready there (%s); see %s", c.Ready.Spec, c.Unikernel.ConsoleLog)}
+	case ures.WorkloadErr != nil:
+		notDone = &ExitError{ExitFailure, fmt.Errorf("the unikernel run proves nothing by itself: the workload failed against the guest: %v; see %s", ures.WorkloadErr, c.Unikernel.ConsoleLog)}
+	case c.Workload == "" && c.Ready.Spec != "":
+		j.UnikernelWorked = true // ready, and nothing more was asked
+	case c.Workload != "" && c.nativeWorkload != nil:
+		got, _ := io.ReadAll(io.NewSectionReader(wout, 0, 1<<20))
+		if missing := c.nativeWorkload.Missing(got, 3); len(missing) > 0 {
+			fmt.Fprintf(o.Stderr, "syscov: the workload against the guest did not write what it writes natively: %s\n", quoteLines(missing))
+		} else {
+			j.UnikernelWorked = true
+		}
+	}
+	if failure == nil {
+		failure = notDone
+	}
+	if failure == nil || crashed || notDone != nil {
 		ra, err := AnalyzeRuns(nativePath, ukPath, trace.Options{}, 5, nil, j, true)
 		if err != nil {
 			return nil, nil, nil, err

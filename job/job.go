@@ -26,6 +26,7 @@ type Output struct {
 // Exit codes a job's errors carry (ExitError); a usage error is 2 and
 // any other error 1.
 const (
+	ExitFailure     = 1   // the run failed, or proves nothing
 	ExitLacks       = 4   // the app needs what the unikernel lacks
 	ExitBootFailure = 3   // the unikernel run proves nothing: no boot, a crash, no syscall
 	ExitTimeout     = 124 // --timeout passed

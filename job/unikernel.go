@@ -38,6 +38,9 @@ type UnikernelOptions struct {
 	Idle time.Duration
 	// Echo copies the console to stderr as it arrives.
 	Echo bool
+	// WorkloadOut, when set, takes the workload's output (check compares
+	// it with what the native runs' workloads wrote).
+	WorkloadOut *os.File
 }
 
 // DefaultIdle ends a unikernel run when the console has been quiet this
@@ -247,6 +250,9 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr,
 		Warn:   o.Warn,
 		Notice: func(msg string) { fmt.Fprintf(o.Stderr, "syscov: %s\n", msg) },
+	}
+	if uf.WorkloadOut != nil {
+		cfg.Stdout, cfg.Stderr = uf.WorkloadOut, uf.WorkloadOut
 	}
 	if uf.Echo {
 		cfg.Echo = o.Stderr

@@ -43,6 +43,9 @@ type verifyOutcome struct {
 	skipped string
 	runs    int
 	elapsed time.Duration
+	// workload is what the unmodified runs' workloads wrote alike (nil
+	// without a workload or without those runs).
+	workload *analyze.StableOutput
 }
 
 // verify runs the verification of the lacking uses of the native run's
@@ -94,6 +97,9 @@ func (c *Check) verify(ctx context.Context, o Output, jd *analyze.Judge, cand *a
 		}
 	}
 	stable := analyze.NewStableOutput(base[0].Output, base[1].Output)
+	if c.Workload != "" {
+		out.workload = analyze.NewStableOutput(base[0].WorkloadOutput, base[1].WorkloadOutput)
+	}
 	if v.Timeout == 0 && c.Timeout == 0 {
 		// A run with a use answered may hang where the app waits for what
 		// never comes: bound it by what the unmodified runs took.

@@ -74,6 +74,12 @@ type Config struct {
 	StopGrace  time.Duration
 	// Stdout and Stderr of the app and the workload (nil: /dev/null).
 	Stdout, Stderr *os.File
+	// WorkloadOut, when set, takes the workload's output instead, apart
+	// from the app's.
+	WorkloadOut *os.File
+	// BeforeStop, when set, is called after the workload, before the stop
+	// signal: what the app does from then on is its shutdown.
+	BeforeStop func()
 	// OnEvent receives every event; it is never called concurrently.
 	OnEvent func(*trace.Event)
 	// StraceBinary is the strace to run (default "strace" on PATH).
@@ -293,7 +299,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		// server may retry until it times out.
 		wctx, cancelWorkload := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- workload.Run(wctx, cfg.Workload, cfg.Dir, cfg.Stdout, cfg.Stderr) }()
+		wout, werr := cfg.Stdout, cfg.Stderr
+		if cfg.WorkloadOut != nil {
+			wout, werr = cfg.WorkloadOut, cfg.WorkloadOut
+		}
+		go func() { done <- workload.Run(wctx, cfg.Workload, cfg.Dir, wout, werr) }()
 		select {
 		case res.WorkloadErr = <-done:
 		case <-a.done():
@@ -306,6 +316,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 		cancelWorkload()
 		if !cancelled() && !res.AppEnded {
+			if cfg.BeforeStop != nil {
+				cfg.BeforeStop()
+			}
 			stop()
 		}
 	}

@@ -69,9 +69,11 @@ type Outcome struct {
 	Reason  string // why not
 	Elapsed time.Duration
 	// Output is what the app and the workload wrote (Config.Output), Log
-	// the file that keeps it (Config.LogDir).
-	Output []byte
-	Log    string
+	// the file that keeps it (Config.LogDir); WorkloadOutput what the
+	// workload wrote, apart.
+	Output         []byte
+	WorkloadOutput []byte
+	Log            string
 	// Answered counts the calls Variant.Answer answered.
 	Answered int
 }
@@ -137,6 +139,7 @@ func Run(ctx context.Context, cfg Config, v Variant) Outcome {
 		nc.Trace = append(nc.Trace, v.AnswerSyscalls...)
 	}
 	nc.Quiet = len(nc.Trace) == 0
+	workEnd := int64(-1)
 	logFile, logPath, err := cfg.openLog(v.Label)
 	if err != nil {
 		return Outcome{Reason: err.Error()}
@@ -148,6 +151,22 @@ func Run(ctx context.Context, cfg Config, v Variant) Outcome {
 			logPath = ""
 		}
 		nc.Stdout, nc.Stderr = logFile, logFile
+		if nc.Workload != "" {
+			wf, err := os.CreateTemp("", "syscov-workload-*.log")
+			if err != nil {
+				return Outcome{Reason: err.Error()}
+			}
+			defer os.Remove(wf.Name())
+			defer wf.Close()
+			nc.WorkloadOut = wf
+		}
+		// What the app writes after the workload is its shutdown: not
+		// part of the verdict (a stubbed signal handler ends it otherwise).
+		nc.BeforeStop = func() {
+			if st, err := logFile.Stat(); err == nil {
+				workEnd = st.Size()
+			}
+		}
 	}
 	timeout := cfg.Timeout
 	if timeout == 0 {
@@ -159,7 +178,20 @@ func Run(ctx context.Context, cfg Config, v Variant) Outcome {
 	res, err := native.Run(ctx, nc)
 	out := Outcome{Elapsed: time.Since(start), Log: logPath, Answered: int(answered.Load())}
 	if logFile != nil {
-		out.Output, _ = io.ReadAll(io.LimitReader(io.NewSectionReader(logFile, 0, OutputLimit), OutputLimit))
+		if nc.WorkloadOut != nil {
+			// The log holds both, the workload's after the app's.
+			out.WorkloadOutput, _ = io.ReadAll(io.NewSectionReader(nc.WorkloadOut, 0, OutputLimit))
+			logFile.Write([]byte("--- the workload wrote:\n"))
+			logFile.Write(out.WorkloadOutput)
+		}
+		limit := int64(OutputLimit)
+		if workEnd >= 0 {
+			limit = min(limit, workEnd)
+		}
+		out.Output, _ = io.ReadAll(io.NewSectionReader(logFile, 0, limit))
+		if nc.WorkloadOut != nil {
+			out.Output = append(out.Output, out.WorkloadOutput...)
+		}
 	}
 	switch {
 	case err != nil:
