@@ -62,6 +62,13 @@ func DefaultIgnore() []string {
 // strace does not show them, while a unikernel may log them.
 var vdsoCalls = map[string]bool{"clock_gettime": true, "gettimeofday": true, "time": true, "getcpu": true, "clock_getres": true}
 
+// multiUser are the calls that change the process's users and groups: a
+// unikernel has one user (Unikraft's posix-user allows only its
+// configured uid and gid), so a server that drops privileges to another
+// user lacks multi-user support, not a syscall.
+var multiUser = map[string]bool{"setuid": true, "setgid": true, "setgroups": true, "setresuid": true, "setresgid": true,
+	"setreuid": true, "setregid": true, "setfsuid": true, "setfsgid": true, "capset": true}
+
 // IsVDSO reports whether a syscall is answered by the vDSO natively.
 func IsVDSO(name string) bool { return vdsoCalls[name] }
 
@@ -116,6 +123,8 @@ func Class(ev *trace.Event) string {
 		return "ioctl " + trace.Arg(ev.Args, 1)
 	case ev.Name == "fcntl":
 		return "fcntl " + trace.Arg(ev.Args, 1)
+	case multiUser[ev.Name]:
+		return "multi-user (" + ev.Name + ")"
 	case startupNoise[ev.Name]:
 		return "start-up"
 	case vdsoCalls[ev.Name]:

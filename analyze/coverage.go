@@ -48,7 +48,8 @@ type UsedSyscall struct {
 	// Probe is what `syscov probe` found the app needs of it, when known.
 	Probe ProbeVerdict
 
-	args string // of the first call, for argument-keyed fallbacks
+	args       string   // of the first call, for argument-keyed fallbacks
+	stackFuncs []string // of the first call with a stack, for site-tied ones
 	// follows is the key of the lacking socket() whose socket this use
 	// works on: in the unikernel it never happens, and its fate is that
 	// socket's (a connect to nscd after socket(AF_UNIX) fell back).
@@ -221,6 +222,9 @@ func (b *CoverageBuilder) add(ev *trace.Event) {
 			u.FirstFrame = &fc
 		}
 		u.FirstStack = appFrames(ev.Stack, 8)
+		for _, f := range ev.Stack {
+			u.stackFuncs = append(u.stackFuncs, f.Func+" "+f.File)
+		}
 	}
 	u.Calls++
 	if b.shutdown.after(ev) {
@@ -401,7 +405,7 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 			if !u.Level.Absent() || (u.follows != "") != (pass == 1) {
 				continue
 			}
-			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Key: u.Key, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, SeenFailing: u.UnikernelSeen != "", Runtimes: b.runtimes.Found})
+			j := b.judge.Impact(Use{App: c.Program, Name: u.Name, Key: u.Key, Args: u.args, Calls: u.Calls, ShutdownCalls: u.ShutdownCalls, SeenFailing: u.UnikernelSeen != "", Runtimes: b.runtimes.Found, Stack: u.stackFuncs})
 			if sock := b.used[u.follows]; sock != nil && sock.Impact != "" && sock.Impact != Blocks && j.Impact == Blocks && j.Evidence != EvidenceVerified {
 				j = Judgement{Impact: sock.Impact, Why: "only on the socket of " + sock.Key + ", which the app does without: " + sock.ImpactWhy, Evidence: sock.Evidence}
 			}

@@ -34,9 +34,15 @@ type Fallback struct {
 	Impact  Impact `json:"impact"`
 	// Args, when set, limits the entry to calls whose argument text holds
 	// it (socket AF_UNIX, arch_prctl 0x3001).
-	Args     string `json:"args,omitempty"`
-	Fallback string `json:"fallback"`
-	Source   string `json:"source"`
+	Args string `json:"args,omitempty"`
+	// Sites, when set, ties the entry to the code that has the fallback:
+	// a call whose recorded stack has no frame whose function holds one
+	// of them is not that code's (an app's own AF_UNIX socket is not
+	// glibc's nscd client). A call without a recorded stack is judged by
+	// the entry, with the call site said to be unknown.
+	Sites    []string `json:"sites,omitempty"`
+	Fallback string   `json:"fallback"`
+	Source   string   `json:"source"`
 }
 
 //go:embed fallbacks.json
@@ -264,6 +270,28 @@ type Use struct {
 	// Runtimes the app uses (glibc, musl, python, libuv, node, go); an
 	// entry for "app:NAME" applies to the program NAME itself.
 	Runtimes map[string]bool
+	// Stack are the frames of the first call's stack, innermost first,
+	// each "function file" (nil: none was recorded).
+	Stack []string
+}
+
+// fromSite reports whether a call with stack comes from the code an
+// entry names, and whether that is known.
+func (f Fallback) fromSite(stack []string) (ok, known bool) {
+	if len(f.Sites) == 0 {
+		return true, true
+	}
+	if len(stack) == 0 {
+		return true, false
+	}
+	for _, fn := range stack {
+		for _, s := range f.Sites {
+			if strings.Contains(fn, s) {
+				return true, true
+			}
+		}
+	}
+	return false, true
 }
 
 // Impact judges a lacking use.
@@ -311,11 +339,19 @@ func (j *Judge) Impact(u Use) Judgement {
 		if !applies || f.Args != "" && !strings.Contains(u.Args, f.Args) {
 			continue
 		}
+		fromSite, known := f.fromSite(u.Stack)
+		if !fromSite {
+			continue
+		}
 		who := f.Runtime + ": "
 		if f.Runtime == "*" {
 			who = ""
 		}
-		return Judgement{Impact: f.Impact, Why: who + f.Fallback + " (" + f.Source + ")", Fallback: &j.fallbacks[u.Name][i], Evidence: EvidencePredicted}
+		why := who + f.Fallback + " (" + f.Source + ")"
+		if !known {
+			why += "; the call site was not recorded, so that it is " + strings.Join(f.Sites, " or ") + "'s call is assumed"
+		}
+		return Judgement{Impact: f.Impact, Why: why, Fallback: &j.fallbacks[u.Name][i], Evidence: EvidencePredicted}
 	}
 	return Judgement{Impact: Blocks, Why: "no known fallback", Evidence: EvidencePredicted}
 }

@@ -91,3 +91,26 @@ func TestImpactRestsOnVerification(t *testing.T) {
 		t.Errorf("another app: %+v", got)
 	}
 }
+
+// TestFallbackSites: glibc's nscd fallback is glibc's nscd client's: an
+// AF_UNIX socket from the app's own code is not covered by it.
+func TestFallbackSites(t *testing.T) {
+	table, _ := EmbeddedTable("unikraft@0.17.0")
+	j, _ := NewJudge(table, nil)
+	glibc := map[string]bool{"glibc": true}
+	nscd := []string{"__GI_socket ../sysdeps/unix/syscall-template.S", "open_socket nscd/nscd_helper.c", "__nscd_open_socket nscd/nscd_helper.c"}
+	own := []string{"__GI_socket ../sysdeps/unix/syscall-template.S", "StreamServerPort src/backend/libpq/pqcomm.c", "main"}
+	use := Use{App: "postgres", Name: "socket", Key: "socket AF_UNIX", Args: "AF_UNIX, SOCK_STREAM, 0", Calls: 1, Runtimes: glibc}
+	use.Stack = nscd
+	if got := j.Impact(use); got.Impact != Degrades || got.Fallback == nil {
+		t.Errorf("from nscd_helper.c: %+v, want the nscd fallback", got)
+	}
+	use.Stack = own
+	if got := j.Impact(use); got.Impact != Blocks {
+		t.Errorf("from the app's own listen socket: %+v, want blocks", got)
+	}
+	use.Stack = nil
+	if got := j.Impact(use); got.Impact != Degrades || !strings.Contains(got.Why, "not recorded") {
+		t.Errorf("without a stack: %+v, want the fallback, saying the site is unknown", got)
+	}
+}
