@@ -56,7 +56,7 @@ func (v Verification) Text() string {
 		s += "fails"
 	}
 	s += " with it answered " + v.Answer
-	if !v.Works && v.Why != "" {
+	if v.Why != "" {
 		s += " (" + v.Why + ")"
 	}
 	if v.Log != "" {
@@ -154,6 +154,28 @@ func (j *Judge) Matches(arch trace.Arch, u *UsedSyscall, ev *trace.Event) bool {
 	return key == u.Key && (level.Absent() || level == Stubbed)
 }
 
+// useGroups are the syscalls whose uses go together: a target that lacks
+// one lacks the use of the others (no timer to delete when none could be
+// made, no child to wait for when none could be forked).
+var useGroups = map[string]string{
+	"timer_create": "timer", "timer_settime": "timer", "timer_gettime": "timer", "timer_delete": "timer", "timer_getoverrun": "timer",
+	"clone (fork)": "process", "clone3 (fork)": "process", "fork": "process", "vfork": "process", "wait4": "process", "waitid": "process",
+	"inotify_init": "inotify", "inotify_init1": "inotify", "inotify_add_watch": "inotify", "inotify_rm_watch": "inotify",
+	"io_uring_setup": "io_uring", "io_uring_enter": "io_uring", "io_uring_register": "io_uring",
+	"mq_open": "mq", "mq_timedsend": "mq", "mq_timedreceive": "mq", "mq_notify": "mq", "mq_getsetattr": "mq", "mq_unlink": "mq",
+	"semget": "sysv", "semop": "sysv", "semctl": "sysv", "semtimedop": "sysv", "shmget": "sysv", "shmat": "sysv", "shmdt": "sysv", "shmctl": "sysv",
+	"msgget": "sysv", "msgsnd": "sysv", "msgrcv": "sysv", "msgctl": "sysv",
+	"pidfd_open": "pidfd", "pidfd_send_signal": "pidfd", "pidfd_getfd": "pidfd",
+}
+
+// UseGroup is the group of uses a use key goes with ("" for none).
+func UseGroup(key string) string { return useGroups[key] }
+
+// unanswerable are the calls no verification run can answer: they do not
+// return (exit, exit_group), or return from a signal handler, which a
+// unikernel that delivers no signal to a handler never runs.
+var unanswerable = map[string]bool{"exit": true, "exit_group": true, "rt_sigreturn": true}
+
 // Lacking are the uses of an app's coverage that the unikernel lacks and
 // that matter (blocks or degrades), then the stubbed ones (a stub's
 // answer, -ENOSYS or a pretended success, may break the app as surely):
@@ -161,12 +183,12 @@ func (j *Judge) Matches(arch trace.Arch, u *UsedSyscall, ev *trace.Event) bool {
 func (c *AppCoverage) Lacking() []*UsedSyscall {
 	var out []*UsedSyscall
 	for _, u := range append(append([]*UsedSyscall(nil), c.Blocking...), c.Tolerated...) {
-		if u.Impact == Blocks || u.Impact == Degrades {
+		if (u.Impact == Blocks || u.Impact == Degrades) && !unanswerable[u.Name] {
 			out = append(out, u)
 		}
 	}
 	for _, u := range c.Used {
-		if u.Level == Stubbed && u.ShutdownCalls < u.Calls {
+		if u.Level == Stubbed && u.ShutdownCalls < u.Calls && !unanswerable[u.Name] {
 			out = append(out, u)
 		}
 	}
