@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
@@ -31,6 +32,11 @@ type Probe struct {
 	Workload, Check          string
 	Replicas, Jobs           int
 	Timeout                  time.Duration // a run that takes longer fails
+	// Partial also probes each use of a syscall the table judges by its
+	// arguments (socket AF_INET apart from socket AF_UNIX, a fork-like
+	// clone apart from a thread's), stubbed and faked alone; the table is
+	// MissingAgainst's, else the newest built in.
+	Partial bool
 	// Out, when set, is where probe.{txt,md,json} are written too.
 	Out string
 }
@@ -39,7 +45,32 @@ type Probe struct {
 func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error) {
 	cfg := probe.Config{Argv: p.Argv, Ready: p.Ready.Spec, ReadyDelay: p.Ready.Delay, ReadyTimeout: p.Ready.Timeout,
 		Workload: p.Workload, Check: p.Check, Timeout: p.Timeout}
+	if p.Out != "" {
+		// Every run's output and reason are kept: the evidence of each
+		// verdict.
+		cfg.LogDir = filepath.Join(p.Out, "runs")
+		if err := os.MkdirAll(cfg.LogDir, 0o755); err != nil {
+			return nil, err
+		}
+	}
 	start := time.Now()
+	var uses *useSet
+	if p.Partial {
+		spec := p.MissingAgainst
+		if spec == "" {
+			spec = "unikraft"
+		}
+		table, err := LoadSupportTable(spec)
+		if err != nil {
+			return nil, err
+		}
+		judge, err := analyze.NewJudge(table, nil)
+		if err != nil {
+			return nil, err
+		}
+		uses = &useSet{judge: judge, arch: trace.HostArch(), calls: map[string]int{}, name: map[string]string{}}
+		cfg.OnEvent = uses.add
+	}
 
 	// 1. Which syscalls: traced once, unmodified (the run must succeed).
 	used, base, err := probe.Used(ctx, cfg)
@@ -89,7 +120,16 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 		results[n] = &analyze.ProbeResult{Name: n, Calls: used[n]}
 		stub, fake := probe.StubFake(n)
 		for r := 0; r < p.Replicas; r++ {
-			tasks = append(tasks, probe.Task{Name: n, Kind: "stub", Replica: r, Variant: stub}, probe.Task{Name: n, Kind: "fake", Replica: r, Variant: fake})
+			tasks = append(tasks, probe.Task{Name: n, Kind: "stub", Replica: r, Variant: labelled(stub, n, "stub", r)}, probe.Task{Name: n, Kind: "fake", Replica: r, Variant: labelled(fake, n, "fake", r)})
+		}
+	}
+	if uses != nil {
+		for _, key := range uses.keys() {
+			results[key] = &analyze.ProbeResult{Name: key, Calls: uses.calls[key]}
+			stub, fake := uses.variants(key)
+			for r := 0; r < p.Replicas; r++ {
+				tasks = append(tasks, probe.Task{Name: key, Kind: "stub", Replica: r, Variant: labelled(stub, key, "stub", r)}, probe.Task{Name: key, Kind: "fake", Replica: r, Variant: labelled(fake, key, "fake", r)})
+			}
 		}
 	}
 	pr := NewProgress(o.Stderr, "probe runs")
@@ -106,6 +146,9 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 	for _, r := range results {
 		if r.Disagree() {
 			stub, fake := probe.StubFake(r.Name)
+			if uses != nil && uses.name[r.Name] != "" {
+				stub, fake = uses.variants(r.Name)
+			}
 			for i := 0; i < p.Replicas+1; i++ {
 				retry = append(retry, probe.Task{Name: r.Name, Kind: "stub", Variant: stub}, probe.Task{Name: r.Name, Kind: "fake", Variant: fake})
 			}
@@ -148,6 +191,9 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 func (p *Probe) combinations(ctx context.Context, cfg probe.Config, rep *analyze.ProbeReport) {
 	var stubAll, fakeAll []string
 	for _, r := range rep.Results {
+		if strings.Contains(r.Name, " ") {
+			continue // a use of --partial ("socket AF_UNIX"): its syscall's verdict stands for it here
+		}
 		if r.Verdict == analyze.WorksStubbed || r.Verdict == analyze.WorksBoth {
 			stubAll = append(stubAll, r.Name)
 		}
@@ -173,4 +219,48 @@ func (p *Probe) combinations(ctx context.Context, cfg probe.Config, rep *analyze
 		rep.Runs++
 		rep.Combos = append(rep.Combos, analyze.Combo{Kind: "fake", Names: fakeAll, OK: out.OK, Reason: out.Reason})
 	}
+}
+
+// labelled names a run (its log under --out/runs).
+func labelled(v probe.Variant, name, kind string, replica int) probe.Variant {
+	v.Label = fmt.Sprintf("%s-%s-%d", name, kind, replica+1)
+	return v
+}
+
+// useSet collects the uses a probe's unmodified run makes of the syscalls
+// the table judges by argument: the keys the judge counts them under.
+type useSet struct {
+	judge *analyze.Judge
+	arch  trace.Arch
+	calls map[string]int    // use key → calls
+	name  map[string]string // use key → syscall
+}
+
+func (u *useSet) add(ev *trace.Event) {
+	s := u.judge.Table.Lookup(u.arch, ev.Name)
+	forkable := ev.Name == "clone" || ev.Name == "clone3"
+	if len(s.Rules) == 0 && !forkable {
+		return
+	}
+	key, _, _ := u.judge.Support(u.arch, ev)
+	if key == ev.Name {
+		return // a use no rule tells apart: probed with the syscall
+	}
+	u.calls[key]++
+	u.name[key] = ev.Name
+}
+
+func (u *useSet) keys() []string { return probe.Sorted(u.calls) }
+
+// variants are the stub (-ENOSYS) and the fake (0) of one use alone: the
+// judge picks its calls at their entry.
+func (u *useSet) variants(key string) (stub, fake probe.Variant) {
+	name := u.name[key]
+	is := func(ev *trace.Event) bool {
+		k, _, _ := u.judge.Support(u.arch, ev)
+		return k == key
+	}
+	stub = probe.Variant{AnswerSyscalls: []string{name}, Answer: func(ev *trace.Event) (int64, bool) { return -int64(syscall.ENOSYS), is(ev) }}
+	fake = probe.Variant{AnswerSyscalls: []string{name}, Answer: func(ev *trace.Event) (int64, bool) { return 0, is(ev) }}
+	return stub, fake
 }

@@ -29,7 +29,8 @@ func runProbe(e *env, args []string) error {
 	replicas := fs.Int("replicas", 1, "runs per syscall and variant; replicas that disagree are flagged and retried")
 	jobs := fs.Int("jobs", runtime.NumCPU(), "runs in parallel")
 	timeout := fs.Duration("timeout", 60*time.Second, "a run that takes longer fails")
-	outDir := fs.String("out", "", "also write probe.{txt,md,json} into this directory")
+	outDir := fs.String("out", "", "also write probe.{txt,md,json} into this directory, and each run's output and reason under runs/")
+	partial := fs.Bool("partial", false, "also probe each use of a syscall the table judges by its arguments (socket AF_INET apart from AF_UNIX, a fork-like clone apart from a thread's) alone")
 	format := fs.String("format", "table", "output format: table, markdown, json or html")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -49,7 +50,7 @@ func runProbe(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	p := &job.Probe{Argv: argv, Syscalls: *names, MissingAgainst: *missingAgainst, Ready: ready, Workload: *workloadCmd,
+	p := &job.Probe{Partial: *partial, Argv: argv, Syscalls: *names, MissingAgainst: *missingAgainst, Ready: ready, Workload: *workloadCmd,
 		Check: *check, Replicas: *replicas, Jobs: *jobs, Timeout: *timeout, Out: *outDir}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

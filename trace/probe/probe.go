@@ -45,6 +45,9 @@ type Config struct {
 	// when set, keeps it in LogDir/LABEL.log too: the evidence of the run.
 	Output bool
 	LogDir string
+	// OnEvent, when set, sees every event of the unmodified traced run
+	// (Used): the uses the app makes, argument by argument.
+	OnEvent func(*trace.Event)
 }
 
 // OutputLimit bounds the output an Outcome keeps.
@@ -266,6 +269,9 @@ func Used(ctx context.Context, cfg Config) (map[string]int, Outcome, error) {
 		if ev.Kind == trace.KindSyscall {
 			mu.Lock()
 			used[ev.Name]++
+			if cfg.OnEvent != nil {
+				cfg.OnEvent(ev)
+			}
 			mu.Unlock()
 		}
 	}
