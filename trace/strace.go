@@ -603,6 +603,12 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 			}
 		case '<':
 			rest := s[i:]
+			if i+1 < len(s) && s[i+1] == '<' {
+				// A shift in a flag value: "1<<CAP_CHOWN",
+				// "FUTEX_OP_SET<<28", never a -y decoration.
+				i++
+				continue
+			}
 			if i > 0 && (isDigit(s[i-1]) || s[i-1] >= 'A' && s[i-1] <= 'Z') && i+1 < len(s) && s[i+1] != ' ' {
 				// -y/-yy decoration "3</etc/passwd>", "AT_FDCWD</tmp>":
 				// skip it whole, its path may hold brackets.
