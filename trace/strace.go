@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -32,9 +33,25 @@ type straceReader struct {
 	// order at the end.
 	pendingSeq int
 
-	relTime  int64 // -r: running sum of deltas
-	inTable  bool  // inside a -C/-c summary table
-	partial  []byte
+	relTime int64 // -r: running sum of deltas
+	inTable bool  // inside a -C/-c summary table
+
+	// The logical line being parsed: its text (the input line, or input
+	// lines joined) and the input line it starts on.
+	cur   []byte
+	curAt int
+	// open is set by finishCall when the argument list of cur does not
+	// close: the line may go on on the next input line (stderr output:
+	// the program's own output or a note of strace cut it). openArgs is
+	// where the arguments start in cur, openStart the depth they start
+	// with, openDepth the depth at the end.
+	open                           bool
+	openArgs, openStart, openDepth int
+	// partial is an open line waiting for the rest: it started on input
+	// line partialAt, spans partialN lines and ends at depth partialDepth.
+	partial                          []byte
+	partialAt, partialN, partialDepth int
+	joinBuf                          []byte
 	names    map[string]nameInfo
 	arena    stringArena
 	sawExecv bool
@@ -64,9 +81,9 @@ func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
 	}
 	r.parse = r.feed
 	r.finish = func() {
-		if len(r.partial) > 0 {
-			r.parseLine(r.partial)
-			r.partial = r.partial[:0]
+		if r.partialAt > 0 {
+			r.warnLine(r.partialAt, "unterminated argument list (the input ends)", r.partial)
+			r.clearPartial()
 		}
 		r.flushHeld()
 		r.flushNoReturn()
@@ -75,34 +92,143 @@ func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
 	return r
 }
 
-// feed handles one input line, joining the pieces of a line that strace's
-// "Process N attached" note (stderr output) cut in two.
+// feed handles one input line. A line whose argument list does not close
+// is kept and joined with the lines that follow until it closes: on stderr
+// the traced program's own output ("write(2, \"a\nb\", 3a" then "b) = 3")
+// and strace's notes ("clone3({...}strace: Process 7 attached", "nanosleep(
+// strace: umoven: short read (8 < 16) @0x7f…") cut strace's lines.
 func (r *straceReader) feed(line []byte) {
-	if len(r.partial) > 0 {
-		r.partial = append(r.partial, line...)
-		if bytes.HasSuffix(r.partial, []byte(" attached")) {
-			// Another note cut the same line again: keep joining.
-			if i := bytes.LastIndex(r.partial, []byte("strace: Process ")); i > 0 {
-				r.partial = r.partial[:i]
-				return
+	if r.partialAt > 0 {
+		if bytes.HasPrefix(line, []byte("strace: ")) {
+			// A note of strace on a line of its own, while the line it
+			// cut waits for its rest.
+			r.note(line, r.lr.lineNo)
+			return
+		}
+		_, depth, state := scanArgs(line, r.partialDepth)
+		if state != argsOpen {
+			r.joinBuf = append(append(r.joinBuf[:0], r.partial...), line...)
+			at := r.partialAt
+			r.clearPartial()
+			r.parseLogical(r.joinBuf, at)
+			return
+		}
+		if !looksLikeRecord(line) {
+			// Output of the program that ended with a newline: the
+			// line goes on.
+			if i := noteIndex(line, 0); i >= 0 {
+				r.note(line[i:], r.lr.lineNo)
+				line = line[:i]
+				_, depth, _ = scanArgs(line, r.partialDepth)
+			}
+			r.partial = append(r.partial, line...)
+			r.partialDepth = depth
+			r.partialN++
+			if r.partialN > maxJoined || len(r.partial) > maxLine {
+				r.warnLine(r.partialAt, fmt.Sprintf("unterminated argument list (not closed in %d lines)", r.partialN), r.partial)
+				r.clearPartial()
+			}
+			return
+		}
+		// A record of its own: the line before it was cut for good.
+		r.warnLine(r.partialAt, "unterminated argument list (the next line starts a new record)", r.partial)
+		r.clearPartial()
+	}
+	r.parseLogical(line, r.lr.lineNo)
+}
+
+// maxJoined is how many input lines one logical line may span.
+const maxJoined = 256
+
+func (r *straceReader) clearPartial() {
+	r.partial, r.partialAt, r.partialN, r.partialDepth = r.partial[:0], 0, 0, 0
+}
+
+// parseLogical parses one logical line that starts on input line at, and
+// keeps it for its rest when its argument list stays open.
+func (r *straceReader) parseLogical(line []byte, at int) {
+	r.cur, r.curAt, r.open = line, at, false
+	r.parseLine(line)
+	if !r.open {
+		return
+	}
+	r.open = false
+	end, depth := len(line), r.openDepth
+	if i := noteIndex(line, r.openArgs); i >= 0 {
+		r.note(line[i:], at)
+		end = i
+		_, depth, _ = scanArgs(line[r.openArgs:end], r.openStart)
+	}
+	r.partial = append(r.partial[:0], line[:end]...)
+	r.partialAt, r.partialN, r.partialDepth = at, 1, depth
+}
+
+// note emits a note of strace ("strace: Process 7 attached").
+func (r *straceReader) note(s []byte, at int) {
+	r.flushHeld()
+	ev := Event{Kind: KindMessage, Origin: r.opts.Origin, Nr: -1, Time: NoTime, Duration: -1, Pos: Pos{r.lr.name, at},
+		Level: "info", Library: "strace", Text: string(bytes.TrimPrefix(s, []byte("strace: ")))}
+	r.emit(ev)
+}
+
+// noteIndex finds "strace: " in s from index from on, outside quoted
+// strings: where a note of strace cut a line. -1 when there is none.
+func noteIndex(s []byte, from int) int {
+	at := bytes.Index(s[from:], []byte("strace: "))
+	if at < 0 {
+		return -1
+	}
+	at += from
+	for i := from; i < at; i++ {
+		if s[i] == '"' {
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+			if i >= at {
+				// The candidate is inside this string: look further.
+				if i+1 >= len(s) {
+					return -1
+				}
+				return noteIndex(s, i+1)
 			}
 		}
-		line, r.partial = r.partial, r.partial[:0]
-		defer func() { r.partial = line[:0] }()
 	}
-	if !bytes.HasSuffix(line, []byte(" attached")) {
-		r.parseLine(line)
-		return
+	return at
+}
+
+// looksLikeRecord reports whether an input line starts a record of strace
+// of its own: an optional pid and timestamp, then a call, a resumed call,
+// a signal, an exit or a note.
+func looksLikeRecord(s []byte) bool {
+	s = trimLeftSpace(s)
+	if bytes.HasPrefix(s, []byte("[pid ")) {
+		return true
 	}
-	if i := bytes.Index(line, []byte("strace: Process ")); i > 0 {
-		// "clone3({...}strace: Process 4312 attached" then " <unfinished ...>"
-		r.partial = append(r.partial[:0], line[:i]...)
-		return
+	for n := 0; n < 2 && len(s) > 0 && isDigit(s[0]); n++ {
+		sp := bytes.IndexByte(s, ' ')
+		if sp < 0 {
+			return false
+		}
+		s = trimLeftSpace(s[sp:])
 	}
-	r.parseLine(line)
+	for _, p := range [][]byte{[]byte("<... "), []byte("+++ "), []byte("--- "), []byte("strace: "), []byte("[ Process PID=")} {
+		if bytes.HasPrefix(s, p) {
+			return true
+		}
+	}
+	i := 0
+	for i < len(s) && isNameByte(s[i]) {
+		i++
+	}
+	return i > 0 && i < len(s) && s[i] == '('
 }
 
 func (r *straceReader) warn(line int, msg string) { r.warnAt(line, msg) }
+
+// warnLine warns about a logical line other than the current one.
+func (r *straceReader) warnLine(line int, msg string, text []byte) { r.warnAt(line, msg) }
 
 func (r *straceReader) flushHeld() {
 	if r.held != nil {
@@ -196,7 +322,7 @@ func (r *straceReader) intern(b []byte) string { return r.lookup(b).s }
 
 // parseLine parses one logical line.
 func (r *straceReader) parseLine(line []byte) {
-	lineNo := r.lr.lineNo
+	lineNo := r.curAt
 	if len(line) == 0 {
 		return
 	}
@@ -467,8 +593,8 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 
 // finishCall scans args from s with depth brackets open, then the result.
 // prefix is argument text carried over from an unfinished line.
-func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) {
-	end, depth, state := scanArgs(s, depth)
+func (r *straceReader) finishCall(ev Event, s []byte, startDepth int, prefix []byte) {
+	end, depth, state := scanArgs(s, startDepth)
 	switch state {
 	case argsClosed:
 		ev.Args = r.joinArgs(prefix, s[:end])
@@ -498,7 +624,8 @@ func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) 
 		pc.ev.Args = r.joinArgs(prefix, args)
 		r.pending[ev.PID] = pc
 	default:
-		r.warn(ev.Pos.Line, "unterminated argument list")
+		// The rest may follow on the next lines: see feed.
+		r.open, r.openArgs, r.openStart, r.openDepth = true, len(r.cur)-len(s), startDepth, depth
 	}
 }
 
@@ -531,6 +658,11 @@ func (r *straceReader) parseResumed(ev Event, s []byte) {
 		// The call keeps its start; the resumed line adds the result and
 		// may add the duration (-T) and the time it ended.
 		r.finishResumed(start, ev, rest, pc.depth)
+		if r.open {
+			// The resumed line goes on on the next lines: it will
+			// be parsed again whole.
+			r.pending[ev.PID] = pc
+		}
 		return
 	}
 	if ok {

@@ -155,7 +155,23 @@ func TestStraceLineForms(t *testing.T) {
 		{"-k frames after exited go to the exit call", "5 exit_group(0) = ?\n6 getpid() = 6\n5 +++ exited with 0 +++\n > /lib/libc.so.6(_exit+0x29) [0xd4409]",
 			[]string{"syscall pid=6 getpid() ret=6 status=ok nr=39 @2", "syscall pid=5 exit_group(0) ret=? status=unfinished nr=231 stack=1 @1", "exit pid=5 code=0 @3"}},
 		{"strace attach note cuts a line (stderr)", "clone(child_stack=NULL, flags=SIGCHLDstrace: Process 7 attached\n <unfinished ...>\n[pid 6] <... clone resumed>, child_tidptr=0x1) = 7\ngetpid() = 6",
-			[]string{"syscall pid=6 clone(child_stack=NULL, flags=SIGCHLD, child_tidptr=0x1) ret=7 status=ok nr=56 @2", "syscall pid=6 getpid() ret=6 status=ok nr=39 @4"}},
+			[]string{"message pid=0 Process 7 attached @1", "syscall pid=6 clone(child_stack=NULL, flags=SIGCHLD, child_tidptr=0x1) ret=7 status=ok nr=56 @1", "syscall pid=6 getpid() ret=6 status=ok nr=39 @4"}},
+		{"strace attach note inside a call of another thread (stderr)", "[pid 12719] sched_yield(strace: Process 12720 attached\n)               = 0",
+			[]string{"message pid=0 Process 12720 attached @1", "syscall pid=12719 sched_yield() ret=0 status=ok nr=24 @1"}},
+		{"program output without a newline inside the line (stderr)", `write(2, "msg", 3msg)                      = 3`,
+			[]string{`syscall pid=0 write(2, "msg", 3msg) ret=3 status=ok nr=1 @1`}},
+		{"program output with a newline cuts the line (stderr)", "write(2, \"two\\nlines\", 9two\nlines)               = 9\ngetpid() = 5",
+			[]string{`syscall pid=0 write(2, "two\nlines", 9twolines) ret=9 status=ok nr=1 @1`, "syscall pid=0 getpid() ret=5 status=ok nr=39 @3"}},
+		{"program output of several lines (stderr)", "write(1, \"a\\nb\\nc\\n\", 6a\nb\nc\n)  = 6",
+			[]string{`syscall pid=0 write(1, "a\nb\nc\n", 6abc) ret=6 status=ok nr=1 @1`}},
+		{"strace warning lands mid-line (stderr)", "nanosleep(strace: umoven: short read (8 < 16) @0x7ff556a1bff8\n0x7ff556a1bff8, NULL)         = -1 EFAULT (Bad address)",
+			[]string{"message pid=0 umoven: short read (8 < 16) @0x7ff556a1bff8 @1", "syscall pid=0 nanosleep(0x7ff556a1bff8, NULL) ret=-1 EFAULT (Bad address) status=error errno=EFAULT nr=35 @1"}},
+		{"strace warning mid-line with -tt -T -yy (stderr)", "18:28:25.946474 clock_nanosleep(CLOCK_REALTIME, 0, strace: umoven: short read (8 < 16) @0x7fc4c4bc1ff8\n0x7fc4c4bc1ff8, NULL) = -1 EFAULT (Bad address) <0.000009>",
+			[]string{"message pid=0 umoven: short read (8 < 16) @0x7fc4c4bc1ff8 @1", "syscall pid=0 clock_nanosleep(CLOCK_REALTIME, 0, 0x7fc4c4bc1ff8, NULL) ret=-1 EFAULT (Bad address) status=error errno=EFAULT nr=230 t=66505946474000 dur=9µs @1"}},
+		{"a resumed line cut by the program's output (stderr)", "[pid 7] write(1, \"x\\n\", 2 <unfinished ...>\n[pid 8] getpid() = 8\n[pid 7] <... write resumed>x\n) = 2",
+			[]string{"syscall pid=8 getpid() ret=8 status=ok nr=39 @2", `syscall pid=7 write(1, "x\n", 2x) ret=2 status=ok nr=1 @1`}},
+		{"a string holding strace: is no note", `write(1, "strace: Process 1 attached", 26) = 26`,
+			[]string{`syscall pid=0 write(1, "strace: Process 1 attached", 26) ret=26 status=ok nr=1 @1`}},
 		{"strace message", `strace: Process 7 attached`,
 			[]string{"message pid=0 Process 7 attached @1"}},
 		{"-C summary table is skipped", "getpid() = 1\n% time     seconds  usecs/call     calls    errors syscall\n------ ----------- ----------- --------- --------- ----------------\n100.00    0.000001           1         1           getpid",
@@ -194,7 +210,7 @@ func TestStraceMalformedLinesKeepNeighbours(t *testing.T) {
 	}
 	want := []string{
 		"in:2: expected a syscall name and '('",
-		"in:3: unterminated argument list",
+		"in:3: unterminated argument list (the next line starts a new record)",
 		`in:4: malformed result "banana"`,
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -435,5 +451,29 @@ func TestDemangle(t *testing.T) {
 		if got := Demangle(in); got != want {
 			t.Errorf("Demangle(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestStraceOpenLineWarnings(t *testing.T) {
+	tests := []struct {
+		name, in string
+		want     []string
+		events   int
+	}{
+		{"cut at the end of the input", "getpid() = 1\nread(3, \"x\", 1", []string{"in:2: unterminated argument list (the input ends)"}, 1},
+		{"never closed", "read(3, \"x\", 1\n" + strings.Repeat("output\n", maxJoined) + "getpid() = 1\n",
+			[]string{"in:1: unterminated argument list (not closed in 257 lines)"}, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			evs, warns := readAll(t, tt.in, Options{})
+			var got []string
+			for _, w := range warns {
+				got = append(got, w.Error())
+			}
+			if !reflect.DeepEqual(got, tt.want) || len(evs) != tt.events {
+				t.Errorf("warnings %q, %d events; want %q, %d", got, len(evs), tt.want, tt.events)
+			}
+		})
 	}
 }
