@@ -49,9 +49,10 @@ type straceReader struct {
 	openArgs, openStart, openDepth int
 	// partial is an open line waiting for the rest: it started on input
 	// line partialAt, spans partialN lines and ends at depth partialDepth.
-	partial                          []byte
+	partial                           []byte
 	partialAt, partialN, partialDepth int
-	joinBuf                          []byte
+	joinBuf                           []byte
+
 	names    map[string]nameInfo
 	arena    stringArena
 	sawExecv bool
