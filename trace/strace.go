@@ -56,6 +56,9 @@ type straceReader struct {
 	names    map[string]nameInfo
 	arena    stringArena
 	sawExecv bool
+	// abi holds the processes that strace said run in another mode than
+	// the trace's ("[ Process PID=N runs in 32 bit mode. ]").
+	abi map[int]Arch
 }
 
 // tail of the input: see emitTail.
@@ -68,6 +71,9 @@ type pendingCall struct {
 	ev    Event
 	depth int // brackets left open by the unfinished part
 	seq   int
+	// moved: an execve of another thread that now waits under the pid
+	// it took over (see parseExit).
+	moved bool
 }
 
 func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
@@ -389,6 +395,11 @@ func (r *straceReader) parseLine(line []byte) {
 		}
 		ev.Time, s = t, trimLeftSpace(rest)
 	}
+	if len(s) > 1 && s[0] == '[' && s[1] == ' ' && bytes.HasPrefix(s, []byte("[ Process PID=")) {
+		ev.PID, ev.TID = pid, pid
+		r.parsePersonality(ev, s)
+		return
+	}
 	if len(s) > 1 && s[0] == '[' && (s[1] == ' ' || isDigit(s[1])) {
 		end := bytes.IndexByte(s, ']')
 		if end < 0 {
@@ -422,6 +433,46 @@ func (r *straceReader) parseLine(line []byte) {
 	default:
 		r.parseCall(ev, s)
 	}
+}
+
+// parsePersonality reads "[ Process PID=N runs in 32 bit mode. ]": the
+// calls of N that follow are of another ABI (int $0x80 from a 64-bit
+// process), until "runs in 64 bit mode".
+func (r *straceReader) parsePersonality(ev Event, s []byte) {
+	body, ok := bytes.CutSuffix(s, []byte(" mode. ]"))
+	rest, ok2 := bytes.CutPrefix(body, []byte("[ Process PID="))
+	_, mode, ok3 := parseUint(rest)
+	mode, ok4 := bytes.CutPrefix(mode, []byte(" runs in "))
+	if !ok || !ok2 || !ok3 || !ok4 {
+		r.warn(ev.Pos.Line, "malformed [ Process PID=N runs in ... mode. ] line")
+		return
+	}
+	var abi Arch
+	switch string(mode) {
+	case "64 bit":
+	case "32 bit":
+		abi = ArchI386
+	case "x32":
+		abi = ArchX32
+	default:
+		r.warn(ev.Pos.Line, "unknown mode "+strconv.Quote(string(mode))+" of a process")
+		return
+	}
+	// Keyed as the calls are: by the pid of the line's prefix (none on
+	// stderr with one process traced), which strace prints for the same
+	// process.
+	pid := ev.PID
+	if abi == "" || abi == r.opts.Arch {
+		delete(r.abi, pid)
+	} else {
+		if r.abi == nil {
+			r.abi = map[int]Arch{}
+		}
+		r.abi[pid] = abi
+	}
+	r.flushHeld()
+	ev.Kind, ev.Nr, ev.Level, ev.Library, ev.Text = KindMessage, -1, "info", "strace", string(s[2:len(s)-2])
+	r.emit(ev)
 }
 
 // isSummaryLine recognises the table strace -c/-C prints.
@@ -553,13 +604,41 @@ func (r *straceReader) parseExit(ev Event, s []byte) {
 		ev.ExitCode = 128 + signalNumber(ev.Signal)
 	case bytes.HasPrefix(body, []byte("superseded by execve")):
 		// A thread other than the leader ran execve; the leader's pid
-		// continues with the new program.
+		// continues with the new program: the execve of that thread
+		// ("superseded by execve in pid T") resumes under this pid.
+		if pc, ok := r.pending[ev.PID]; !ok || !pc.moved {
+			r.flushPendingOf(ev.PID)
+		}
+		if t, _, ok := parseUint(bytes.TrimPrefix(body, []byte("superseded by execve in pid "))); ok && int(t) != ev.PID {
+			if pc, ok := r.pending[int(t)]; ok && (pc.ev.Name == "execve" || pc.ev.Name == "execveat") {
+				delete(r.pending, int(t))
+				if old, ok := r.pending[ev.PID]; ok {
+					old.ev.Status = StatusUnfinished
+					r.emit(old.ev)
+				}
+				pc.moved = true
+				pc.ev.PID = ev.PID // the thread T is now process ev.PID
+				r.pending[ev.PID] = pc
+			}
+		}
 	default:
 		r.warn(ev.Pos.Line, "unknown +++ line")
 		return
 	}
-	r.flushPendingOf(ev.PID)
-	if last, ok := r.noReturn[ev.PID]; ok {
+	last, hasLast := r.noReturn[ev.PID]
+	if pc, ok := r.pending[ev.PID]; ok && !pc.moved {
+		// The call the process was in when it died. strace -k prints
+		// the stack of an exec or exit it took on entry after the "+++"
+		// line: hold the call for it.
+		delete(r.pending, ev.PID)
+		pc.ev.Status = StatusUnfinished
+		if hasLast {
+			r.emit(pc.ev)
+		} else {
+			r.hold(pc.ev)
+		}
+	}
+	if hasLast {
 		delete(r.noReturn, ev.PID)
 		r.hold(last)
 	}
@@ -583,7 +662,11 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 	}
 	ni := r.lookup(s[:open])
 	ev.Name = ni.s
-	if ev.Nr < 0 {
+	if len(r.abi) > 0 && r.abi[ev.PID] != "" {
+		// A call of another ABI: its number is not the table's (-n
+		// gives it).
+		ev.Arch = r.abi[ev.PID]
+	} else if ev.Nr < 0 {
 		ev.Nr = ni.nr
 	}
 	if ev.Name == "execve" || ev.Name == "execveat" {
@@ -602,7 +685,10 @@ func (r *straceReader) finishCall(ev Event, s []byte, startDepth int, prefix []b
 		if !r.parseResult(&ev, s[end+1:]) {
 			return
 		}
-		if ev.Status == StatusUnfinished {
+		if ev.Status == StatusUnfinished || ev.Status == StatusUnknown {
+			// Calls that never returned, and those whose result strace
+			// could not read as the process died: strace -k prints
+			// the stack of an exec or exit after the "+++" line.
 			if old, ok := r.noReturn[ev.PID]; ok {
 				r.emit(old)
 			}
@@ -610,6 +696,27 @@ func (r *straceReader) finishCall(ev Event, s []byte, startDepth int, prefix []b
 			return
 		}
 		r.hold(ev)
+	case argsPidChanged:
+		// "execve(...) <pid changed to N ...>": a thread other than the
+		// leader ran execve and took over pid N; the call resumes as
+		// "N <... execve resumed>", in the same input (-f) or in N's
+		// file (-ff).
+		n, _, _ := parseUint(s[end+len("<pid changed to "):])
+		r.flushPendingOf(ev.PID)
+		pc := &pendingCall{ev: ev, depth: depth, seq: r.pendingSeq, moved: true}
+		r.pendingSeq++
+		pc.ev.Args = r.joinArgs(prefix, bytes.TrimRight(s[:end], " "))
+		to := int(n)
+		if to == 0 || r.pid != 0 && r.pid == ev.PID {
+			to = ev.PID // -ff: N's lines are in another file
+		}
+		pc.ev.PID = to
+		if old, ok := r.pending[to]; ok && old != pc {
+			delete(r.pending, to)
+			old.ev.Status = StatusUnfinished
+			r.emit(old.ev)
+		}
+		r.pending[to] = pc
 	case argsUnfinished, argsDetached:
 		args := bytes.TrimRight(s[:end], " ")
 		if state == argsDetached {
@@ -704,6 +811,7 @@ const (
 	argsClosed
 	argsUnfinished
 	argsDetached
+	argsPidChanged
 )
 
 // scanArgs finds the ')' that closes the argument list, skipping quoted
@@ -723,6 +831,23 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 					i++
 				}
 				i++
+			}
+		case '\'':
+			// A character literal: '(' ')' '"' '\n' '\x7f'.
+			if i+2 < len(s) && s[i+2] == '\'' && s[i+1] != '\\' {
+				i += 2
+			} else if i+1 < len(s) && s[i+1] == '\\' {
+				if end := bytes.IndexByte(s[i+2:min(len(s), i+8)], '\''); end >= 0 {
+					i += 2 + end
+				}
+			}
+		case '/':
+			// A comment of -X verbose or of a decoder: "/* K(KT_LATIN,
+			// '(') */" may hold any bracket or quote.
+			if i+1 < len(s) && s[i+1] == '*' {
+				if end := bytes.Index(s[i+2:], []byte("*/")); end >= 0 {
+					i += 2 + end + 1
+				}
 			}
 		case '(', '[', '{':
 			depth++
@@ -756,6 +881,9 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 			if bytes.HasPrefix(rest, []byte("<detached ...>")) {
 				return i, depth, argsDetached
 			}
+			if bytes.HasPrefix(rest, []byte("<pid changed to ")) && bytes.HasSuffix(rest, []byte(" ...>")) {
+				return i, depth, argsPidChanged
+			}
 		}
 	}
 	return len(s), depth, argsOpen
@@ -763,7 +891,7 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 
 // argSpecial marks the bytes scanArgs stops at.
 var argSpecial = func() (t [256]bool) {
-	for _, c := range []byte("\"()[]{}<") {
+	for _, c := range []byte("\"()[]{}<'/") {
 		t[c] = true
 	}
 	return
@@ -804,9 +932,16 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 		// "= ?": the call never returned (exit, execve in another
 		// thread); "= ? ERESTARTSYS (...)": interrupted, to be restarted.
 		ev.Status = StatusUnfinished
-		if rest := trimLeftSpace(s[1:]); len(rest) > 0 && rest[0] == 'E' {
+		rest := trimLeftSpace(s[1:])
+		switch {
+		case len(rest) > 0 && rest[0] == 'E':
 			ev.Errno = r.intern(errnoToken(rest))
 			ev.Status = StatusError
+		case bytes.Equal(rest, []byte("<unavailable>")):
+			// "= ? <unavailable>": the call returned, but strace could
+			// not read its result (the process was being killed).
+			// strace -c counts it.
+			ev.Status = StatusUnknown
 		}
 		return true
 	}
@@ -818,7 +953,10 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 	ev.RetVal = v
 	ev.Status = StatusOK
 	rest = trimLeftSpace(rest)
-	if v < 0 && len(rest) > 0 && rest[0] == 'E' {
+	if len(rest) > 0 && rest[0] == 'E' && (v < 0 || isErrnoText(rest)) {
+		// "-1 ENOENT (...)", and the results strace reads as 32-bit
+		// errors: "= 4294967258 ENOSYS (Function not implemented)"
+		// (modify_ldt returns an unsigned int).
 		ev.Errno = r.intern(errnoToken(rest))
 		ev.Status = StatusError
 		if ev.Errno == "ENOSYS" {
@@ -830,6 +968,13 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 		ev.Status = StatusError
 	}
 	return true
+}
+
+// isErrnoText reports whether s is "ENAME (text)": an errno strace printed
+// after the value.
+func isErrnoText(s []byte) bool {
+	tok := errnoToken(s)
+	return len(tok) > 1 && (len(tok) == len(s) || bytes.HasPrefix(s[len(tok):], []byte(" (")))
 }
 
 func errnoToken(s []byte) []byte {

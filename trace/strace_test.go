@@ -49,6 +49,12 @@ func brief(ev Event) string {
 		if ev.Nr >= 0 {
 			b.WriteString(" nr=" + strconv.Itoa(ev.Nr))
 		}
+		if ev.Arch != "" {
+			b.WriteString(" arch=" + string(ev.Arch))
+		}
+		if ev.TID != ev.PID {
+			b.WriteString(" tid=" + strconv.Itoa(ev.TID))
+		}
 	case KindSignal:
 		b.WriteString(" " + ev.Signal)
 	case KindExit:
@@ -176,6 +182,30 @@ func TestStraceLineForms(t *testing.T) {
 			[]string{"message pid=0 Process 7 attached @1"}},
 		{"-C summary table is skipped", "getpid() = 1\n% time     seconds  usecs/call     calls    errors syscall\n------ ----------- ----------- --------- --------- ----------------\n100.00    0.000001           1         1           getpid",
 			[]string{"syscall pid=0 getpid() ret=1 status=ok nr=39 @1"}},
+		{"= ? <unavailable> is counted, its result unknown", "7 sched_yield( <unfinished ...>\n7 <... sched_yield resumed>) = ? <unavailable>\n7 +++ killed by SIGKILL +++",
+			[]string{"syscall pid=7 sched_yield() ret=? <unavailable> status=unknown nr=24 @1", "exit pid=7 code=137 sig=SIGKILL @3"}},
+		{"-k stack after killed by SIGKILL belongs to the unfinished call", "5 execve(\"/x\", [\"/x\"], 0x7ffd /* 1 var */ <unfinished ...>\n6 getpid() = 6\n5 +++ killed by SIGKILL +++\n > /lib/libc.so.6(execve+0x7) [0xd4ad7]\n > /bin/app(main+0x28) [0x12f6]",
+			[]string{"syscall pid=6 getpid() ret=6 status=ok nr=39 @2", `syscall pid=5 execve("/x", ["/x"], 0x7ffd /* 1 var */) ret= status=unfinished nr=59 stack=2 @1`, "exit pid=5 code=137 sig=SIGKILL @3"}},
+		{"-k stack after killed by SIGKILL belongs to the <unavailable> call", "5 execve(\"/x\", [\"/x\"], 0x7ffd /* 1 var */ <unfinished ...>\n5 <... execve resumed>) = ? <unavailable>\n6 getpid() = 6\n5 +++ killed by SIGKILL +++\n > /lib/libc.so.6(execve+0x7) [0xd4ad7]",
+			[]string{"syscall pid=6 getpid() ret=6 status=ok nr=39 @3", `syscall pid=5 execve("/x", ["/x"], 0x7ffd /* 1 var */) ret=? <unavailable> status=unknown nr=59 stack=1 @1`, "exit pid=5 code=137 sig=SIGKILL @4"}},
+		{"execve from a thread: superseded, then resumed under the leader's pid", "26638 execve(\"/bin/true\", [\"/bin/true\"], 0x7ffe /* 35 vars */ <unfinished ...>\n26637 <... pause resumed>) = ?\n26637 +++ superseded by execve in pid 26638 +++\n26637 <... execve resumed>) = 0",
+			[]string{"syscall pid=26637 pause() ret=? status=unfinished nr=34 @2", "exit pid=26637 code=0 @3", `syscall pid=26637 execve("/bin/true", ["/bin/true"], 0x7ffe /* 35 vars */) ret=0 status=ok nr=59 tid=26638 @1`}},
+		{"execve from a thread: <pid changed to N ...>, resumed as N", "12 execve(\"/bin/true\", [\"/bin/true\"], 0x7ffe /* 35 vars */ <pid changed to 11 ...>\n11 +++ superseded by execve in pid 12 +++\n11 <... execve resumed>) = 0",
+			[]string{"exit pid=11 code=0 @2", `syscall pid=11 execve("/bin/true", ["/bin/true"], 0x7ffe /* 35 vars */) ret=0 status=ok nr=59 tid=12 @1`}},
+		{"32 bit mode (stderr)", "[ Process PID=5 runs in 32 bit mode. ]\ngetpid() = 5\n[ Process PID=5 runs in 64 bit mode. ]\ngetpid() = 5",
+			[]string{"message pid=0 Process PID=5 runs in 32 bit mode. @1", "syscall pid=0 getpid() ret=5 status=ok arch=i386 @2", "message pid=0 Process PID=5 runs in 64 bit mode. @3", "syscall pid=0 getpid() ret=5 status=ok nr=39 @4"}},
+		{"32 bit mode of one process of several (stderr -f -n)", "[pid 5] [ Process PID=5 runs in 32 bit mode. ]\n[pid 5] [  20] getpid() = 5\n[pid 6] [  39] getpid() = 6",
+			[]string{"message pid=5 Process PID=5 runs in 32 bit mode. @1", "syscall pid=5 getpid() ret=5 status=ok nr=20 arch=i386 @2", "syscall pid=6 getpid() ret=6 status=ok nr=39 @3"}},
+		{"= 4294967258 ENOSYS is an error", `modify_ldt(16, NULL, 0)                 = 4294967258 ENOSYS (Function not implemented)`,
+			[]string{"syscall pid=0 modify_ldt(16, NULL, 0) ret=4294967258 ENOSYS (Function not implemented) status=unsupported errno=ENOSYS nr=154 @1"}},
+		{"a positive result with text is no error", `fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)`,
+			[]string{"syscall pid=0 fcntl(3, F_GETFD) ret=0x1 (flags FD_CLOEXEC) status=ok nr=72 @1"}},
+		{"character literals '(' ')' and '\"'", `ioctl(-1, VIDIOC_S_FMT, {type=V4L2_BUF_TYPE_VIDEO_CAPTURE, fmt.pix={pixelformat=v4l2_fourcc('(', '"', ')', 'x'), field=V4L2_FIELD_ANY}}) = -1 EBADF (Bad file descriptor)`,
+			[]string{`syscall pid=0 ioctl(-1, VIDIOC_S_FMT, {type=V4L2_BUF_TYPE_VIDEO_CAPTURE, fmt.pix={pixelformat=v4l2_fourcc('(', '"', ')', 'x'), field=V4L2_FIELD_ANY}}) ret=-1 EBADF (Bad file descriptor) status=error errno=EBADF nr=16 @1`}},
+		{"a quote and a bracket inside a comment", `ioctl(-1, 0x4b47 /* KDSKBENT */, {kb_table=0 /* K_NORMTAB */, kb_index=1, kb_value=0x22 /* K(KT_LATIN, '"') */}) = -1 EBADF (Bad file descriptor)`,
+			[]string{`syscall pid=0 ioctl(-1, 0x4b47 /* KDSKBENT */, {kb_table=0 /* K_NORMTAB */, kb_index=1, kb_value=0x22 /* K(KT_LATIN, '"') */}) ret=-1 EBADF (Bad file descriptor) status=error errno=EBADF nr=16 @1`}},
+		{"escaped character literals", `ioctl(0, KDSKBENT, {kb_value=0x27 /* K(KT_LATIN, '\'') */, x='\n'}) = 0`,
+			[]string{`syscall pid=0 ioctl(0, KDSKBENT, {kb_value=0x27 /* K(KT_LATIN, '\'') */, x='\n'}) ret=0 status=ok nr=16 @1`}},
 		{"unknown syscall name", `syscall_0x1ff(0x1, 0x2) = -1 ENOSYS (Function not implemented)`,
 			[]string{"syscall pid=0 syscall_0x1ff(0x1, 0x2) ret=-1 ENOSYS (Function not implemented) status=unsupported errno=ENOSYS @1"}},
 		{"CRLF line ends", "getpid() = 1\r\ngetppid() = 0\r\n",
@@ -246,12 +276,22 @@ func stracecTable(t *testing.T, path string) map[string][2]int {
 	defer f.Close()
 	out := map[string][2]int{}
 	sc := bufio.NewScanner(f)
+	abi := ""
 	for sc.Scan() {
+		// strace -c prints a table per ABI: "System call usage summary
+		// for 32 bit mode:" starts the one of the i386 calls.
+		if mode, ok := strings.CutPrefix(sc.Text(), "System call usage summary for "); ok {
+			abi = map[string]string{"32 bit mode:": " (i386)", "x32 mode:": " (x32)"}[mode]
+			continue
+		}
 		fields := strings.Fields(sc.Text())
 		if len(fields) < 5 || fields[0] == "%" || strings.HasPrefix(fields[0], "---") {
 			continue
 		}
 		name := fields[len(fields)-1]
+		if name != "total" {
+			name += abi
+		}
 		calls, _ := strconv.Atoi(fields[3])
 		errs := 0
 		if len(fields) == 6 {
@@ -263,6 +303,41 @@ func stracecTable(t *testing.T, path string) map[string][2]int {
 		t.Fatalf("%s: no table", path)
 	}
 	return out
+}
+
+// countLikeStraceC counts calls and errors per syscall as strace -c does:
+// calls that never returned are left out; a call whose result strace could
+// not read ("= ? <unavailable>") is counted, with the error of its thread's
+// call before (strace's table reads the error it has from that call); a
+// result strace reads as a 32-bit error ("= 4294967258 ENOSYS") is no error
+// in its table, which reads the 64-bit value.
+func countLikeStraceC(r Reader) map[string][2]int {
+	got := map[string][2]int{}
+	lastErr := map[int]bool{}
+	for r.Scan() {
+		ev := r.Event()
+		if ev.Kind != KindSyscall || ev.Status == StatusUnfinished {
+			continue
+		}
+		name := ev.Name
+		if ev.Arch != "" {
+			name += " (" + string(ev.Arch) + ")"
+		}
+		c := got[name]
+		c[0]++
+		switch {
+		case ev.Status == StatusUnknown:
+			if lastErr[ev.TID] {
+				c[1]++
+			}
+		case ev.Errno != "" && ev.RetVal >= 0 && ev.Ret[0] != '?':
+		case ev.Errno != "":
+			c[1]++
+		}
+		lastErr[ev.TID] = ev.Errno != "" || ev.Status == StatusUnknown && lastErr[ev.TID]
+		got[name] = c
+	}
+	return got
 }
 
 // TestFixturesMatchStraceC checks every recorded fixture: the calls and
@@ -281,37 +356,37 @@ func TestFixturesMatchStraceC(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			got := map[string][2]int{}
-			for r.Scan() {
-				ev := r.Event()
-				if ev.Kind != KindSyscall || ev.Status == StatusUnfinished {
-					continue
-				}
-				c := got[ev.Name]
-				c[0]++
-				if ev.Errno != "" {
-					c[1]++
-				}
-				got[ev.Name] = c
-			}
+			got := countLikeStraceC(r)
 			if err := r.Err(); err != nil {
 				t.Fatal(err)
 			}
-			want["total"] = [2]int{}
-			delete(want, "total")
-			if !reflect.DeepEqual(got, want) {
-				for name, w := range want {
-					if got[name] != w {
-						t.Errorf("%s: got calls,errors %v, strace -c says %v", name, got[name], w)
-					}
-				}
-				for name, g := range got {
-					if _, ok := want[name]; !ok {
-						t.Errorf("%s: got %v, not in strace -c", name, g)
-					}
-				}
-			}
+			compareStraceC(t, got, want)
 		})
+	}
+}
+
+// compareStraceC reports where the counts syscov read differ from strace's
+// -C table.
+func compareStraceC(t *testing.T, got, want map[string][2]int) {
+	t.Helper()
+	delete(want, "total")
+	for name := range got {
+		// strace 6.1's table leaves out the calls it has no name for
+		// ("syscall_0x1c3": cachestat, 451): its own table is wrong
+		// there, not the count.
+		if _, ok := want[name]; !ok && strings.HasPrefix(name, "syscall_0x") {
+			delete(got, name)
+		}
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: got calls,errors %v, strace -c says %v", name, got[name], w)
+		}
+	}
+	for name, g := range got {
+		if _, ok := want[name]; !ok {
+			t.Errorf("%s: got %v, not in strace -c", name, g)
+		}
 	}
 }
 
@@ -475,5 +550,34 @@ func TestStraceOpenLineWarnings(t *testing.T) {
 				t.Errorf("warnings %q, %d events; want %q, %d", got, len(evs), tt.want, tt.events)
 			}
 		})
+	}
+}
+
+// An execve from a thread other than the leader under strace -ff: the
+// thread's file ends "<pid changed to N ...>", the leader's file has the
+// result. Read with --strict, the set has the call once, returned.
+func TestThreadExecFF(t *testing.T) {
+	r, err := Open("../fixtures/strace/shapes-threadexec-ff", Options{Arch: ArchX86_64, Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	var ok, unfinished int
+	for r.Scan() {
+		ev := r.Event()
+		if ev.Name == "execve" {
+			switch ev.Status {
+			case StatusOK:
+				ok++
+			case StatusUnfinished:
+				unfinished++
+			}
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if ok != 2 || unfinished != 1 {
+		t.Errorf("execve: %d returned, %d unfinished; want 2 returned (straceshapes, and /bin/true in the leader's file) and 1 unfinished (/bin/true in the thread's file)", ok, unfinished)
 	}
 }

@@ -16,6 +16,11 @@ type Arch string
 const (
 	ArchX86_64  Arch = "x86_64"
 	ArchAarch64 Arch = "aarch64"
+	// ArchI386 and ArchX32 are the other ABIs an x86_64 process can call
+	// the kernel with; syscov has no tables of them: their calls carry
+	// Event.Arch and no number unless the input gives one (strace -n).
+	ArchI386 Arch = "i386"
+	ArchX32  Arch = "x32"
 )
 
 // HostArch is the architecture syscov was built for.
