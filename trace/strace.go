@@ -313,12 +313,26 @@ type nameInfo struct {
 	nr int
 }
 
+// numberedName reads the number of a call strace has no name for:
+// "syscall_0x1c3" is 451.
+func numberedName(b []byte) (int, bool) {
+	hex, ok := bytes.CutPrefix(b, []byte("syscall_0x"))
+	if !ok || len(hex) == 0 || len(hex) > 8 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(hex), 16, 32)
+	return int(n), err == nil
+}
+
 // lookup interns b and returns its syscall number in the reader's table.
 func (r *straceReader) lookup(b []byte) nameInfo {
 	if ni, ok := r.names[string(b)]; ok {
 		return ni
 	}
 	ni := nameInfo{string(b), r.tab.Number(string(b))}
+	if n, ok := numberedName(b); ok && ni.nr < 0 {
+		ni.nr = n
+	}
 	if len(r.names) < 4096 {
 		r.names[ni.s] = ni
 	}
@@ -666,6 +680,9 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 		// A call of another ABI: its number is not the table's (-n
 		// gives it).
 		ev.Arch = r.abi[ev.PID]
+		if n, ok := numberedName(s[:open]); ok && ev.Nr < 0 {
+			ev.Nr = n
+		}
 	} else if ev.Nr < 0 {
 		ev.Nr = ni.nr
 	}

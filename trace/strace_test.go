@@ -207,7 +207,11 @@ func TestStraceLineForms(t *testing.T) {
 		{"escaped character literals", `ioctl(0, KDSKBENT, {kb_value=0x27 /* K(KT_LATIN, '\'') */, x='\n'}) = 0`,
 			[]string{`syscall pid=0 ioctl(0, KDSKBENT, {kb_value=0x27 /* K(KT_LATIN, '\'') */, x='\n'}) ret=0 status=ok nr=16 @1`}},
 		{"unknown syscall name", `syscall_0x1ff(0x1, 0x2) = -1 ENOSYS (Function not implemented)`,
-			[]string{"syscall pid=0 syscall_0x1ff(0x1, 0x2) ret=-1 ENOSYS (Function not implemented) status=unsupported errno=ENOSYS @1"}},
+			[]string{"syscall pid=0 syscall_0x1ff(0x1, 0x2) ret=-1 ENOSYS (Function not implemented) status=unsupported errno=ENOSYS nr=511 @1"}},
+		{"syscall_0x1c3 carries its number (cachestat, unknown to strace 6.1)", `syscall_0x1c3(0xffffffff, 0, 0, 0, 0x7fc4ae7536d0, 0) = -1 EBADF (Bad file descriptor)`,
+			[]string{"syscall pid=0 syscall_0x1c3(0xffffffff, 0, 0, 0, 0x7fc4ae7536d0, 0) ret=-1 EBADF (Bad file descriptor) status=error errno=EBADF nr=451 @1"}},
+		{"a name like syscall_0x that is no number", `syscall_0xzz(1) = 0`,
+			[]string{"syscall pid=0 syscall_0xzz(1) ret=0 status=ok @1"}},
 		{"CRLF line ends", "getpid() = 1\r\ngetppid() = 0\r\n",
 			[]string{"syscall pid=0 getpid() ret=1 status=ok nr=39 @1", "syscall pid=0 getppid() ret=0 status=ok nr=110 @2"}},
 	}
