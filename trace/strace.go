@@ -232,10 +232,11 @@ func looksLikeRecord(s []byte) bool {
 	return i > 0 && i < len(s) && s[i] == '('
 }
 
-func (r *straceReader) warn(line int, msg string) { r.warnAt(line, msg) }
+// warn reports the current logical line as malformed, quoting its start.
+func (r *straceReader) warn(line int, msg string) { r.warnText(line, msg, r.cur) }
 
 // warnLine warns about a logical line other than the current one.
-func (r *straceReader) warnLine(line int, msg string, text []byte) { r.warnAt(line, msg) }
+func (r *straceReader) warnLine(line int, msg string, text []byte) { r.warnText(line, msg, text) }
 
 func (r *straceReader) flushHeld() {
 	if r.held != nil {
@@ -671,6 +672,12 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 		open++
 	}
 	if open == 0 || open >= len(s) || s[open] != '(' {
+		if bytes.IndexByte(s, '(') < 0 {
+			// No call, signal, exit or note: most often the traced
+			// program's own output, on strace's stderr.
+			r.warn(ev.Pos.Line, "not a line of strace: no call, signal, exit or note (the program's own output?)")
+			return
+		}
 		r.warn(ev.Pos.Line, "expected a syscall name and '('")
 		return
 	}

@@ -233,9 +233,11 @@ func TestStraceLineForms(t *testing.T) {
 }
 
 func TestStraceMalformedLinesKeepNeighbours(t *testing.T) {
-	in := "1 getpid() = 1\n1 this is not strace\n1 read(3, \"x\", 1\n1 close(3) = banana\n1 getppid() = 0\n"
+	in := "1 getpid() = 1\n1 this is not strace\n1 read(3, \"x\", 1\n1 close(3) = banana\n1 getppid() = 0\n" +
+		"1 --x(1) = 0\n12:3x getpid() = 1\n1 +++ exited with 0 +++\n1 +++ frobnicated +++\n1 +++ exited with x +++\n" +
+		"[ Process PID=x runs in 32 bit mode. ]\ngetpid() 5\ngetpid() = \x01\n<... getpid>) = 1\ngetpid() = " + strings.Repeat("x", 100) + "\n"
 	evs, warns := readAll(t, in, Options{})
-	if len(evs) != 2 || evs[0].Name != "getpid" || evs[1].Name != "getppid" {
+	if len(evs) != 3 || evs[0].Name != "getpid" || evs[1].Name != "getppid" || evs[2].Kind != KindExit {
 		t.Fatalf("events around bad lines lost: %v", evs)
 	}
 	var got []string
@@ -243,9 +245,18 @@ func TestStraceMalformedLinesKeepNeighbours(t *testing.T) {
 		got = append(got, w.Error())
 	}
 	want := []string{
-		"in:2: expected a syscall name and '('",
-		"in:3: unterminated argument list (the next line starts a new record)",
-		`in:4: malformed result "banana"`,
+		`in:2: not a line of strace: no call, signal, exit or note (the program's own output?): "1 this is not strace"`,
+		`in:3: unterminated argument list (the next line starts a new record): "1 read(3, \"x\", 1"`,
+		`in:4: malformed result "banana": "1 close(3) = banana"`,
+		`in:6: expected a syscall name and '(': "1 --x(1) = 0"`,
+		`in:7: malformed timestamp: "12:3x getpid() = 1"`,
+		`in:9: unknown +++ line: "1 +++ frobnicated +++"`,
+		`in:10: malformed exit status: "1 +++ exited with x +++"`,
+		`in:11: malformed [ Process PID=N runs in ... mode. ] line: "[ Process PID=x runs in 32 bit mode. ]"`,
+		`in:12: expected '=' and a result after the arguments: "getpid() 5"`,
+		"in:13: malformed result \"\\x01\": \"getpid() = \\x01\"",
+		`in:14: malformed <... resumed> line: "<... getpid>) = 1"`,
+		"in:15: malformed result \"" + strings.Repeat("x", 100) + "\": \"getpid() = " + strings.Repeat("x", quoteLen-len("getpid() = ")) + "…\"",
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings\n%q\nwant\n%q", got, want)
@@ -261,7 +272,7 @@ func TestStraceStrict(t *testing.T) {
 	for r.Scan() {
 		n++
 	}
-	if r.Err() == nil || r.Err().Error() != "in:2: expected a syscall name and '('" {
+	if r.Err() == nil || r.Err().Error() != `in:2: not a line of strace: no call, signal, exit or note (the program's own output?): "nonsense"` {
 		t.Fatalf("Err = %v", r.Err())
 	}
 	if n > 1 {
@@ -539,9 +550,9 @@ func TestStraceOpenLineWarnings(t *testing.T) {
 		want     []string
 		events   int
 	}{
-		{"cut at the end of the input", "getpid() = 1\nread(3, \"x\", 1", []string{"in:2: unterminated argument list (the input ends)"}, 1},
+		{"cut at the end of the input", "getpid() = 1\nread(3, \"x\", 1", []string{`in:2: unterminated argument list (the input ends): "read(3, \"x\", 1"`}, 1},
 		{"never closed", "read(3, \"x\", 1\n" + strings.Repeat("output\n", maxJoined) + "getpid() = 1\n",
-			[]string{"in:1: unterminated argument list (not closed in 257 lines)"}, 1},
+			[]string{`in:1: unterminated argument list (not closed in 257 lines): "read(3, \"x\", 1outputoutputoutputoutputoutputoutputoutputoutputoutputoutp…"`}, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -583,5 +594,12 @@ func TestThreadExecFF(t *testing.T) {
 	}
 	if ok != 2 || unfinished != 1 {
 		t.Errorf("execve: %d returned, %d unfinished; want 2 returned (straceshapes, and /bin/true in the leader's file) and 1 unfinished (/bin/true in the thread's file)", ok, unfinished)
+	}
+}
+
+func TestStraceFrameFirst(t *testing.T) {
+	_, warns := readAll(t, " > /lib/libc.so.6(f+0x1) [0x2]\ngetpid() = 1\n", Options{})
+	if len(warns) != 1 || warns[0].Error() != `in:1: stack frame without a preceding syscall: " > /lib/libc.so.6(f+0x1) [0x2]"` {
+		t.Errorf("warnings %v", warns)
 	}
 }
