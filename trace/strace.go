@@ -106,7 +106,7 @@ func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
 // strace: umoven: short read (8 < 16) @0x7f…") cut strace's lines.
 func (r *straceReader) feed(line []byte) {
 	if r.partialAt > 0 {
-		if bytes.HasPrefix(line, []byte("strace: ")) {
+		if noteIndex(line, 0) == 0 {
 			// A note of strace on a line of its own, while the line it
 			// cut waits for its rest.
 			r.note(line, r.lr.lineNo)
@@ -173,8 +173,11 @@ func (r *straceReader) parseLogical(line []byte, at int) {
 // note emits a note of strace ("strace: Process 7 attached").
 func (r *straceReader) note(s []byte, at int) {
 	r.flushHeld()
+	if i := bytes.Index(s, []byte("strace: ")); i >= 0 {
+		s = s[i+8:]
+	}
 	ev := Event{Kind: KindMessage, Origin: r.opts.Origin, Nr: -1, Time: NoTime, Duration: -1, Pos: Pos{r.lr.name, at},
-		Level: "info", Library: "strace", Text: string(bytes.TrimPrefix(s, []byte("strace: ")))}
+		Level: "info", Library: "strace", Text: string(s)}
 	r.emit(ev)
 }
 
@@ -186,6 +189,7 @@ func noteIndex(s []byte, from int) int {
 		return -1
 	}
 	at += from
+	at = notePath(s, from, at)
 	for i := from; i < at; i++ {
 		if s[i] == '"' {
 			for i++; i < len(s) && s[i] != '"'; i++ {
@@ -205,6 +209,37 @@ func noteIndex(s []byte, from int) int {
 	return at
 }
 
+// notePath moves at, the index of "strace: " in s, back to the start of
+// the path strace was run by: its notes begin with the name it was
+// invoked as ("/usr/bin/strace: Process 7 attached"). A path starts at
+// the first '/' of a run of path segments, or at "./" or "../".
+func notePath(s []byte, from, at int) int {
+	start := at
+	for start > from && s[start-1] == '/' {
+		slash := start - 1
+		m := slash
+		for m > from && s[m-1] != '/' && isPathByte(s[m-1]) {
+			m--
+		}
+		seg := s[m:slash]
+		switch {
+		case m > from && s[m-1] == '/':
+			start = m // "/usr/bin/": a segment more
+		case len(seg) > 0 && (string(seg) == "." || string(seg) == ".."):
+			return m
+		default:
+			// The path starts at this '/': what stands before it
+			// ("flags=SIGCHLD/usr/bin/strace: ") is the cut line's.
+			return slash
+		}
+	}
+	return start
+}
+
+func isPathByte(c byte) bool {
+	return isNameByte(c) && c != '?' || c == '.' || c == '-' || c == '+' || c == '~'
+}
+
 // looksLikeRecord reports whether an input line starts a record of strace
 // of its own: an optional pid and timestamp, then a call, a resumed call,
 // a signal, an exit or a note.
@@ -219,6 +254,9 @@ func looksLikeRecord(s []byte) bool {
 			return false
 		}
 		s = trimLeftSpace(s[sp:])
+	}
+	if len(s) > 0 && (s[0] == '/' || s[0] == '.') && noteIndex(s, 0) == 0 {
+		return true
 	}
 	for _, p := range [][]byte{[]byte("<... "), []byte("+++ "), []byte("--- "), []byte("strace: "), []byte("[ Process PID=")} {
 		if bytes.HasPrefix(s, p) {
@@ -308,10 +346,14 @@ func (r *straceReader) flushPendingOf(pid int) {
 	}
 }
 
-// nameInfo is an interned name and, for syscall names, the number.
+// nameInfo is an interned name and, for syscall names, the number. abi
+// is set for a name only the i386 ABI of an x86_64 process has
+// ("getgid32", "_llseek"): strace -o writes no "[ Process PID=N runs in 32
+// bit mode. ]" note, the name alone tells.
 type nameInfo struct {
-	s  string
-	nr int
+	s   string
+	nr  int
+	abi Arch
 }
 
 // numberedName reads the number of a call strace has no name for:
@@ -330,9 +372,14 @@ func (r *straceReader) lookup(b []byte) nameInfo {
 	if ni, ok := r.names[string(b)]; ok {
 		return ni
 	}
-	ni := nameInfo{string(b), r.tab.Number(string(b))}
+	ni := nameInfo{s: string(b), nr: r.tab.Number(string(b))}
 	if n, ok := numberedName(b); ok && ni.nr < 0 {
 		ni.nr = n
+	}
+	if ni.nr < 0 && r.tab.Arch == ArchX86_64 {
+		if nr := Table(ArchI386).Number(ni.s); nr >= 0 {
+			ni.nr, ni.abi = nr, ArchI386
+		}
 	}
 	if len(r.names) < 4096 {
 		r.names[ni.s] = ni
@@ -433,6 +480,9 @@ func (r *straceReader) parseLine(line []byte) {
 	switch {
 	case len(s) == 0:
 		r.warn(lineNo, "a prefix without a syscall")
+	case (s[0] == '/' || s[0] == '.') && noteIndex(s, 0) == 0:
+		// "/usr/bin/strace: Process 7 attached"
+		r.note(s, lineNo)
 	case isNameByte(s[0]) && s[0] != 's':
 		r.parseCall(ev, s)
 	case bytes.HasPrefix(s, []byte("--- ")):
@@ -683,14 +733,22 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 	}
 	ni := r.lookup(s[:open])
 	ev.Name = ni.s
-	if len(r.abi) > 0 && r.abi[ev.PID] != "" {
-		// A call of another ABI: its number is not the table's (-n
-		// gives it).
+	switch {
+	case len(r.abi) > 0 && r.abi[ev.PID] != "":
+		// A call of another ABI: its number is in that ABI's table,
+		// when syscov has one (-n gives it too).
 		ev.Arch = r.abi[ev.PID]
 		if n, ok := numberedName(s[:open]); ok && ev.Nr < 0 {
 			ev.Nr = n
+		} else if ev.Nr < 0 && ev.Arch == ArchI386 {
+			ev.Nr = Table(ArchI386).Number(ev.Name)
 		}
-	} else if ev.Nr < 0 {
+	case ni.abi != "":
+		ev.Arch = ni.abi
+		if ev.Nr < 0 {
+			ev.Nr = ni.nr
+		}
+	case ev.Nr < 0:
 		ev.Nr = ni.nr
 	}
 	if ev.Name == "execve" || ev.Name == "execveat" {

@@ -2,9 +2,12 @@ package trace
 
 import (
 	"bufio"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -176,6 +179,11 @@ func TestStraceLineForms(t *testing.T) {
 			[]string{"message pid=0 umoven: short read (8 < 16) @0x7fc4c4bc1ff8 @1", "syscall pid=0 clock_nanosleep(CLOCK_REALTIME, 0, 0x7fc4c4bc1ff8, NULL) ret=-1 EFAULT (Bad address) status=error errno=EFAULT nr=230 t=66505946474000 dur=9µs @1"}},
 		{"a resumed line cut by the program's output (stderr)", "[pid 7] write(1, \"x\\n\", 2 <unfinished ...>\n[pid 8] getpid() = 8\n[pid 7] <... write resumed>x\n) = 2",
 			[]string{"syscall pid=8 getpid() ret=8 status=ok nr=39 @2", `syscall pid=7 write(1, "x\n", 2x) ret=2 status=ok nr=1 @1`}},
+		{"notes of strace run by its path (stderr)", "clone3({flags=CLONE_VM}/usr/bin/strace: Process 7 attached\n => {parent_tid=[7]}, 88) = 7\n/usr/bin/strace: Process 8 attached\n[pid 7] getpid(./strace: umoven: short read (8 < 16) @0x1\n) = 6",
+			[]string{"message pid=0 Process 7 attached @1", "syscall pid=0 clone3({flags=CLONE_VM} => {parent_tid=[7]}, 88) ret=7 status=ok nr=435 @1", "message pid=0 Process 8 attached @3",
+				"message pid=0 umoven: short read (8 < 16) @0x1 @4", "syscall pid=7 getpid() ret=6 status=ok nr=39 @4"}},
+		{"a flag before the path of strace's note", "clone(child_stack=NULL, flags=SIGCHLD/usr/bin/strace: Process 7 attached\n <unfinished ...>\n[pid 6] <... clone resumed>, child_tidptr=0x1) = 7",
+			[]string{"message pid=0 Process 7 attached @1", "syscall pid=6 clone(child_stack=NULL, flags=SIGCHLD, child_tidptr=0x1) ret=7 status=ok nr=56 @1"}},
 		{"a string holding strace: is no note", `write(1, "strace: Process 1 attached", 26) = 26`,
 			[]string{`syscall pid=0 write(1, "strace: Process 1 attached", 26) ret=26 status=ok nr=1 @1`}},
 		{"strace message", `strace: Process 7 attached`,
@@ -193,7 +201,9 @@ func TestStraceLineForms(t *testing.T) {
 		{"execve from a thread: <pid changed to N ...>, resumed as N", "12 execve(\"/bin/true\", [\"/bin/true\"], 0x7ffe /* 35 vars */ <pid changed to 11 ...>\n11 +++ superseded by execve in pid 12 +++\n11 <... execve resumed>) = 0",
 			[]string{"exit pid=11 code=0 @2", `syscall pid=11 execve("/bin/true", ["/bin/true"], 0x7ffe /* 35 vars */) ret=0 status=ok nr=59 tid=12 @1`}},
 		{"32 bit mode (stderr)", "[ Process PID=5 runs in 32 bit mode. ]\ngetpid() = 5\n[ Process PID=5 runs in 64 bit mode. ]\ngetpid() = 5",
-			[]string{"message pid=0 Process PID=5 runs in 32 bit mode. @1", "syscall pid=0 getpid() ret=5 status=ok arch=i386 @2", "message pid=0 Process PID=5 runs in 64 bit mode. @3", "syscall pid=0 getpid() ret=5 status=ok nr=39 @4"}},
+			[]string{"message pid=0 Process PID=5 runs in 32 bit mode. @1", "syscall pid=0 getpid() ret=5 status=ok nr=20 arch=i386 @2", "message pid=0 Process PID=5 runs in 64 bit mode. @3", "syscall pid=0 getpid() ret=5 status=ok nr=39 @4"}},
+		{"a name only the i386 ABI has (-o: no mode note)", `5 getgid32() = 0`,
+			[]string{"syscall pid=5 getgid32() ret=0 status=ok nr=200 arch=i386 @1"}},
 		{"32 bit mode of one process of several (stderr -f -n)", "[pid 5] [ Process PID=5 runs in 32 bit mode. ]\n[pid 5] [  20] getpid() = 5\n[pid 6] [  39] getpid() = 6",
 			[]string{"message pid=5 Process PID=5 runs in 32 bit mode. @1", "syscall pid=5 getpid() ret=5 status=ok nr=20 arch=i386 @2", "syscall pid=6 getpid() ret=6 status=ok nr=39 @3"}},
 		{"= 4294967258 ENOSYS is an error", `modify_ldt(16, NULL, 0)                 = 4294967258 ENOSYS (Function not implemented)`,
@@ -289,18 +299,37 @@ func stracecTable(t *testing.T, path string) map[string][2]int {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	out := readStracecTable(f)
+	if len(out) == 0 {
+		t.Fatalf("%s: no table", path)
+	}
+	return out
+}
+
+// readStracecTable reads the -c tables of strace from r, which may hold
+// the trace before them: name → calls, errors. Calls of another ABI are
+// keyed "name (i386)".
+func readStracecTable(r io.Reader) map[string][2]int {
 	out := map[string][2]int{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(nil, maxLine)
 	abi := ""
+	in := false
 	for sc.Scan() {
+		line := sc.Text()
 		// strace -c prints a table per ABI: "System call usage summary
 		// for 32 bit mode:" starts the one of the i386 calls.
-		if mode, ok := strings.CutPrefix(sc.Text(), "System call usage summary for "); ok {
+		if mode, ok := strings.CutPrefix(line, "System call usage summary for "); ok {
 			abi = map[string]string{"32 bit mode:": " (i386)", "x32 mode:": " (x32)"}[mode]
+			in = true
 			continue
 		}
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 || fields[0] == "%" || strings.HasPrefix(fields[0], "---") {
+		if strings.HasPrefix(line, "% time ") {
+			in = true
+			continue
+		}
+		fields := strings.Fields(line)
+		if !in || len(fields) < 5 || strings.HasPrefix(fields[0], "---") {
 			continue
 		}
 		name := fields[len(fields)-1]
@@ -313,9 +342,6 @@ func stracecTable(t *testing.T, path string) map[string][2]int {
 			errs, _ = strconv.Atoi(fields[4])
 		}
 		out[name] = [2]int{calls, errs}
-	}
-	if len(out) == 0 {
-		t.Fatalf("%s: no table", path)
 	}
 	return out
 }
@@ -384,6 +410,14 @@ func TestFixturesMatchStraceC(t *testing.T) {
 // -C table.
 func compareStraceC(t *testing.T, got, want map[string][2]int) {
 	t.Helper()
+	for _, d := range diffStraceC(got, want) {
+		t.Error(d)
+	}
+}
+
+// diffStraceC lists where the counts syscov read (got) differ from
+// strace's -C table (want).
+func diffStraceC(got, want map[string][2]int) []string {
 	delete(want, "total")
 	for name := range got {
 		// strace 6.1's table leaves out the calls it has no name for
@@ -393,16 +427,19 @@ func compareStraceC(t *testing.T, got, want map[string][2]int) {
 			delete(got, name)
 		}
 	}
+	var diffs []string
 	for name, w := range want {
 		if got[name] != w {
-			t.Errorf("%s: got calls,errors %v, strace -c says %v", name, got[name], w)
+			diffs = append(diffs, fmt.Sprintf("%s: got calls,errors %v, strace -c says %v", name, got[name], w))
 		}
 	}
 	for name, g := range got {
 		if _, ok := want[name]; !ok {
-			t.Errorf("%s: got %v, not in strace -c", name, g)
+			diffs = append(diffs, fmt.Sprintf("%s: got %v, not in strace -c", name, g))
 		}
 	}
+	sort.Strings(diffs)
+	return diffs
 }
 
 func TestFFSetEqualsSingleFile(t *testing.T) {
