@@ -249,9 +249,20 @@ func looksLikeRecord(s []byte) bool {
 		return true
 	}
 	for n := 0; n < 2 && len(s) > 0 && isDigit(s[0]); n++ {
+		// A pid ("1234", "1234<comm>") or a timestamp ("18:41:35.92",
+		// "1764188764.123"), not a value ("0x7f21…,").
 		sp := bytes.IndexByte(s, ' ')
 		if sp < 0 {
 			return false
+		}
+		tok := s[:sp]
+		if lt := bytes.IndexByte(tok, '<'); lt > 0 && tok[len(tok)-1] == '>' {
+			tok = tok[:lt]
+		}
+		for _, c := range tok {
+			if !isDigit(c) && c != '.' && c != ':' {
+				return false
+			}
 		}
 		s = trimLeftSpace(s[sp:])
 	}
@@ -927,8 +938,8 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 			// A comment of -X verbose or of a decoder: "/* K(KT_LATIN,
 			// '(') */" may hold any bracket or quote.
 			if i+1 < len(s) && s[i+1] == '*' {
-				if end := bytes.Index(s[i+2:], []byte("*/")); end >= 0 {
-					i += 2 + end + 1
+				if end := commentEnd(s[i:]); end > 0 {
+					i += end - 1
 				}
 			}
 		case '(', '[', '{':
@@ -969,6 +980,27 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 		}
 	}
 	return len(s), depth, argsOpen
+}
+
+// commentEnd returns the length of the comment s starts with, "/* … */",
+// whose comments may nest ("/* QCMD(0xbadc0d /* Q_??? */, 0xed) */"); 0
+// when it does not end.
+func commentEnd(s []byte) int {
+	depth := 0
+	for i := 0; i+1 < len(s); i++ {
+		switch {
+		case s[i] == '/' && s[i+1] == '*':
+			depth++
+			i++
+		case s[i] == '*' && s[i+1] == '/':
+			depth--
+			i++
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
 }
 
 // argSpecial marks the bytes scanArgs stops at.
