@@ -79,7 +79,10 @@ func TestStraceSuite(t *testing.T) {
 			if set.name == "-f" {
 				fTable = table
 			}
-			if why == "skip" {
+			if reason, ok := strings.CutPrefix(why, "skip"); ok {
+				if reason != "" {
+					t.Logf("%s under strace %s: set aside%s", p, set.name, reason)
+				}
 				continue
 			}
 			runs++
@@ -128,6 +131,9 @@ var suiteSets = []suiteSet{
 	{name: "-ff", opts: []string{"-ff"}, ff: true},
 	{name: "stderr -f", opts: []string{"-f"}, stderr: true},
 	{name: "stderr -f -tt -T -yy", opts: []string{"-f", "-tt", "-T", "-yy"}, stderr: true},
+	// Injected faults: " (INJECTED)" results, and programs that take
+	// the paths of their errors.
+	{name: "-f -ttt -T -yy --inject", opts: []string{"-f", "-ttt", "-T", "-yy", "-e", "inject=%file:error=ENOENT:when=5+"}},
 }
 
 // runSuiteSet traces bin under one set and checks the output. It returns
@@ -152,8 +158,14 @@ func runSuiteSet(t *testing.T, straceBin, bin, dir, work string, set suiteSet, f
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Each run in a directory of its own: some programs leave files
+	// behind that change the next run (mkdir: EEXIST).
+	cwd := base + ".cwd"
+	if err := os.MkdirAll(cwd, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, straceBin, append(args, bin)...)
-	cmd.Dir = dir
+	cmd.Dir = cwd
 	cmd.Stdin = nil
 	var stderr bytes.Buffer
 	if set.stderr {
@@ -168,7 +180,7 @@ func runSuiteSet(t *testing.T, straceBin, bin, dir, work string, set suiteSet, f
 	}
 	cmd.Run() // test programs may fail or skip (exit 77): their trace counts all the same
 	if ctx.Err() != nil {
-		return "skip", nil, false
+		return "skip: it ran for more than 30 s", nil, false
 	}
 	var table map[string][2]int
 	if set.ff {
@@ -181,7 +193,8 @@ func runSuiteSet(t *testing.T, straceBin, bin, dir, work string, set suiteSet, f
 		table = readStracecTable(f)
 		f.Close()
 		if len(table) == 0 {
-			return "skip", nil, false // strace itself failed (a test that kills it)
+			// strace itself failed, or was killed with its tracee
+			return "skip: strace printed no -C table (" + lastLine(stderr.Bytes()) + ")", nil, false
 		}
 	}
 	r, err := Open(out, Options{Arch: HostArch(), Strict: true})
@@ -200,7 +213,7 @@ func runSuiteSet(t *testing.T, straceBin, bin, dir, work string, set suiteSet, f
 	}
 	if diffs := diffStraceC(got, want); len(diffs) > 0 {
 		if set.ff && !suiteDeterministic(straceBin, bin, dir, work, table) {
-			return "skip", table, false
+			return "skip: its calls differ from run to run (-ff is compared with another run's table)", table, false
 		}
 		return strings.Join(diffs, "; "), table, false
 	}
@@ -212,7 +225,8 @@ func runSuiteSet(t *testing.T, straceBin, bin, dir, work string, set suiteSet, f
 func suiteDeterministic(straceBin, bin, dir, work string, table map[string][2]int) bool {
 	out := filepath.Join(work, filepath.Base(bin)+".again")
 	cmd := exec.Command(straceBin, "-f", "-c", "-o", out, bin)
-	cmd.Dir = dir
+	cmd.Dir = filepath.Join(work, filepath.Base(bin)+".again.cwd")
+	os.MkdirAll(cmd.Dir, 0o755)
 	cmd.Run()
 	f, err := os.Open(out)
 	if err != nil {
