@@ -75,7 +75,7 @@ func TestStraceSuite(t *testing.T) {
 		bin := filepath.Join(tests, p)
 		var fTable map[string][2]int
 		for _, set := range suiteSets {
-			why, table, ok := runSuiteSet(t, straceBin, bin, tests, work, set, fTable)
+			why, table, ok := runSuiteSet(t, straceBin, bin, work, set, fTable)
 			if set.name == "-f" {
 				fTable = table
 			}
@@ -139,7 +139,7 @@ var suiteSets = []suiteSet{
 // runSuiteSet traces bin under one set and checks the output. It returns
 // why the output fails ("" when it passes, "skip" when it cannot be
 // judged), the -C table of the run, and whether it passed.
-func runSuiteSet(t *testing.T, straceBin, bin, dir, work string, set suiteSet, fTable map[string][2]int) (string, map[string][2]int, bool) {
+func runSuiteSet(t *testing.T, straceBin, bin, work string, set suiteSet, fTable map[string][2]int) (string, map[string][2]int, bool) {
 	base := filepath.Join(work, filepath.Base(bin)+"."+strings.NewReplacer(" ", "", "-", "").Replace(set.name))
 	args := append([]string{}, set.opts...)
 	out := base + ".out"
@@ -212,7 +212,7 @@ func runSuiteSet(t *testing.T, straceBin, bin, dir, work string, set suiteSet, f
 		want[k] = v
 	}
 	if diffs := diffStraceC(got, want); len(diffs) > 0 {
-		if set.ff && !suiteDeterministic(straceBin, bin, dir, work, table) {
+		if set.ff && !suiteDeterministic(straceBin, bin, work, table) {
 			return "skip: its calls differ from run to run (-ff is compared with another run's table)", table, false
 		}
 		return strings.Join(diffs, "; "), table, false
@@ -222,7 +222,7 @@ func runSuiteSet(t *testing.T, straceBin, bin, dir, work string, set suiteSet, f
 
 // suiteDeterministic runs bin under strace -f -c once more and reports
 // whether its table equals table.
-func suiteDeterministic(straceBin, bin, dir, work string, table map[string][2]int) bool {
+func suiteDeterministic(straceBin, bin, work string, table map[string][2]int) bool {
 	out := filepath.Join(work, filepath.Base(bin)+".again")
 	cmd := exec.Command(straceBin, "-f", "-c", "-o", out, bin)
 	cmd.Dir = filepath.Join(work, filepath.Base(bin)+".again.cwd")
