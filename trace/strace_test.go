@@ -201,6 +201,8 @@ var straceLineForms = []struct {
 		[]string{"syscall pid=26637 pause() ret=? status=unfinished nr=34 @2", "exit pid=26637 code=0 @3", `syscall pid=26637 execve("/bin/true", ["/bin/true"], 0x7ffe /* 35 vars */) ret=0 status=ok nr=59 tid=26638 @1`}},
 	{"execve from a thread: <pid changed to N ...>, resumed as N", "12 execve(\"/bin/true\", [\"/bin/true\"], 0x7ffe /* 35 vars */ <pid changed to 11 ...>\n11 +++ superseded by execve in pid 12 +++\n11 <... execve resumed>) = 0",
 		[]string{"exit pid=11 code=0 @2", `syscall pid=11 execve("/bin/true", ["/bin/true"], 0x7ffe /* 35 vars */) ret=0 status=ok nr=59 tid=12 @1`}},
+	{"execve from a thread on stderr: the leader's lines lose their prefix", "[pid 12729] execve(\"/bin/true\", [\"/bin/true\"], 0x7ffc /* 35 vars */ <unfinished ...>\n[pid 12728] <... pause resumed>)        = ?\n+++ superseded by execve in pid 12729 +++\n<... execve resumed>)                   = 0\nbrk(NULL) = 0x1",
+		[]string{"exit pid=0 code=0 @3", `syscall pid=0 execve("/bin/true", ["/bin/true"], 0x7ffc /* 35 vars */) ret=0 status=ok nr=59 tid=12729 @1`, "syscall pid=0 brk(NULL) ret=0x1 status=ok nr=12 @5", "syscall pid=12728 pause() ret=? status=unfinished nr=34 @2"}},
 	{"32 bit mode (stderr)", "[ Process PID=5 runs in 32 bit mode. ]\ngetpid() = 5\n[ Process PID=5 runs in 64 bit mode. ]\ngetpid() = 5",
 		[]string{"message pid=0 Process PID=5 runs in 32 bit mode. @1", "syscall pid=0 getpid() ret=5 status=ok nr=20 arch=i386 @2", "message pid=0 Process PID=5 runs in 64 bit mode. @3", "syscall pid=0 getpid() ret=5 status=ok nr=39 @4"}},
 	{"a name only the i386 ABI has (-o: no mode note)", `5 getgid32() = 0`,
