@@ -159,11 +159,10 @@ func runSuiteSet(t *testing.T, straceBin, bin, work string, set suiteSet, fTable
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Each run in a directory of its own: some programs leave files
-	// behind that change the next run (mkdir: EEXIST).
-	cwd := base + ".cwd"
-	if err := os.MkdirAll(cwd, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	// behind that change the next run (mkdir: EEXIST). Their paths are
+	// of one length: programs that print their paths (-y tests) make as
+	// many writes in each.
+	cwd := suiteCwd(work, bin, set.name)
 	cmd := exec.CommandContext(ctx, straceBin, append(args, bin)...)
 	cmd.Dir = cwd
 	cmd.Stdin = nil
@@ -225,8 +224,7 @@ func runSuiteSet(t *testing.T, straceBin, bin, work string, set suiteSet, fTable
 func suiteDeterministic(straceBin, bin, work string, table map[string][2]int) bool {
 	out := filepath.Join(work, filepath.Base(bin)+".again")
 	cmd := exec.Command(straceBin, "-f", "-c", "-o", out, bin)
-	cmd.Dir = filepath.Join(work, filepath.Base(bin)+".again.cwd")
-	os.MkdirAll(cmd.Dir, 0o755)
+	cmd.Dir = suiteCwd(work, bin, "again")
 	cmd.Run()
 	f, err := os.Open(out)
 	if err != nil {
@@ -242,6 +240,20 @@ func suiteDeterministic(straceBin, bin, work string, table map[string][2]int) bo
 		}
 	}
 	return len(diffStraceC(again, want)) == 0
+}
+
+// suiteCwd makes the directory a run of bin starts in: one per run, all
+// with paths of one length.
+func suiteCwd(work, bin, set string) string {
+	n := len(suiteSets)
+	for i, s := range suiteSets {
+		if s.name == set {
+			n = i
+		}
+	}
+	dir := filepath.Join(work, "cwd", filepath.Base(bin), fmt.Sprintf("%02d", n))
+	os.MkdirAll(dir, 0o755)
+	return dir
 }
 
 // suiteBuild configures the strace tree src for its tests (once) and
