@@ -211,6 +211,12 @@ func (b *CoverageBuilder) add(ev *trace.Event) {
 		return
 	}
 	key, level, note := b.judge.Support(b.arch, ev)
+	if ev.Arch != "" && ev.Arch != b.arch {
+		// A call of another ABI (int $0x80 from a 64-bit process): not
+		// the table's call of that name. The unikernel takes calls of
+		// its own ABI only.
+		key, level, note = ev.Name+" ("+string(ev.Arch)+" ABI)", Missing, "a call of the "+string(ev.Arch)+" ABI from a "+string(b.arch)+" process; the unikernel answers only "+string(b.arch)+" system calls"
+	}
 	u := b.used[key]
 	if u == nil {
 		u = &UsedSyscall{Key: key, Name: ev.Name, Nr: ev.Nr, Level: level, Note: note, Class: Class(ev), First: ev.Pos, args: ev.Args}

@@ -271,3 +271,26 @@ func TestShutdownByTime(t *testing.T) {
 		}
 	}
 }
+
+// A call of another ABI (strace: "[ Process PID=N runs in 32 bit mode. ]")
+// is not judged as the x86_64 call of the same name.
+func TestCoverageOtherABI(t *testing.T) {
+	table, err := EmbeddedTable("unikraft")
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := testJudge(t, nil)
+	j.Table = table
+	b := NewCoverageBuilder("app", "a.trace", trace.Header{Arch: trace.ArchX86_64}, j, nil)
+	native := trace.Event{Kind: trace.KindSyscall, PID: 1, TID: 1, Name: "getpid", Nr: 39, Status: trace.StatusOK, Duration: -1}
+	i386 := trace.Event{Kind: trace.KindSyscall, PID: 1, TID: 1, Name: "getpid", Nr: -1, Arch: trace.ArchI386, Status: trace.StatusOK, Duration: -1}
+	b.Add(&native)
+	b.Add(&i386)
+	got := map[string]Level{}
+	for _, u := range b.Coverage(nil).Used {
+		got[u.Key] = u.Level
+	}
+	if got["getpid"] == Missing || got["getpid (i386 ABI)"] != Missing || len(got) != 2 {
+		t.Errorf("levels %v: want getpid as the table says and getpid (i386 ABI) missing", got)
+	}
+}

@@ -197,6 +197,11 @@ type Event struct {
 
 	Name string // syscall name as the source prints it
 	Nr   int    // syscall number for Arch, -1 when unknown
+	// Arch is the ABI of this call when it is not the trace's: a 64-bit
+	// process that makes 32-bit calls (int $0x80, strace's "[ Process
+	// PID=N runs in 32 bit mode. ]") has ArchI386 on them. Empty: the
+	// trace's (Header.Arch).
+	Arch Arch
 	Args string // raw argument text, without the outer parentheses
 	Ret  string // raw result text after "= ", e.g. "-1 ENOENT (No such file or directory)"
 	// RetVal is the numeric result when Ret starts with a number.

@@ -29,6 +29,10 @@ func addFixtureSeeds(f *testing.F, glob string) {
 // through the syscov trace format.
 func FuzzStraceReader(f *testing.F) {
 	addFixtureSeeds(f, "../fixtures/strace/*.strace")
+	addFixtureSeeds(f, "../fixtures/strace/*-ff/*")
+	for _, form := range straceLineForms {
+		f.Add([]byte(form.in))
+	}
 	f.Add([]byte("1 read(3, <unfinished ...>\n2 <... read resumed>\"x\", 1) = 1\n"))
 	f.Add([]byte("[pid 1] --- SIGSEGV {si_signo=SIGSEGV} ---\n[pid 1] +++ killed by SIGSEGV (core dumped) +++\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -23,6 +23,7 @@ type jsonEvent struct {
 	Comm       string  `json:"comm,omitempty"`
 	Name       string  `json:"name,omitempty"`
 	Nr         *int    `json:"nr,omitempty"`
+	Arch       string  `json:"arch,omitempty"`
 	Args       string  `json:"args,omitempty"`
 	Ret        string  `json:"ret,omitempty"`
 	RetVal     int64   `json:"retval,omitempty"`
@@ -184,6 +185,7 @@ func (w *Writer) Write(ev *Event) error {
 		b = append(b, `,"nr":`...)
 		b = strconv.AppendInt(b, int64(ev.Nr), 10)
 	}
+	b = appendStr(b, "arch", string(ev.Arch))
 	b = appendStr(b, "args", ev.Args)
 	b = appendStr(b, "ret", ev.Ret)
 	b = appendInt(b, "retval", ev.RetVal)
@@ -427,7 +429,7 @@ func (r *jsonlReader) decode(line []byte) error {
 		return fmt.Errorf("unknown event kind %q", je.Kind)
 	}
 	ev := Event{
-		Kind: kind, Origin: r.origin, PID: je.PID, TID: je.TID, Time: NoTime, Comm: je.Comm,
+		Kind: kind, Origin: r.origin, PID: je.PID, TID: je.TID, Time: NoTime, Comm: je.Comm, Arch: Arch(je.Arch),
 		Name: je.Name, Nr: -1, Args: je.Args, Ret: je.Ret, RetVal: je.RetVal, Errno: je.Errno,
 		Duration: -1, Injected: je.Injected, Stack: je.Stack, Signal: je.Signal,
 		ExitCode: je.ExitCode, CoreDumped: je.CoreDumped, Level: je.Level, Library: je.Library,

@@ -96,9 +96,33 @@ const FormatVersion = 1
 type SyntaxError struct {
 	Pos Pos
 	Msg string
+	// Text is the start of the offending line (at most quoteLen bytes,
+	// then "…"), when the reader has it.
+	Text string
 }
 
-func (e *SyntaxError) Error() string { return fmt.Sprintf("%s: %s", e.Pos, e.Msg) }
+func (e *SyntaxError) Error() string {
+	if e.Text == "" {
+		return fmt.Sprintf("%s: %s", e.Pos, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Pos, e.Msg, strconv.Quote(e.Text))
+}
+
+// quoteLen is how much of an offending line a SyntaxError quotes.
+const quoteLen = 72
+
+// lineStart is the start of line for SyntaxError.Text, cut at a UTF-8
+// character boundary.
+func lineStart(line []byte) string {
+	if len(line) <= quoteLen {
+		return string(line)
+	}
+	cut := quoteLen
+	for cut > quoteLen-4 && line[cut]&0xc0 == 0x80 {
+		cut--
+	}
+	return string(line[:cut]) + "…"
+}
 
 // Options tune a Reader.
 type Options struct {

@@ -2,6 +2,7 @@ package trace
 
 import (
 	"bytes"
+	"fmt"
 	"sort"
 	"strconv"
 	"time"
@@ -32,12 +33,32 @@ type straceReader struct {
 	// order at the end.
 	pendingSeq int
 
-	relTime  int64 // -r: running sum of deltas
-	inTable  bool  // inside a -C/-c summary table
-	partial  []byte
+	relTime int64 // -r: running sum of deltas
+	inTable bool  // inside a -C/-c summary table
+
+	// The logical line being parsed: its text (the input line, or input
+	// lines joined) and the input line it starts on.
+	cur   []byte
+	curAt int
+	// open is set by finishCall when the argument list of cur does not
+	// close: the line may go on on the next input line (stderr output:
+	// the program's own output or a note of strace cut it). openArgs is
+	// where the arguments start in cur, openStart the depth they start
+	// with, openDepth the depth at the end.
+	open                           bool
+	openArgs, openStart, openDepth int
+	// partial is an open line waiting for the rest: it started on input
+	// line partialAt, spans partialN lines and ends at depth partialDepth.
+	partial                           []byte
+	partialAt, partialN, partialDepth int
+	joinBuf                           []byte
+
 	names    map[string]nameInfo
 	arena    stringArena
 	sawExecv bool
+	// abi holds the processes that strace said run in another mode than
+	// the trace's ("[ Process PID=N runs in 32 bit mode. ]").
+	abi map[int]Arch
 }
 
 // tail of the input: see emitTail.
@@ -50,6 +71,9 @@ type pendingCall struct {
 	ev    Event
 	depth int // brackets left open by the unfinished part
 	seq   int
+	// moved: an execve of another thread that now waits under the pid
+	// it took over (see parseExit).
+	moved bool
 }
 
 func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
@@ -64,9 +88,9 @@ func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
 	}
 	r.parse = r.feed
 	r.finish = func() {
-		if len(r.partial) > 0 {
-			r.parseLine(r.partial)
-			r.partial = r.partial[:0]
+		if r.partialAt > 0 {
+			r.warnLine(r.partialAt, "unterminated argument list (the input ends)", r.partial)
+			r.clearPartial()
 		}
 		r.flushHeld()
 		r.flushNoReturn()
@@ -75,34 +99,193 @@ func newStraceReader(lr *lineReader, pid int, opts Options) *straceReader {
 	return r
 }
 
-// feed handles one input line, joining the pieces of a line that strace's
-// "Process N attached" note (stderr output) cut in two.
+// feed handles one input line. A line whose argument list does not close
+// is kept and joined with the lines that follow until it closes: on stderr
+// the traced program's own output ("write(2, \"a\nb\", 3a" then "b) = 3")
+// and strace's notes ("clone3({...}strace: Process 7 attached", "nanosleep(
+// strace: umoven: short read (8 < 16) @0x7f…") cut strace's lines.
 func (r *straceReader) feed(line []byte) {
-	if len(r.partial) > 0 {
-		r.partial = append(r.partial, line...)
-		if bytes.HasSuffix(r.partial, []byte(" attached")) {
-			// Another note cut the same line again: keep joining.
-			if i := bytes.LastIndex(r.partial, []byte("strace: Process ")); i > 0 {
-				r.partial = r.partial[:i]
-				return
-			}
+	if r.partialAt > 0 {
+		if noteIndex(line, 0) == 0 {
+			// A note of strace on a line of its own, while the line it
+			// cut waits for its rest.
+			r.note(line, r.lr.lineNo)
+			return
 		}
-		line, r.partial = r.partial, r.partial[:0]
-		defer func() { r.partial = line[:0] }()
+		_, depth, state := scanArgs(line, r.partialDepth)
+		if state != argsOpen {
+			r.joinBuf = append(append(r.joinBuf[:0], r.partial...), line...)
+			at := r.partialAt
+			r.clearPartial()
+			r.parseLogical(r.joinBuf, at)
+			return
+		}
+		if !looksLikeRecord(line) {
+			// Output of the program that ended with a newline: the
+			// line goes on.
+			if i := noteIndex(line, 0); i >= 0 {
+				r.note(line[i:], r.lr.lineNo)
+				line = line[:i]
+				_, depth, _ = scanArgs(line, r.partialDepth)
+			}
+			r.partial = append(r.partial, line...)
+			r.partialDepth = depth
+			r.partialN++
+			if r.partialN > maxJoined || len(r.partial) > maxLine {
+				r.warnLine(r.partialAt, fmt.Sprintf("unterminated argument list (not closed in %d lines)", r.partialN), r.partial)
+				r.clearPartial()
+			}
+			return
+		}
+		// A record of its own: the line before it was cut for good.
+		r.warnLine(r.partialAt, "unterminated argument list (the next line starts a new record)", r.partial)
+		r.clearPartial()
 	}
-	if !bytes.HasSuffix(line, []byte(" attached")) {
-		r.parseLine(line)
-		return
-	}
-	if i := bytes.Index(line, []byte("strace: Process ")); i > 0 {
-		// "clone3({...}strace: Process 4312 attached" then " <unfinished ...>"
-		r.partial = append(r.partial[:0], line[:i]...)
-		return
-	}
-	r.parseLine(line)
+	r.parseLogical(line, r.lr.lineNo)
 }
 
-func (r *straceReader) warn(line int, msg string) { r.warnAt(line, msg) }
+// maxJoined is how many input lines one logical line may span.
+const maxJoined = 256
+
+func (r *straceReader) clearPartial() {
+	r.partial, r.partialAt, r.partialN, r.partialDepth = r.partial[:0], 0, 0, 0
+}
+
+// parseLogical parses one logical line that starts on input line at, and
+// keeps it for its rest when its argument list stays open.
+func (r *straceReader) parseLogical(line []byte, at int) {
+	r.cur, r.curAt, r.open = line, at, false
+	r.parseLine(line)
+	if !r.open {
+		return
+	}
+	r.open = false
+	end, depth := len(line), r.openDepth
+	if i := noteIndex(line, r.openArgs); i >= 0 {
+		r.note(line[i:], at)
+		end = i
+		_, depth, _ = scanArgs(line[r.openArgs:end], r.openStart)
+	}
+	r.partial = append(r.partial[:0], line[:end]...)
+	r.partialAt, r.partialN, r.partialDepth = at, 1, depth
+}
+
+// note emits a note of strace ("strace: Process 7 attached").
+func (r *straceReader) note(s []byte, at int) {
+	r.flushHeld()
+	if i := bytes.Index(s, []byte("strace: ")); i >= 0 {
+		s = s[i+8:]
+	}
+	ev := Event{Kind: KindMessage, Origin: r.opts.Origin, Nr: -1, Time: NoTime, Duration: -1, Pos: Pos{r.lr.name, at},
+		Level: "info", Library: "strace", Text: string(s)}
+	r.emit(ev)
+}
+
+// noteIndex finds "strace: " in s from index from on, outside quoted
+// strings: where a note of strace cut a line. -1 when there is none.
+func noteIndex(s []byte, from int) int {
+	at := bytes.Index(s[from:], []byte("strace: "))
+	if at < 0 {
+		return -1
+	}
+	at += from
+	at = notePath(s, from, at)
+	for i := from; i < at; i++ {
+		if s[i] == '"' {
+			for i++; i < len(s) && s[i] != '"'; i++ {
+				if s[i] == '\\' {
+					i++
+				}
+			}
+			if i >= at {
+				// The candidate is inside this string: look further.
+				if i+1 >= len(s) {
+					return -1
+				}
+				return noteIndex(s, i+1)
+			}
+		}
+	}
+	return at
+}
+
+// notePath moves at, the index of "strace: " in s, back to the start of
+// the path strace was run by: its notes begin with the name it was
+// invoked as ("/usr/bin/strace: Process 7 attached"). A path starts at
+// the first '/' of a run of path segments, or at "./" or "../".
+func notePath(s []byte, from, at int) int {
+	start := at
+	for start > from && s[start-1] == '/' {
+		slash := start - 1
+		m := slash
+		for m > from && s[m-1] != '/' && isPathByte(s[m-1]) {
+			m--
+		}
+		seg := s[m:slash]
+		switch {
+		case m > from && s[m-1] == '/':
+			start = m // "/usr/bin/": a segment more
+		case len(seg) > 0 && (string(seg) == "." || string(seg) == ".."):
+			return m
+		default:
+			// The path starts at this '/': what stands before it
+			// ("flags=SIGCHLD/usr/bin/strace: ") is the cut line's.
+			return slash
+		}
+	}
+	return start
+}
+
+func isPathByte(c byte) bool {
+	return isNameByte(c) && c != '?' || c == '.' || c == '-' || c == '+' || c == '~'
+}
+
+// looksLikeRecord reports whether an input line starts a record of strace
+// of its own: an optional pid and timestamp, then a call, a resumed call,
+// a signal, an exit or a note.
+func looksLikeRecord(s []byte) bool {
+	s = trimLeftSpace(s)
+	if bytes.HasPrefix(s, []byte("[pid ")) {
+		return true
+	}
+	for n := 0; n < 2 && len(s) > 0 && isDigit(s[0]); n++ {
+		// A pid ("1234", "1234<comm>") or a timestamp ("18:41:35.92",
+		// "1764188764.123"), not a value ("0x7f21…,").
+		sp := bytes.IndexByte(s, ' ')
+		if sp < 0 {
+			return false
+		}
+		tok := s[:sp]
+		if lt := bytes.IndexByte(tok, '<'); lt > 0 && tok[len(tok)-1] == '>' {
+			tok = tok[:lt]
+		}
+		for _, c := range tok {
+			if !isDigit(c) && c != '.' && c != ':' {
+				return false
+			}
+		}
+		s = trimLeftSpace(s[sp:])
+	}
+	if len(s) > 0 && (s[0] == '/' || s[0] == '.') && noteIndex(s, 0) == 0 {
+		return true
+	}
+	for _, p := range [][]byte{[]byte("<... "), []byte("+++ "), []byte("--- "), []byte("strace: "), []byte("[ Process PID=")} {
+		if bytes.HasPrefix(s, p) {
+			return true
+		}
+	}
+	i := 0
+	for i < len(s) && isNameByte(s[i]) {
+		i++
+	}
+	return i > 0 && i < len(s) && s[i] == '('
+}
+
+// warn reports the current logical line as malformed, quoting its start.
+func (r *straceReader) warn(line int, msg string) { r.warnText(line, msg, r.cur) }
+
+// warnLine warns about a logical line other than the current one.
+func (r *straceReader) warnLine(line int, msg string, text []byte) { r.warnText(line, msg, text) }
 
 func (r *straceReader) flushHeld() {
 	if r.held != nil {
@@ -174,10 +357,25 @@ func (r *straceReader) flushPendingOf(pid int) {
 	}
 }
 
-// nameInfo is an interned name and, for syscall names, the number.
+// nameInfo is an interned name and, for syscall names, the number. abi
+// is set for a name only the i386 ABI of an x86_64 process has
+// ("getgid32", "_llseek"): strace -o writes no "[ Process PID=N runs in 32
+// bit mode. ]" note, the name alone tells.
 type nameInfo struct {
-	s  string
-	nr int
+	s   string
+	nr  int
+	abi Arch
+}
+
+// numberedName reads the number of a call strace has no name for:
+// "syscall_0x1c3" is 451.
+func numberedName(b []byte) (int, bool) {
+	hex, ok := bytes.CutPrefix(b, []byte("syscall_0x"))
+	if !ok || len(hex) == 0 || len(hex) > 8 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(hex), 16, 32)
+	return int(n), err == nil
 }
 
 // lookup interns b and returns its syscall number in the reader's table.
@@ -185,7 +383,15 @@ func (r *straceReader) lookup(b []byte) nameInfo {
 	if ni, ok := r.names[string(b)]; ok {
 		return ni
 	}
-	ni := nameInfo{string(b), r.tab.Number(string(b))}
+	ni := nameInfo{s: string(b), nr: r.tab.Number(string(b))}
+	if n, ok := numberedName(b); ok && ni.nr < 0 {
+		ni.nr = n
+	}
+	if ni.nr < 0 && r.tab.Arch == ArchX86_64 {
+		if nr := Table(ArchI386).Number(ni.s); nr >= 0 {
+			ni.nr, ni.abi = nr, ArchI386
+		}
+	}
 	if len(r.names) < 4096 {
 		r.names[ni.s] = ni
 	}
@@ -196,7 +402,7 @@ func (r *straceReader) intern(b []byte) string { return r.lookup(b).s }
 
 // parseLine parses one logical line.
 func (r *straceReader) parseLine(line []byte) {
-	lineNo := r.lr.lineNo
+	lineNo := r.curAt
 	if len(line) == 0 {
 		return
 	}
@@ -262,6 +468,11 @@ func (r *straceReader) parseLine(line []byte) {
 		}
 		ev.Time, s = t, trimLeftSpace(rest)
 	}
+	if len(s) > 1 && s[0] == '[' && s[1] == ' ' && bytes.HasPrefix(s, []byte("[ Process PID=")) {
+		ev.PID, ev.TID = pid, pid
+		r.parsePersonality(ev, s)
+		return
+	}
 	if len(s) > 1 && s[0] == '[' && (s[1] == ' ' || isDigit(s[1])) {
 		end := bytes.IndexByte(s, ']')
 		if end < 0 {
@@ -280,6 +491,9 @@ func (r *straceReader) parseLine(line []byte) {
 	switch {
 	case len(s) == 0:
 		r.warn(lineNo, "a prefix without a syscall")
+	case (s[0] == '/' || s[0] == '.') && noteIndex(s, 0) == 0:
+		// "/usr/bin/strace: Process 7 attached"
+		r.note(s, lineNo)
 	case isNameByte(s[0]) && s[0] != 's':
 		r.parseCall(ev, s)
 	case bytes.HasPrefix(s, []byte("--- ")):
@@ -295,6 +509,46 @@ func (r *straceReader) parseLine(line []byte) {
 	default:
 		r.parseCall(ev, s)
 	}
+}
+
+// parsePersonality reads "[ Process PID=N runs in 32 bit mode. ]": the
+// calls of N that follow are of another ABI (int $0x80 from a 64-bit
+// process), until "runs in 64 bit mode".
+func (r *straceReader) parsePersonality(ev Event, s []byte) {
+	body, ok := bytes.CutSuffix(s, []byte(" mode. ]"))
+	rest, ok2 := bytes.CutPrefix(body, []byte("[ Process PID="))
+	_, mode, ok3 := parseUint(rest)
+	mode, ok4 := bytes.CutPrefix(mode, []byte(" runs in "))
+	if !ok || !ok2 || !ok3 || !ok4 {
+		r.warn(ev.Pos.Line, "malformed [ Process PID=N runs in ... mode. ] line")
+		return
+	}
+	var abi Arch
+	switch string(mode) {
+	case "64 bit":
+	case "32 bit":
+		abi = ArchI386
+	case "x32":
+		abi = ArchX32
+	default:
+		r.warn(ev.Pos.Line, "unknown mode "+strconv.Quote(string(mode))+" of a process")
+		return
+	}
+	// Keyed as the calls are: by the pid of the line's prefix (none on
+	// stderr with one process traced), which strace prints for the same
+	// process.
+	pid := ev.PID
+	if abi == "" || abi == r.opts.Arch {
+		delete(r.abi, pid)
+	} else {
+		if r.abi == nil {
+			r.abi = map[int]Arch{}
+		}
+		r.abi[pid] = abi
+	}
+	r.flushHeld()
+	ev.Kind, ev.Nr, ev.Level, ev.Library, ev.Text = KindMessage, -1, "info", "strace", string(s[2:len(s)-2])
+	r.emit(ev)
 }
 
 // isSummaryLine recognises the table strace -c/-C prints.
@@ -426,13 +680,41 @@ func (r *straceReader) parseExit(ev Event, s []byte) {
 		ev.ExitCode = 128 + signalNumber(ev.Signal)
 	case bytes.HasPrefix(body, []byte("superseded by execve")):
 		// A thread other than the leader ran execve; the leader's pid
-		// continues with the new program.
+		// continues with the new program: the execve of that thread
+		// ("superseded by execve in pid T") resumes under this pid.
+		if pc, ok := r.pending[ev.PID]; !ok || !pc.moved {
+			r.flushPendingOf(ev.PID)
+		}
+		if t, _, ok := parseUint(bytes.TrimPrefix(body, []byte("superseded by execve in pid "))); ok && int(t) != ev.PID {
+			if pc, ok := r.pending[int(t)]; ok && (pc.ev.Name == "execve" || pc.ev.Name == "execveat") {
+				delete(r.pending, int(t))
+				if old, ok := r.pending[ev.PID]; ok {
+					old.ev.Status = StatusUnfinished
+					r.emit(old.ev)
+				}
+				pc.moved = true
+				pc.ev.PID = ev.PID // the thread T is now process ev.PID
+				r.pending[ev.PID] = pc
+			}
+		}
 	default:
 		r.warn(ev.Pos.Line, "unknown +++ line")
 		return
 	}
-	r.flushPendingOf(ev.PID)
-	if last, ok := r.noReturn[ev.PID]; ok {
+	last, hasLast := r.noReturn[ev.PID]
+	if pc, ok := r.pending[ev.PID]; ok && !pc.moved {
+		// The call the process was in when it died. strace -k prints
+		// the stack of an exec or exit it took on entry after the "+++"
+		// line: hold the call for it.
+		delete(r.pending, ev.PID)
+		pc.ev.Status = StatusUnfinished
+		if hasLast {
+			r.emit(pc.ev)
+		} else {
+			r.hold(pc.ev)
+		}
+	}
+	if hasLast {
 		delete(r.noReturn, ev.PID)
 		r.hold(last)
 	}
@@ -451,12 +733,33 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 		open++
 	}
 	if open == 0 || open >= len(s) || s[open] != '(' {
+		if bytes.IndexByte(s, '(') < 0 {
+			// No call, signal, exit or note: most often the traced
+			// program's own output, on strace's stderr.
+			r.warn(ev.Pos.Line, "not a line of strace: no call, signal, exit or note (the program's own output?)")
+			return
+		}
 		r.warn(ev.Pos.Line, "expected a syscall name and '('")
 		return
 	}
 	ni := r.lookup(s[:open])
 	ev.Name = ni.s
-	if ev.Nr < 0 {
+	switch {
+	case len(r.abi) > 0 && r.abi[ev.PID] != "":
+		// A call of another ABI: its number is in that ABI's table,
+		// when syscov has one (-n gives it too).
+		ev.Arch = r.abi[ev.PID]
+		if n, ok := numberedName(s[:open]); ok && ev.Nr < 0 {
+			ev.Nr = n
+		} else if ev.Nr < 0 && ev.Arch == ArchI386 {
+			ev.Nr = Table(ArchI386).Number(ev.Name)
+		}
+	case ni.abi != "":
+		ev.Arch = ni.abi
+		if ev.Nr < 0 {
+			ev.Nr = ni.nr
+		}
+	case ev.Nr < 0:
 		ev.Nr = ni.nr
 	}
 	if ev.Name == "execve" || ev.Name == "execveat" {
@@ -467,15 +770,18 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 
 // finishCall scans args from s with depth brackets open, then the result.
 // prefix is argument text carried over from an unfinished line.
-func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) {
-	end, depth, state := scanArgs(s, depth)
+func (r *straceReader) finishCall(ev Event, s []byte, startDepth int, prefix []byte) {
+	end, depth, state := scanArgs(s, startDepth)
 	switch state {
 	case argsClosed:
 		ev.Args = r.joinArgs(prefix, s[:end])
 		if !r.parseResult(&ev, s[end+1:]) {
 			return
 		}
-		if ev.Status == StatusUnfinished {
+		if ev.Status == StatusUnfinished || ev.Status == StatusUnknown {
+			// Calls that never returned, and those whose result strace
+			// could not read as the process died: strace -k prints
+			// the stack of an exec or exit after the "+++" line.
 			if old, ok := r.noReturn[ev.PID]; ok {
 				r.emit(old)
 			}
@@ -483,6 +789,27 @@ func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) 
 			return
 		}
 		r.hold(ev)
+	case argsPidChanged:
+		// "execve(...) <pid changed to N ...>": a thread other than the
+		// leader ran execve and took over pid N; the call resumes as
+		// "N <... execve resumed>", in the same input (-f) or in N's
+		// file (-ff).
+		n, _, _ := parseUint(s[end+len("<pid changed to "):])
+		r.flushPendingOf(ev.PID)
+		pc := &pendingCall{ev: ev, depth: depth, seq: r.pendingSeq, moved: true}
+		r.pendingSeq++
+		pc.ev.Args = r.joinArgs(prefix, bytes.TrimRight(s[:end], " "))
+		to := int(n)
+		if to == 0 || r.pid != 0 && r.pid == ev.PID {
+			to = ev.PID // -ff: N's lines are in another file
+		}
+		pc.ev.PID = to
+		if old, ok := r.pending[to]; ok && old != pc {
+			delete(r.pending, to)
+			old.ev.Status = StatusUnfinished
+			r.emit(old.ev)
+		}
+		r.pending[to] = pc
 	case argsUnfinished, argsDetached:
 		args := bytes.TrimRight(s[:end], " ")
 		if state == argsDetached {
@@ -498,7 +825,8 @@ func (r *straceReader) finishCall(ev Event, s []byte, depth int, prefix []byte) 
 		pc.ev.Args = r.joinArgs(prefix, args)
 		r.pending[ev.PID] = pc
 	default:
-		r.warn(ev.Pos.Line, "unterminated argument list")
+		// The rest may follow on the next lines: see feed.
+		r.open, r.openArgs, r.openStart, r.openDepth = true, len(r.cur)-len(s), startDepth, depth
 	}
 }
 
@@ -531,6 +859,11 @@ func (r *straceReader) parseResumed(ev Event, s []byte) {
 		// The call keeps its start; the resumed line adds the result and
 		// may add the duration (-T) and the time it ended.
 		r.finishResumed(start, ev, rest, pc.depth)
+		if r.open {
+			// The resumed line goes on on the next lines: it will
+			// be parsed again whole.
+			r.pending[ev.PID] = pc
+		}
 		return
 	}
 	if ok {
@@ -571,6 +904,7 @@ const (
 	argsClosed
 	argsUnfinished
 	argsDetached
+	argsPidChanged
 )
 
 // scanArgs finds the ')' that closes the argument list, skipping quoted
@@ -591,6 +925,23 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 				}
 				i++
 			}
+		case '\'':
+			// A character literal: '(' ')' '"' '\n' '\x7f'.
+			if i+2 < len(s) && s[i+2] == '\'' && s[i+1] != '\\' {
+				i += 2
+			} else if i+1 < len(s) && s[i+1] == '\\' {
+				if end := bytes.IndexByte(s[i+2:min(len(s), i+8)], '\''); end >= 0 {
+					i += 2 + end
+				}
+			}
+		case '/':
+			// A comment of -X verbose or of a decoder: "/* K(KT_LATIN,
+			// '(') */" may hold any bracket or quote.
+			if i+1 < len(s) && s[i+1] == '*' {
+				if end := commentEnd(s[i:]); end > 0 {
+					i += end - 1
+				}
+			}
 		case '(', '[', '{':
 			depth++
 		case ')', ']', '}':
@@ -603,6 +954,12 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 			}
 		case '<':
 			rest := s[i:]
+			if i+1 < len(s) && s[i+1] == '<' {
+				// A shift in a flag value: "1<<CAP_CHOWN",
+				// "FUTEX_OP_SET<<28", never a -y decoration.
+				i++
+				continue
+			}
 			if i > 0 && (isDigit(s[i-1]) || s[i-1] >= 'A' && s[i-1] <= 'Z') && i+1 < len(s) && s[i+1] != ' ' {
 				// -y/-yy decoration "3</etc/passwd>", "AT_FDCWD</tmp>":
 				// skip it whole, its path may hold brackets.
@@ -617,14 +974,38 @@ func scanArgs(s []byte, depth int) (int, int, argsState) {
 			if bytes.HasPrefix(rest, []byte("<detached ...>")) {
 				return i, depth, argsDetached
 			}
+			if bytes.HasPrefix(rest, []byte("<pid changed to ")) && bytes.HasSuffix(rest, []byte(" ...>")) {
+				return i, depth, argsPidChanged
+			}
 		}
 	}
 	return len(s), depth, argsOpen
 }
 
+// commentEnd returns the length of the comment s starts with, "/* … */",
+// whose comments may nest ("/* QCMD(0xbadc0d /* Q_??? */, 0xed) */"); 0
+// when it does not end.
+func commentEnd(s []byte) int {
+	depth := 0
+	for i := 0; i+1 < len(s); i++ {
+		switch {
+		case s[i] == '/' && s[i+1] == '*':
+			depth++
+			i++
+		case s[i] == '*' && s[i+1] == '/':
+			depth--
+			i++
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
 // argSpecial marks the bytes scanArgs stops at.
 var argSpecial = func() (t [256]bool) {
-	for _, c := range []byte("\"()[]{}<") {
+	for _, c := range []byte("\"()[]{}<'/") {
 		t[c] = true
 	}
 	return
@@ -665,9 +1046,16 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 		// "= ?": the call never returned (exit, execve in another
 		// thread); "= ? ERESTARTSYS (...)": interrupted, to be restarted.
 		ev.Status = StatusUnfinished
-		if rest := trimLeftSpace(s[1:]); len(rest) > 0 && rest[0] == 'E' {
+		rest := trimLeftSpace(s[1:])
+		switch {
+		case len(rest) > 0 && rest[0] == 'E':
 			ev.Errno = r.intern(errnoToken(rest))
 			ev.Status = StatusError
+		case bytes.Equal(rest, []byte("<unavailable>")):
+			// "= ? <unavailable>": the call returned, but strace could
+			// not read its result (the process was being killed).
+			// strace -c counts it.
+			ev.Status = StatusUnknown
 		}
 		return true
 	}
@@ -679,7 +1067,10 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 	ev.RetVal = v
 	ev.Status = StatusOK
 	rest = trimLeftSpace(rest)
-	if v < 0 && len(rest) > 0 && rest[0] == 'E' {
+	if len(rest) > 0 && rest[0] == 'E' && (v < 0 || isErrnoText(rest)) {
+		// "-1 ENOENT (...)", and the results strace reads as 32-bit
+		// errors: "= 4294967258 ENOSYS (Function not implemented)"
+		// (modify_ldt returns an unsigned int).
 		ev.Errno = r.intern(errnoToken(rest))
 		ev.Status = StatusError
 		if ev.Errno == "ENOSYS" {
@@ -691,6 +1082,13 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 		ev.Status = StatusError
 	}
 	return true
+}
+
+// isErrnoText reports whether s is "ENAME (text)": an errno strace printed
+// after the value.
+func isErrnoText(s []byte) bool {
+	tok := errnoToken(s)
+	return len(tok) > 1 && (len(tok) == len(s) || bytes.HasPrefix(s[len(tok):], []byte(" (")))
 }
 
 func errnoToken(s []byte) []byte {

@@ -16,6 +16,11 @@ type Arch string
 const (
 	ArchX86_64  Arch = "x86_64"
 	ArchAarch64 Arch = "aarch64"
+	// ArchI386 and ArchX32 are the other ABIs an x86_64 process can call
+	// the kernel with; their calls carry Event.Arch. There is a table of
+	// i386 (for the numbers of its calls), none of x32.
+	ArchI386 Arch = "i386"
+	ArchX32  Arch = "x32"
 )
 
 // HostArch is the architecture syscov was built for.
@@ -57,6 +62,8 @@ type SyscallTable struct {
 var tables = map[Arch]*SyscallTable{
 	ArchX86_64:  newTable(ArchX86_64, syscallsX86_64),
 	ArchAarch64: newTable(ArchAarch64, syscallsAarch64),
+	// The 32-bit calls an x86_64 process can make (int $0x80).
+	ArchI386: newTable(ArchI386, syscallsI386),
 }
 
 func newTable(arch Arch, entries []syscallEntry) *SyscallTable {
@@ -94,8 +101,11 @@ func (t *SyscallTable) Number(name string) int {
 // Names returns every syscall name of the table in number order.
 func (t *SyscallTable) Names() []string {
 	src := syscallsX86_64
-	if t.Arch == ArchAarch64 {
+	switch t.Arch {
+	case ArchAarch64:
 		src = syscallsAarch64
+	case ArchI386:
+		src = syscallsI386
 	}
 	names := make([]string, len(src))
 	for i, e := range src {

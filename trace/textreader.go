@@ -66,9 +66,15 @@ func (r *textReader) Scan() bool {
 
 // warnAt reports a malformed line: to Options.Warn, or as the error that
 // ends the read under Options.Strict.
-func (r *textReader) warnAt(line int, msg string) {
+func (r *textReader) warnAt(line int, msg string) { r.warnText(line, msg, nil) }
+
+// warnText is warnAt quoting the start of the offending line.
+func (r *textReader) warnText(line int, msg string, text []byte) {
 	r.stats.Skipped++
 	se := &SyntaxError{Pos: Pos{r.lr.name, line}, Msg: msg}
+	if len(text) > 0 {
+		se.Text = lineStart(text)
+	}
 	if r.opts.Strict {
 		if r.err == nil {
 			r.err = se

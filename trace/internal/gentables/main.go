@@ -40,7 +40,7 @@ func main() {
 	dir, version := filepath.Join(fields[0], "unix"), fields[1]
 	source := "golang.org/x/sys@" + version
 
-	for _, a := range []struct{ arch, goarch string }{{"x86_64", "amd64"}, {"aarch64", "arm64"}} {
+	for _, a := range []struct{ arch, goarch string }{{"x86_64", "amd64"}, {"aarch64", "arm64"}, {"i386", "386"}} {
 		src := mustRead(filepath.Join(dir, "zsysnum_linux_"+a.goarch+".go"))
 		var rows []sysRow
 		for _, m := range sysRE.FindAllStringSubmatch(src, -1) {
