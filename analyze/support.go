@@ -332,19 +332,87 @@ func appendNew(s []string, more ...string) []string {
 type Change struct {
 	Name     string
 	From, To Support
+	// What says what changed in the code, read from the implementations
+	// of both trees whatever the configuration: "new gate
+	// CONFIG_LIBUKRANDOM_GETRANDOM", "moved vfscore → posix-fdio", "new
+	// in posix-process", "level". Option names are compared as the
+	// trees have them, so a renamed option shows as one gate replaced by
+	// another.
+	What []string
 }
 
-// DiffTables lists the syscalls of arch whose level, stub answer, note or
-// file differs from a to b, by syscall number (a line that moved in the
-// same file is not a change).
+// gates are the Kconfig conditions of a syscall's implementations beyond
+// their library's own option, and the libraries.
+func gates(s Support) (libs, needs []string) {
+	for _, im := range s.Impls {
+		libs = appendNew(libs, im.Lib)
+		needs = appendNew(needs, im.Needs...)
+	}
+	sort.Strings(libs)
+	sort.Strings(needs)
+	return libs, needs
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// changeWhat describes a change of implementations.
+func changeWhat(x, y Support) []string {
+	var out []string
+	lx, nx := gates(x)
+	ly, ny := gates(y)
+	switch {
+	case len(lx) == 0 && len(ly) > 0:
+		out = append(out, "new in "+strings.Join(ly, ", "))
+	case len(lx) > 0 && len(ly) == 0:
+		out = append(out, "gone from "+strings.Join(lx, ", "))
+	case !slices.Equal(lx, ly):
+		out = append(out, "moved "+strings.Join(lx, ", ")+" → "+strings.Join(ly, ", "))
+	}
+	if len(lx) > 0 && len(ly) > 0 {
+		added, removed := minus(ny, nx), minus(nx, ny)
+		switch {
+		case len(added) > 0 && len(removed) > 0:
+			out = append(out, "gate "+strings.Join(removed, ", ")+" → "+strings.Join(added, ", "))
+		case len(added) > 0:
+			out = append(out, "new gate "+strings.Join(added, ", "))
+		case len(removed) > 0:
+			out = append(out, "gate gone "+strings.Join(removed, ", "))
+		}
+	}
+	if x.Level != y.Level {
+		out = append(out, string(x.Level)+" → "+string(y.Level))
+	} else if x.Returns != y.Returns {
+		out = append(out, "returns "+x.Returns+" → "+y.Returns)
+	}
+	return out
+}
+
+// DiffTables lists the syscalls of arch whose level, stub answer, note,
+// file, libraries or Kconfig gates differ from a to b, by syscall number
+// (a line that moved in the same file is not a change).
 func DiffTables(a, b *SupportTable, arch trace.Arch) []Change {
 	var out []Change
 	tab := trace.Table(arch)
 	for _, name := range tab.Names() {
 		x, y := a.Lookup(arch, name), b.Lookup(arch, name)
 		file := func(s Support) string { f, _, _ := strings.Cut(s.Where, ":"); return f }
-		if x.Level != y.Level || x.Returns != y.Returns || x.Note != y.Note || file(x) != file(y) {
-			out = append(out, Change{Name: name, From: x, To: y})
+		what := changeWhat(x, y)
+		if x.Level != y.Level || x.Returns != y.Returns || x.Note != y.Note || file(x) != file(y) || len(what) > 0 {
+			if len(what) == 0 {
+				what = []string{"note"}
+				if file(x) != file(y) {
+					what = []string{"file " + file(x) + " → " + file(y)}
+				}
+			}
+			out = append(out, Change{Name: name, From: x, To: y, What: what})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return tab.Number(out[i].Name) < tab.Number(out[j].Name) })

@@ -182,11 +182,14 @@ func TestEmbeddedTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tab.Version != "0.17.0" {
+	if tab.Version != "0.18.0" {
 		t.Errorf("newest built-in release table is %s", tab.Name())
 	}
 	if _, err := EmbeddedTable("unikraft@staging"); err != nil {
 		t.Error(err)
+	}
+	if tab, err = EmbeddedTable("unikraft@0.17.0"); err != nil {
+		t.Fatal(err)
 	}
 	// Facts of Unikraft 0.17.0 (in app-elfloader's default configuration)
 	// that the analysis relies on.

@@ -255,13 +255,14 @@ func tableDiffJSON(w io.Writer, d TableDiffDoc) error {
 		Where   string        `json:"where,omitempty"`
 	}
 	type change struct {
-		Syscall string `json:"syscall"`
-		From    side   `json:"from"`
-		To      side   `json:"to"`
+		Syscall string   `json:"syscall"`
+		From    side     `json:"from"`
+		To      side     `json:"to"`
+		What    []string `json:"what"`
 	}
 	out := []change{}
 	for _, c := range d.Changes {
-		out = append(out, change{c.Name, side{c.From.Level, c.From.Note, c.From.Returns, c.From.Where}, side{c.To.Level, c.To.Note, c.To.Returns, c.To.Where}})
+		out = append(out, change{c.Name, side{c.From.Level, c.From.Note, c.From.Returns, c.From.Where}, side{c.To.Level, c.To.Note, c.To.Returns, c.To.Where}, c.What})
 	}
 	return writeJSON(w, map[string]any{"schema": "syscov.kbdiff/v1", "from": d.From.Name(), "to": d.To.Name(), "from_source": d.From.Source, "to_source": d.To.Source, "arch": d.Arch, "changes": out})
 }

@@ -332,9 +332,9 @@ func tableDetailMarkdown(w io.Writer, d TableDoc) error {
 }
 
 func tableDiffMarkdown(w io.Writer, d TableDiffDoc) error {
-	fmt.Fprintf(w, "### %s\n\n| syscall | %s | %s |\n|---|---|---|\n", mdText(d.title()), mdCell(d.From.Name()), mdCell(d.To.Name()))
+	fmt.Fprintf(w, "### %s\n\n| syscall | %s | %s | what changed |\n|---|---|---|---|\n", mdText(d.title()), mdCell(d.From.Name()), mdCell(d.To.Name()))
 	for _, c := range d.Changes {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", mdCell(c.Name), mdCell(sideText(c.From)), mdCell(sideText(c.To)))
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdCell(c.Name), mdCell(sideText(c.From)), mdCell(sideText(c.To)), mdCell(strings.Join(c.What, "; ")))
 	}
 	return nil
 }

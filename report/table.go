@@ -382,7 +382,7 @@ func tableDiffTable(w io.Writer, d TableDiffDoc) error {
 	}
 	var data [][]string
 	for _, c := range d.Changes {
-		data = append(data, []string{c.Name, cut(sideText(c.From), 48), cut(sideText(c.To), 48)})
+		data = append(data, []string{c.Name, cut(sideText(c.From), 21), cut(sideText(c.To), 21), cut(strings.Join(c.What, "; "), 32)})
 	}
-	return renderTable(w, []string{"syscall", d.From.Name(), d.To.Name()}, data, nil, nil)
+	return renderTable(w, []string{"syscall", d.From.Name(), d.To.Name(), "what changed"}, data, nil, nil)
 }
