@@ -91,6 +91,12 @@ type SupportTable struct {
 	// "depends on !OTHER"), both ways: turning one on turns the other off.
 	Excludes map[string][]string               `json:"excludes,omitempty"`
 	Arch     map[trace.Arch]map[string]Support `json:"arch"`
+	// Chosen says why the reports judge against this table ("the image
+	// is Unikraft 0.18.0 (banner …)", "--against"); Warning, when set, is
+	// said loudly in the verdict and every report (an image newer than
+	// every table built in). Neither is written into a table file.
+	Chosen  string `json:"-"`
+	Warning string `json:"-"`
 	// cfg is that configuration (nil for a table of format 1).
 	cfg *Config
 }
@@ -486,7 +492,7 @@ func EmbeddedTables() ([]*SupportTable, error) {
 		}
 		out = append(out, t)
 	}
-	sort.Slice(out, func(i, j int) bool { return versionLess(out[i].Version, out[j].Version) })
+	sort.Slice(out, func(i, j int) bool { return VersionLess(out[i].Version, out[j].Version) })
 	return out, nil
 }
 
@@ -513,7 +519,9 @@ func EmbeddedTable(spec string) (*SupportTable, error) {
 	return found, nil
 }
 
-func versionLess(a, b string) bool {
+// VersionLess orders release versions ("0.17.0" < "0.18.0"); a name that
+// is no number ("staging") sorts first.
+func VersionLess(a, b string) bool {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(pa) && i < len(pb); i++ {
 		var x, y int

@@ -43,8 +43,15 @@ func (p Page) Lacks() bool {
 // Headline is the page's verdict: the one given, or, for coverage alone,
 // what blocks the apps.
 func (p Page) Headline() string {
+	warn := ""
+	for _, a := range p.Apps {
+		if a.TableWarning != "" {
+			warn = " — WARNING: " + a.TableWarning
+			break
+		}
+	}
 	if p.Verdict != "" || len(p.Apps) == 0 {
-		return p.Verdict
+		return p.Verdict + warn
 	}
 	var parts []string
 	for _, a := range p.Apps {
@@ -59,7 +66,7 @@ func (p Page) Headline() string {
 			parts = append(parts, fmt.Sprintf("%s: %d blocking (%s)", a.App, n, strings.Join(keys, ", ")))
 		}
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, "; ") + warn
 }
 
 // lacking is one app's missing uses, blocking first, for the page.

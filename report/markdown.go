@@ -182,6 +182,12 @@ func pageMarkdown(w io.Writer, p Page) error {
 func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	for _, a := range apps {
 		fmt.Fprintf(w, "### Coverage of %s against `%s`\n\n", mdCell(a.App), mdCode(a.Table))
+		if a.TableWarning != "" {
+			fmt.Fprintf(w, "> **Warning:** %s\n\n", mdText(a.TableWarning))
+		}
+		if a.TableWhy != "" {
+			fmt.Fprintf(w, "Table: %s.\n\n", mdText(a.TableWhy))
+		}
 		if a.Config != "" {
 			fmt.Fprintf(w, "Levels for: %s.\n\n", mdText(a.Config))
 		}
@@ -261,6 +267,9 @@ func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 	fmt.Fprintf(w, "- native: `%s`, %d syscalls aligned\n- unikernel: `%s`, %d syscalls", mdCode(d.NativeSource), d.NativeLen, mdCode(d.UnikernelSource), d.UnikernelLen)
 	if d.Unikraft != "" {
 		fmt.Fprintf(w, ", Unikraft %s", mdCell(d.Unikraft))
+	}
+	if d.Table != "" {
+		fmt.Fprintf(w, "\n- table: `%s` (%s)", mdCode(d.Table), mdText(d.TableWhy))
 	}
 	fmt.Fprintf(w, "\n- the unikernel run ended: %s%s\n\n", mdCell(d.Ended), mdCell(detailSuffix(d.EndDetail)))
 	all := append(append(append([]analyze.Gap(nil), d.Missing...), d.NotSupported...), d.Failed...)

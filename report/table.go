@@ -211,6 +211,12 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "== %s (%s) against %s\n", a.App, a.Source, a.Table)
+		if a.TableWhy != "" {
+			fmt.Fprintf(w, "table: %s\n", a.TableWhy)
+		}
+		if a.TableWarning != "" {
+			fmt.Fprintf(w, "WARNING: %s\n", a.TableWarning)
+		}
 		if a.Config != "" {
 			fmt.Fprintf(w, "levels for: %s\n", a.Config)
 		}
@@ -271,7 +277,11 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 	if d.Unikraft != "" {
 		fmt.Fprintf(w, ", Unikraft %s", d.Unikraft)
 	}
-	fmt.Fprintf(w, "\nalignment: %d equal, %d native only, %d unikernel only\n", d.Equal, d.NativeOnly, d.UniOnly)
+	fmt.Fprintln(w)
+	if d.Table != "" {
+		fmt.Fprintf(w, "table:     %s (%s)\n", d.Table, d.TableWhy)
+	}
+	fmt.Fprintf(w, "alignment: %d equal, %d native only, %d unikernel only\n", d.Equal, d.NativeOnly, d.UniOnly)
 	fmt.Fprintf(w, "the unikernel run ended: %s%s\n", d.Ended, detailSuffix(d.EndDetail))
 	for _, group := range []struct {
 		title string

@@ -80,7 +80,12 @@ func (jf *judgeFlags) judgement() (job.Judgement, error) {
 		return job.Judgement{}, err
 	}
 	cfg, err := job.LoadConfig(jf.config)
-	return job.Judgement{Table: table, Config: cfg, Probe: verdicts, Apps: jf.apps, Strict: jf.strict}, err
+	if err == nil && table.Chosen == "" {
+		// Not named by --against: the newest release, until an image
+		// says its version.
+		table, err = job.ChooseTable("")
+	}
+	return job.Judgement{Table: table, Config: cfg, Probe: verdicts, Apps: jf.apps, Strict: jf.strict, Explicit: table != nil && strings.HasPrefix(table.Chosen, "--against")}, err
 }
 
 // registerConfig adds --config, the Kconfig of the image judged against.
