@@ -358,7 +358,7 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 		}
 	}
 	for _, u := range b.used {
-		if refine != nil && u.Level == Disabled && refine.Works[u.Name] != "" {
+		if refine != nil && u.Level == Disabled && refine.Works[u.Name] != "" && !b.judge.Table.ConfigGiven {
 			u.Level, u.Note = Implemented, "answered in the unikernel run ("+refine.Works[u.Name]+"): the image has it on, though the configuration assumed for it has "+strings.Join(b.judge.Table.Lookup(b.arch, u.Name).Fix, ", ")+" off"
 		}
 		if refine != nil && !u.Level.Absent() {

@@ -97,6 +97,10 @@ type SupportTable struct {
 	// every table built in). Neither is written into a table file.
 	Chosen  string `json:"-"`
 	Warning string `json:"-"`
+	// ConfigGiven: the configuration is the image's own (--config), not
+	// one assumed for it (app-elfloader's defaults, the image's
+	// libraries), so a unikernel run does not overrule it.
+	ConfigGiven bool `json:"-"`
 	// cfg is that configuration (nil for a table of format 1).
 	cfg *Config
 }

@@ -57,6 +57,7 @@ func (j Judgement) Judge() *analyze.Judge {
 	switch {
 	case j.Config != nil:
 		jd.Table = j.Table.WithConfig(j.Config)
+		jd.Table.ConfigGiven = true
 	case j.ImageLibs != nil && j.Table.ConfigOf() != nil:
 		jd.Table = j.Table.WithConfig(analyze.ConfigWithLibraries(j.Table, j.Image, j.ImageLibs))
 	}

@@ -252,6 +252,12 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 		for _, u := range a.Tolerated {
 			fmt.Fprintf(w, "  %s %s: %s\n", u.Key, u.Impact, u.ImpactWhy)
 		}
+		// What only a configuration closes (the release has the code).
+		for _, u := range append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...) {
+			if strings.HasPrefix(u.Closure, "configure") {
+				fmt.Fprintf(w, "  %s to close: %s\n", u.Key, u.Closure)
+			}
+		}
 	}
 	if plan != nil && plan.Apps > 1 {
 		fmt.Fprintf(w, "\n== plan across %d apps (%d fully covered now)\n", plan.Apps, plan.CoveredNow)
@@ -301,6 +307,11 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 		for _, v := range group.list {
 			if v.Impact != "" && v.Impact != analyze.Blocks {
 				fmt.Fprintf(w, "  %s %s: %s\n", v.Name, v.Impact, v.ImpactWhy)
+			}
+		}
+		for _, v := range group.list {
+			if strings.HasPrefix(v.Closure, "configure") {
+				fmt.Fprintf(w, "  %s to close: %s\n", v.Name, v.Closure)
 			}
 		}
 	}
