@@ -80,7 +80,7 @@ func LoadConfig(path string) (*analyze.Config, error) {
 
 // unikraftVersionRE finds "0.18.0" and its commit in a banner ("Helene
 // (0.18.0~424eb3d9)") or a .uk_libinfo version ("0.17.0~eaf6fda1-custom").
-var unikraftVersionRE = regexp.MustCompile(`(\d+\.\d+\.\d+)(?:~([0-9a-f]{7,40}))?`)
+var unikraftVersionRE = regexp.MustCompile(`(\d+\.\d+\.\d+)(?:~([0-9a-f]{7,40}))?(-[a-z0-9]+)?`)
 
 // ChooseTable picks the built-in table for an image of Unikraft version
 // (a banner or a .uk_libinfo version; "" when unknown): the table of the
