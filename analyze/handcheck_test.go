@@ -159,6 +159,7 @@ func importTree(t *testing.T, version string, dirs ...string) *SupportTable {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tab.Options = kt.Options()
 	return tab
 }
 
@@ -205,6 +206,9 @@ func TestImporterOnRealTree(t *testing.T) {
 		}
 		if !slices.Equal(embedded.DefaultConfig, tab.DefaultConfig) {
 			t.Errorf("%s: the default configuration differs from the built-in %s's", c.dir, c.table)
+		}
+		if !slices.Equal(embedded.Options, tab.Options) {
+			t.Errorf("%s: the Kconfig options differ from the built-in %s's (%d, built in %d)", c.dir, c.table, len(tab.Options), len(embedded.Options))
 		}
 	}
 	if ran == 0 {

@@ -85,6 +85,11 @@ type SupportTable struct {
 	// user gives none: the options app-elfloader's own defaults turn on.
 	DefaultConfig     []string `json:"default_config,omitempty"`
 	DefaultConfigName string   `json:"default_config_name,omitempty"`
+	// Options are every Kconfig option the trees' Config.uk files define
+	// (kb import reads them): a .config that names others is of another
+	// release (an option renamed or gone), or of an app or library the
+	// table was not made from.
+	Options []string `json:"options,omitempty"`
 	// Config names the configuration the levels are for.
 	Config string `json:"config,omitempty"`
 	// Excludes are the options that cannot be on together (Config.uk's
@@ -146,6 +151,13 @@ var levelRank = map[Level]int{Implemented: 0, Partial: 1, Stubbed: 2}
 func (t *SupportTable) WithConfig(c *Config) *SupportTable {
 	out := *t
 	out.cfg, out.Config = c, c.Name
+	if foreign := t.ForeignOptions(c); len(foreign) > 0 {
+		ex := strings.Join(foreign[:min(3, len(foreign))], ", ")
+		if len(foreign) > 3 {
+			ex += ", …"
+		}
+		out.Config = fmt.Sprintf("%s (it sets %d options that no Config.uk of %s defines: %s; a .config of another release, or of an app or library the table was not made from?)", c.Name, len(foreign), t.Name(), ex)
+	}
 	out.Arch = map[trace.Arch]map[string]Support{}
 	for arch, m := range t.Arch {
 		ac := c.forArch(archOption[arch])
@@ -156,6 +168,21 @@ func (t *SupportTable) WithConfig(c *Config) *SupportTable {
 		out.Arch[arch] = n
 	}
 	return &out
+}
+
+// ForeignOptions are the options c turns on that the table's trees do not
+// define (nil when the table does not list its options).
+func (t *SupportTable) ForeignOptions(c *Config) []string {
+	if len(t.Options) == 0 || c == nil {
+		return nil
+	}
+	var out []string
+	for _, o := range c.Options() {
+		if _, found := slices.BinarySearch(t.Options, o); !found {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // resolve sets an entry's level from its implementations in c.

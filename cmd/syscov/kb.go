@@ -241,6 +241,13 @@ func runKBImport(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Every option the trees define, to tell a .config of another
+	// release when one is applied.
+	if kt, err := uksource.ReadKconfig(trees, names); err == nil {
+		t.Options = kt.Options()
+	} else {
+		fmt.Fprintf(e.stderr, "syscov: the trees' Config.uk files cannot be read (%v): the table lists no options\n", err)
+	}
 	data, err := analyze.MarshalSupportTable(t)
 	if err != nil {
 		return err
