@@ -145,7 +145,51 @@ func (in *Input) Empty() error {
 	if in.Syscalls > 0 {
 		return nil
 	}
-	return fmt.Errorf("%s: no syscalls: %s", in.Name, DescribeInput(strings.SplitN(in.Name, " (", 2)[0]))
+	path := strings.SplitN(in.Name, " (", 2)[0]
+	if why := consoleFailure(path); why != "" {
+		return &ExitError{ExitBootFailure, fmt.Errorf("%s: no syscalls: %s", in.Name, why)}
+	}
+	return fmt.Errorf("%s: no syscalls: %s", in.Name, DescribeInput(path))
+}
+
+// consoleFailure reads a Unikraft console that made no syscall for why:
+// app-elfloader could not start the app (the unikernel booted), or an
+// error stopped the boot. "" when it says neither.
+func consoleFailure(path string) string {
+	r, err := trace.Open(path, trace.Options{Format: trace.FormatUnikraft, Origin: trace.OriginUnikernel})
+	if err != nil {
+		return ""
+	}
+	defer r.Close()
+	var app, appEnd, lastErr, fatal string
+	for n := 0; n < 100000 && r.Scan(); n++ {
+		ev := r.Event()
+		if ev.Kind != trace.KindMessage || ev.Level != "err" && ev.Level != "crit" {
+			continue
+		}
+		text := strings.TrimSpace(ev.Text)
+		if end, _ := unikernel.AppFailure(ev.Library, text); end != "" {
+			app, appEnd = text, end
+		} else if !strings.HasPrefix(text, "*") {
+			lastErr = text
+			if fatal == "" && (ev.Level == "crit" || strings.Contains(text, "returned error")) {
+				fatal = text
+			}
+		}
+	}
+	booted := "the unikernel booted"
+	if v := r.Header().Unikraft; v != "" {
+		booted += " (Unikraft " + v + ")"
+	}
+	switch {
+	case app != "":
+		return fmt.Sprintf("%s but app-elfloader could not start the app (%s: %s)", booted, appEnd, app)
+	case fatal != "":
+		return "the unikernel did not boot: " + fatal
+	case lastErr != "" && r.Header().Unikraft == "":
+		return "the unikernel did not boot: " + lastErr
+	}
+	return ""
 }
 
 // DescribeInput says what an input without syscalls looks like.
