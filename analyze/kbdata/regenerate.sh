@@ -9,7 +9,7 @@
 # defconfigs/qemu-x86_64-initrd, resolved against the Config.uk files of
 # the trees by the importer (--defconfig), as `make defconfig` would.
 #
-#   analyze/kbdata/regenerate.sh [--check] UNIKRAFT_GIT APP_ELFLOADER_GIT LIB_LWIP_GIT LIB_LIBELF_GIT
+#   analyze/kbdata/regenerate.sh [--check] [--keep DIR] UNIKRAFT_GIT APP_ELFLOADER_GIT LIB_LWIP_GIT LIB_LIBELF_GIT
 #
 # Each argument is a git directory (a clone, or a bare mirror) holding the
 # commits below: the Unikraft one must hold the 0.17.0 and 0.18.0 releases
@@ -19,11 +19,22 @@
 # ../shared/unikraft/images; the
 # 0.17 one is byte-identical). With --check the tables are made in a
 # temporary folder and compared with the committed ones: exit 1 if they
-# differ. Run from the repository's root.
+# differ. With --keep DIR the extracted trees stay in DIR, laid out as
+# SYSCOV_UNIKRAFT_SRC wants them (unikraft-0.17.0/, unikraft-0.18.0/,
+# unikraft-staging/, unikraft/ (eaf6fda1, the 0.17 images' tree),
+# app-elfloader/, lib-lwip/, lib-libelf/) for the tests
+# that import them (analyze/handcheck_test.go). Run from the repository's
+# root.
 set -eu
 
-check=
-if [ "${1:-}" = "--check" ]; then check=1; shift; fi
+check= keep=
+while :; do
+	case "${1:-}" in
+	--check) check=1; shift ;;
+	--keep) keep=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
 if [ $# -ne 4 ]; then
 	sed -n 's/^#   //p' "$0" >&2
 	exit 2
@@ -40,6 +51,7 @@ LIBS="unikraft/app-elfloader e4f701462689 with the 0.17 compat patch of the test
 DEFNAME="app-elfloader defaults (its defconfigs/qemu-x86_64-initrd, resolved against the trees' Config.uk by syscov kb import --defconfig, as make defconfig does)"
 
 repo=$(pwd)
+[ -n "$keep" ] && mkdir -p "$keep" && keep=$(cd "$keep" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 out=$repo/analyze/kbdata
@@ -61,6 +73,10 @@ table() { # version commit file source-text
 	(cd "$work" && ./syscov kb import unikraft app-elfloader lib-lwip lib-libelf --version "$1" \
 		--defconfig app-elfloader/defconfigs/qemu-x86_64-initrd --default-config-name "$DEFNAME" \
 		--source "$4 + $LIBS" -o "$out/$3")
+	if [ -n "$keep" ]; then
+		rm -rf "$keep/unikraft-$1"
+		mv "$work/unikraft" "$keep/unikraft-$1"
+	fi
 }
 table 0.17.0 484ff209a5265bc4b2366041f149534922d0e5c8 unikraft-0.17.0.json \
 	"unikraft/unikraft RELEASE-0.17.0 (484ff209a526)"
@@ -68,6 +84,17 @@ table 0.18.0 424eb3d920bfbe9ca0dc269750fba4a989ead184 unikraft-0.18.0.json \
 	"unikraft/unikraft RELEASE-0.18.0 (424eb3d920bf, Release: v0.18.0 Helene, 2024-12-20)"
 table staging 12072b5fa6ef8577fc81b2ab17553a852d99a9a2 unikraft-staging.json \
 	"unikraft/unikraft staging 12072b5fa6ef (0.18.0 + 83 commits, 2025-02-25; the newest upstream commit public, in github.com/mogasergiu/unikraft)"
+
+if [ -n "$keep" ]; then
+	for d in app-elfloader lib-lwip lib-libelf; do
+		rm -rf "$keep/$d"
+		mv "$work/$d" "$keep/$d"
+	done
+	# And the 0.17 test images' tree (staging eaf6fda1, no table of its
+	# own), for the tests that compare with those images' .config.
+	rm -rf "$keep/unikraft"
+	extract "$UK_GIT" eaf6fda1d420ee079b3b612f0130ea2761cf1c56 "$keep/unikraft"
+fi
 
 if [ -n "$check" ]; then
 	status=0
