@@ -64,7 +64,10 @@ type AppCoverage struct {
 	Table  string
 	// Config names the configuration the table's levels are for.
 	Config string
-	Used   []*UsedSyscall // by calls, descending
+	// TableWhy says why this table; TableWarning is what the reports
+	// must say loudly about it (see SupportTable.Chosen, Warning).
+	TableWhy, TableWarning string
+	Used                   []*UsedSyscall // by calls, descending
 	// Counts of distinct uses per level.
 	Implemented, Stubbed, Partial, Missing int
 	Calls                                  int
@@ -132,16 +135,23 @@ type Refinement struct {
 	// Seen is how a unikernel run first answered each syscall that did
 	// not succeed there ("unsupported EOPNOTSUPP").
 	Seen map[string]string
+	// Works is where a unikernel run first had each syscall succeed: a
+	// syscall the table has disabled (its Kconfig option is off in the
+	// configuration assumed for the image) is on in the image after all.
+	Works map[string]string
 }
 
 // NewRefinement starts an empty refinement.
 func NewRefinement() *Refinement {
-	return &Refinement{Missing: map[string]string{}, Seen: map[string]string{}}
+	return &Refinement{Missing: map[string]string{}, Seen: map[string]string{}, Works: map[string]string{}}
 }
 
 // Add notes a unikernel event.
 func (r *Refinement) Add(ev *trace.Event) {
 	if ev.Kind == trace.KindSyscall && ev.Origin == trace.OriginUnikernel {
+		if _, ok := r.Works[ev.Name]; !ok && ev.Status == trace.StatusOK {
+			r.Works[ev.Name] = ev.Pos.String()
+		}
 		switch ev.Status {
 		case trace.StatusUnsupported, trace.StatusError, trace.StatusStubbed:
 			if _, ok := r.Seen[ev.Name]; !ok {
@@ -364,7 +374,8 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 	if b.filter != nil {
 		b.filter.Flush(b.add)
 	}
-	c := &AppCoverage{App: b.app, Source: b.src, Origin: b.origin, Table: b.judge.Table.Name(), Config: b.judge.Table.Config}
+	c := &AppCoverage{App: b.app, Source: b.src, Origin: b.origin, Table: b.judge.Table.Name(), Config: b.judge.Table.Config,
+		TableWhy: b.judge.Table.Chosen, TableWarning: b.judge.Table.Warning}
 	for rt := range b.runtimes.Found {
 		c.Runtimes = append(c.Runtimes, rt)
 	}
@@ -380,6 +391,9 @@ func (b *CoverageBuilder) Coverage(refine *Refinement) *AppCoverage {
 		}
 	}
 	for _, u := range b.used {
+		if refine != nil && u.Level == Disabled && refine.Works[u.Name] != "" && !b.judge.Table.ConfigGiven {
+			u.Level, u.Note = Implemented, "answered in the unikernel run ("+refine.Works[u.Name]+"): the image has it on, though the configuration assumed for it has "+strings.Join(b.judge.Table.Lookup(b.arch, u.Name).Fix, ", ")+" off"
+		}
 		if refine != nil && !u.Level.Absent() {
 			if why, ok := refine.Missing[u.Name]; ok {
 				u.Level, u.Note = Missing, why

@@ -135,6 +135,10 @@ type ForkChild struct {
 type Diff struct {
 	NativeSource, UnikernelSource string
 	Unikraft                      string
+	// Table is the support table the gaps were judged by, TableWhy why
+	// that one, TableWarning what must be said loudly about it (an image
+	// newer than every table built in).
+	Table, TableWhy, TableWarning string
 	// Lengths of the aligned sequences (after ignoring), and what the
 	// alignment found.
 	NativeLen, UnikernelLen       int
@@ -433,6 +437,9 @@ func (b *DiffBuilder) Diff() *Diff {
 	}
 	d := &Diff{NativeSource: b.nativeName, UnikernelSource: b.uniName, Unikraft: b.uniHeader.Unikraft,
 		NativeLen: b.native.len(), UnikernelLen: b.uni.len(), Ended: b.uniHeader.Ended, EndDetail: b.uniHeader.EndDetail}
+	if b.judge != nil {
+		d.Table, d.TableWhy, d.TableWarning = b.judge.Table.Name(), b.judge.Table.Chosen, b.judge.Table.Warning
+	}
 	b.mergeTokens()
 	lastNative, failed := b.align(d)
 	b.unikernelGaps(d, failed)

@@ -85,12 +85,27 @@ type SupportTable struct {
 	// user gives none: the options app-elfloader's own defaults turn on.
 	DefaultConfig     []string `json:"default_config,omitempty"`
 	DefaultConfigName string   `json:"default_config_name,omitempty"`
+	// Options are every Kconfig option the trees' Config.uk files define
+	// (kb import reads them): a .config that names others is of another
+	// release (an option renamed or gone), or of an app or library the
+	// table was not made from.
+	Options []string `json:"options,omitempty"`
 	// Config names the configuration the levels are for.
 	Config string `json:"config,omitempty"`
 	// Excludes are the options that cannot be on together (Config.uk's
 	// "depends on !OTHER"), both ways: turning one on turns the other off.
 	Excludes map[string][]string               `json:"excludes,omitempty"`
 	Arch     map[trace.Arch]map[string]Support `json:"arch"`
+	// Chosen says why the reports judge against this table ("the image
+	// is Unikraft 0.18.0 (banner …)", "--against"); Warning, when set, is
+	// said loudly in the verdict and every report (an image newer than
+	// every table built in). Neither is written into a table file.
+	Chosen  string `json:"-"`
+	Warning string `json:"-"`
+	// ConfigGiven: the configuration is the image's own (--config), not
+	// one assumed for it (app-elfloader's defaults, the image's
+	// libraries), so a unikernel run does not overrule it.
+	ConfigGiven bool `json:"-"`
 	// cfg is that configuration (nil for a table of format 1).
 	cfg *Config
 }
@@ -136,6 +151,13 @@ var levelRank = map[Level]int{Implemented: 0, Partial: 1, Stubbed: 2}
 func (t *SupportTable) WithConfig(c *Config) *SupportTable {
 	out := *t
 	out.cfg, out.Config = c, c.Name
+	if foreign := t.ForeignOptions(c); len(foreign) > 0 {
+		ex := strings.Join(foreign[:min(3, len(foreign))], ", ")
+		if len(foreign) > 3 {
+			ex += ", …"
+		}
+		out.Config = fmt.Sprintf("%s (it sets %d options that no Config.uk of %s defines: %s; a .config of another release, or of an app or library the table was not made from?)", c.Name, len(foreign), t.Name(), ex)
+	}
 	out.Arch = map[trace.Arch]map[string]Support{}
 	for arch, m := range t.Arch {
 		ac := c.forArch(archOption[arch])
@@ -146,6 +168,21 @@ func (t *SupportTable) WithConfig(c *Config) *SupportTable {
 		out.Arch[arch] = n
 	}
 	return &out
+}
+
+// ForeignOptions are the options c turns on that the table's trees do not
+// define (nil when the table does not list its options).
+func (t *SupportTable) ForeignOptions(c *Config) []string {
+	if len(t.Options) == 0 || c == nil {
+		return nil
+	}
+	var out []string
+	for _, o := range c.Options() {
+		if _, found := slices.BinarySearch(t.Options, o); !found {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // resolve sets an entry's level from its implementations in c.
@@ -332,19 +369,87 @@ func appendNew(s []string, more ...string) []string {
 type Change struct {
 	Name     string
 	From, To Support
+	// What says what changed in the code, read from the implementations
+	// of both trees whatever the configuration: "new gate
+	// CONFIG_LIBUKRANDOM_GETRANDOM", "moved vfscore → posix-fdio", "new
+	// in posix-process", "level". Option names are compared as the
+	// trees have them, so a renamed option shows as one gate replaced by
+	// another.
+	What []string
 }
 
-// DiffTables lists the syscalls of arch whose level, stub answer, note or
-// file differs from a to b, by syscall number (a line that moved in the
-// same file is not a change).
+// gates are the Kconfig conditions of a syscall's implementations beyond
+// their library's own option, and the libraries.
+func gates(s Support) (libs, needs []string) {
+	for _, im := range s.Impls {
+		libs = appendNew(libs, im.Lib)
+		needs = appendNew(needs, im.Needs...)
+	}
+	sort.Strings(libs)
+	sort.Strings(needs)
+	return libs, needs
+}
+
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// changeWhat describes a change of implementations.
+func changeWhat(x, y Support) []string {
+	var out []string
+	lx, nx := gates(x)
+	ly, ny := gates(y)
+	switch {
+	case len(lx) == 0 && len(ly) > 0:
+		out = append(out, "new in "+strings.Join(ly, ", "))
+	case len(lx) > 0 && len(ly) == 0:
+		out = append(out, "gone from "+strings.Join(lx, ", "))
+	case !slices.Equal(lx, ly):
+		out = append(out, "moved "+strings.Join(lx, ", ")+" → "+strings.Join(ly, ", "))
+	}
+	if len(lx) > 0 && len(ly) > 0 {
+		added, removed := minus(ny, nx), minus(nx, ny)
+		switch {
+		case len(added) > 0 && len(removed) > 0:
+			out = append(out, "gate "+strings.Join(removed, ", ")+" → "+strings.Join(added, ", "))
+		case len(added) > 0:
+			out = append(out, "new gate "+strings.Join(added, ", "))
+		case len(removed) > 0:
+			out = append(out, "gate gone "+strings.Join(removed, ", "))
+		}
+	}
+	if x.Level != y.Level {
+		out = append(out, string(x.Level)+" → "+string(y.Level))
+	} else if x.Returns != y.Returns {
+		out = append(out, "returns "+x.Returns+" → "+y.Returns)
+	}
+	return out
+}
+
+// DiffTables lists the syscalls of arch whose level, stub answer, note,
+// file, libraries or Kconfig gates differ from a to b, by syscall number
+// (a line that moved in the same file is not a change).
 func DiffTables(a, b *SupportTable, arch trace.Arch) []Change {
 	var out []Change
 	tab := trace.Table(arch)
 	for _, name := range tab.Names() {
 		x, y := a.Lookup(arch, name), b.Lookup(arch, name)
 		file := func(s Support) string { f, _, _ := strings.Cut(s.Where, ":"); return f }
-		if x.Level != y.Level || x.Returns != y.Returns || x.Note != y.Note || file(x) != file(y) {
-			out = append(out, Change{Name: name, From: x, To: y})
+		what := changeWhat(x, y)
+		if x.Level != y.Level || x.Returns != y.Returns || x.Note != y.Note || file(x) != file(y) || len(what) > 0 {
+			if len(what) == 0 {
+				what = []string{"note"}
+				if file(x) != file(y) {
+					what = []string{"file " + file(x) + " → " + file(y)}
+				}
+			}
+			out = append(out, Change{Name: name, From: x, To: y, What: what})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return tab.Number(out[i].Name) < tab.Number(out[j].Name) })
@@ -418,7 +523,7 @@ func EmbeddedTables() ([]*SupportTable, error) {
 		}
 		out = append(out, t)
 	}
-	sort.Slice(out, func(i, j int) bool { return versionLess(out[i].Version, out[j].Version) })
+	sort.Slice(out, func(i, j int) bool { return VersionLess(out[i].Version, out[j].Version) })
 	return out, nil
 }
 
@@ -445,7 +550,9 @@ func EmbeddedTable(spec string) (*SupportTable, error) {
 	return found, nil
 }
 
-func versionLess(a, b string) bool {
+// VersionLess orders release versions ("0.17.0" < "0.18.0"); a name that
+// is no number ("staging") sorts first.
+func VersionLess(a, b string) bool {
 	pa, pb := strings.Split(a, "."), strings.Split(b, ".")
 	for i := 0; i < len(pa) && i < len(pb); i++ {
 		var x, y int

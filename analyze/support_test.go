@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -182,11 +183,14 @@ func TestEmbeddedTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tab.Version != "0.17.0" {
+	if tab.Version != "0.18.0" {
 		t.Errorf("newest built-in release table is %s", tab.Name())
 	}
 	if _, err := EmbeddedTable("unikraft@staging"); err != nil {
 		t.Error(err)
+	}
+	if tab, err = EmbeddedTable("unikraft@0.17.0"); err != nil {
+		t.Fatal(err)
 	}
 	// Facts of Unikraft 0.17.0 (in app-elfloader's default configuration)
 	// that the analysis relies on.
@@ -249,4 +253,28 @@ func FuzzParseConfig(f *testing.F) {
 		_ = c.Holds(expr)
 		_ = c.Missing([]string{expr, "CONFIG_A"})
 	})
+}
+
+// A .config of another release names options the table's trees do not
+// define (0.18 renamed the console driver's): the table says so, from the
+// options its import read, with no list of renames.
+func TestForeignOptions(t *testing.T) {
+	tab, err := EmbeddedTable("unikraft@0.18.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &Config{Name: "0.17 .config", On: map[string]bool{"CONFIG_LIBUKCONSOLE_NS16550": true, "CONFIG_LIBPOSIX_PROCESS": true, "CONFIG_LIBNS16550": true}}
+	if got := tab.ForeignOptions(old); !reflect.DeepEqual(got, []string{"CONFIG_LIBUKCONSOLE_NS16550"}) {
+		t.Errorf("foreign %v", got)
+	}
+	if c := tab.WithConfig(old).Config; !strings.Contains(c, "it sets 1 options that no Config.uk of unikraft@0.18.0 defines: CONFIG_LIBUKCONSOLE_NS16550") {
+		t.Errorf("config name %q", c)
+	}
+	t17, err := EmbeddedTable("unikraft@0.17.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := t17.ForeignOptions(old); !reflect.DeepEqual(got, []string{"CONFIG_LIBNS16550", "CONFIG_LIBUKCONSOLE_NS16550"}) {
+		t.Errorf("0.17.0 (no ukconsole yet): foreign %v", got)
+	}
 }

@@ -47,6 +47,9 @@ type Judgement struct {
 	UnikernelWorked bool
 	Apps            AppSelection
 	Strict          bool // --strict-impact: degrades fail too
+	// Explicit: --against named the table; else the image's Unikraft
+	// version picks it (ForImage).
+	Explicit bool
 }
 
 // Judge is the judge of support and impact of this judgement.
@@ -59,6 +62,7 @@ func (j Judgement) Judge() *analyze.Judge {
 	switch {
 	case j.Config != nil:
 		jd.Table = j.Table.WithConfig(j.Config)
+		jd.Table.ConfigGiven = true
 	case j.ImageLibs != nil && j.Table.ConfigOf() != nil:
 		jd.Table = j.Table.WithConfig(analyze.ConfigWithLibraries(j.Table, j.Image, j.ImageLibs))
 	}
@@ -71,6 +75,22 @@ type Input struct {
 	R    trace.Reader
 	// Syscalls counts the syscall events read, to refuse inputs without.
 	Syscalls int
+	// pending are events PeekVersion read, which Scan hands on first.
+	pending []trace.Event
+}
+
+// PeekVersion reads a unikernel run up to its boot banner (or its first
+// syscall), so that the table can be chosen before any event is judged;
+// the events it read are Scan's first. The input is still read once.
+func (in *Input) PeekVersion() string {
+	for in.R.Header().Unikraft == "" && len(in.pending) < 100000 && in.R.Scan() {
+		ev := *in.R.Event()
+		in.pending = append(in.pending, ev)
+		if ev.Kind == trace.KindSyscall {
+			break
+		}
+	}
+	return in.R.Header().Unikraft
 }
 
 // OpenInputs opens every input group once.
@@ -99,6 +119,16 @@ func CloseInputs(ins []*Input) {
 
 // Scan reads every event of the input once, passing it to each consumer.
 func (in *Input) Scan(consumers ...func(*trace.Event)) error {
+	for i := range in.pending {
+		ev := &in.pending[i]
+		if ev.Kind == trace.KindSyscall {
+			in.Syscalls++
+		}
+		for _, c := range consumers {
+			c(ev)
+		}
+	}
+	in.pending = nil
 	for in.R.Scan() {
 		ev := in.R.Event()
 		if ev.Kind == trace.KindSyscall {
@@ -120,7 +150,51 @@ func (in *Input) Empty() error {
 	if in.Syscalls > 0 {
 		return nil
 	}
-	return fmt.Errorf("%s: no syscalls: %s", in.Name, DescribeInput(strings.SplitN(in.Name, " (", 2)[0]))
+	path := strings.SplitN(in.Name, " (", 2)[0]
+	if why := consoleFailure(path); why != "" {
+		return &ExitError{ExitBootFailure, fmt.Errorf("%s: no syscalls: %s", in.Name, why)}
+	}
+	return fmt.Errorf("%s: no syscalls: %s", in.Name, DescribeInput(path))
+}
+
+// consoleFailure reads a Unikraft console that made no syscall for why:
+// app-elfloader could not start the app (the unikernel booted), or an
+// error stopped the boot. "" when it says neither.
+func consoleFailure(path string) string {
+	r, err := trace.Open(path, trace.Options{Format: trace.FormatUnikraft, Origin: trace.OriginUnikernel})
+	if err != nil {
+		return ""
+	}
+	defer r.Close()
+	var app, appEnd, lastErr, fatal string
+	for n := 0; n < 100000 && r.Scan(); n++ {
+		ev := r.Event()
+		if ev.Kind != trace.KindMessage || ev.Level != "err" && ev.Level != "crit" {
+			continue
+		}
+		text := strings.TrimSpace(ev.Text)
+		if end, _ := unikernel.AppFailure(ev.Library, text); end != "" {
+			app, appEnd = text, end
+		} else if !strings.HasPrefix(text, "*") {
+			lastErr = text
+			if fatal == "" && (ev.Level == "crit" || strings.Contains(text, "returned error")) {
+				fatal = text
+			}
+		}
+	}
+	booted := "the unikernel booted"
+	if v := r.Header().Unikraft; v != "" {
+		booted += " (Unikraft " + v + ")"
+	}
+	switch {
+	case app != "":
+		return fmt.Sprintf("%s but app-elfloader could not start the app (%s: %s)", booted, appEnd, app)
+	case fatal != "":
+		return "the unikernel did not boot: " + fatal
+	case lastErr != "" && r.Header().Unikraft == "":
+		return "the unikernel did not boot: " + lastErr
+	}
+	return ""
 }
 
 // DescribeInput says what an input without syscalls looks like.
@@ -155,6 +229,16 @@ func CoverageOf(paths []string, opts trace.Options, j Judgement) ([]*analyze.App
 		return nil, err
 	}
 	defer CloseInputs(ins)
+	version := ""
+	for _, in := range ins {
+		if h := in.R.Header(); h.Origin == trace.OriginUnikernel.String() && version == "" {
+			in.PeekVersion()
+			version = imageVersion(in.R.Header())
+		}
+	}
+	if j, err = j.ForImage(version); err != nil {
+		return nil, err
+	}
 	judge := j.Judge()
 	refine := analyze.NewRefinement()
 	var builders []*analyze.CoverageBuilder
@@ -210,6 +294,10 @@ func AnalyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 	if j.ImageLibs == nil {
 		j.Image, j.ImageLibs = ImageLibsOf(uin.R.Header())
 	}
+	uin.PeekVersion()
+	if j, err = j.ForImage(imageVersion(uin.R.Header())); err != nil {
+		return nil, err
+	}
 	judge := j.Judge()
 	d := analyze.NewDiffBuilder(context, ignore)
 	d.UseJudge(judge, j.Apps.Filter())
@@ -246,6 +334,24 @@ func AnalyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 		return nil, errors.New(native + ": no syscalls of the app to compare (every one was set aside as start-up noise or a wrapper's)")
 	}
 	return out, nil
+}
+
+// imageVersion is the Unikraft version of a unikernel run: its banner
+// (see Input.PeekVersion), else the .uk_libinfo of the image it booted
+// (when still there).
+func imageVersion(h trace.Header) string {
+	if h.Unikraft != "" {
+		return h.Unikraft
+	}
+
+	for i, a := range h.VMM {
+		if a == "-kernel" && i+1 < len(h.VMM) {
+			if im, err := unikernel.InspectImage(h.VMM[i+1]); err == nil {
+				return im.Version
+			}
+		}
+	}
+	return ""
 }
 
 // ImageLibsOf reads the libraries of the image a unikernel trace booted

@@ -65,6 +65,9 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 	}
 	if plan != nil {
 		j.Image, j.ImageLibs = filepath.Base(c.Unikernel.Image), LibSet(plan.Image.Libraries)
+		if j, err = j.ForImage(plan.Image.Version); err != nil {
+			return err
+		}
 	}
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return err
@@ -293,8 +296,14 @@ func (c *Check) verdict(o Output, j Judgement, d *analyze.Diff, a *analyze.AppCo
 		fmt.Fprintf(o.Stdout, "%s\n", report.VerdictColor(d.Lacks(j.Strict), report.Verdict(d)))
 		lacks = d.Lacks(j.Strict)
 	}
+	if a.TableWarning != "" {
+		fmt.Fprintf(o.Stdout, "WARNING: %s\n", a.TableWarning)
+	}
 	fmt.Fprintf(o.Stdout, "%s against %s: %d distinct syscalls, %d missing (%d blocking), %d partial, %d stubbed; %s %% of %d calls supported\n",
 		a.App, a.Table, a.Distinct(), a.Missing, len(a.Blocking), a.Partial, a.Stubbed, analyze.Percent(a.Weighted()), a.Calls)
+	if a.TableWhy != "" {
+		fmt.Fprintf(o.Stdout, "  table: %s\n", a.TableWhy)
+	}
 	if a.Config != "" {
 		fmt.Fprintf(o.Stdout, "  levels for %s\n", a.Config)
 	}

@@ -59,6 +59,9 @@ type UnikernelPlan struct {
 	// Hint is what is known before the run to make it fail (a non-PIE
 	// program): said up front, and with the failure.
 	Hint string
+	// RootfsList is the list of what syscov packed (PackInitrd);
+	// InitrdGiven and RootfsGiven the --initrd or --rootfs given.
+	RootfsList, InitrdGiven, RootfsGiven string
 }
 
 // planFor plans the unikernel run of a job: none when no image is given;
@@ -102,7 +105,7 @@ func PlanUnikernel(uf UnikernelOptions, appArgs []string) (*UnikernelPlan, error
 	if err != nil {
 		return nil, err
 	}
-	p := &UnikernelPlan{Image: im, Argv: append([]string(nil), appArgs...)}
+	p := &UnikernelPlan{Image: im, Argv: append([]string(nil), appArgs...), InitrdGiven: uf.Initrd, RootfsGiven: uf.Rootfs}
 	if uf.Initrd == "" && uf.Rootfs == "" && len(appArgs) > 0 {
 		p.Rootfs = unikernel.NewRootfs()
 		abs, err := p.Rootfs.AddProgram(appArgs[0])
@@ -135,6 +138,7 @@ func isPort(s string) bool {
 // trace, and its list (guest path, size, why) beside it.
 func (p *UnikernelPlan) PackInitrd(base string) (cpio, list string, err error) {
 	cpio, list = base+".initrd.cpio", base+".rootfs.txt"
+	p.RootfsList = list
 	if err := WriteFileFrom(cpio, p.Rootfs.WriteCPIO); err != nil {
 		return "", "", err
 	}
@@ -183,8 +187,105 @@ func (p *UnikernelPlan) Warn(o Output) {
 	}
 }
 
+// AppStartError is a unikernel run that booted but could not start the
+// app: app-elfloader found no such program in the root filesystem, or it
+// is not one it loads. Rootfs says what the root filesystem held.
+type AppStartError struct {
+	Ended, Path, Detail, Unikraft string
+	Rootfs                        string
+}
+
+func (e *AppStartError) Error() string {
+	booted := "the unikernel booted"
+	if e.Unikraft != "" {
+		booted += " (Unikraft " + e.Unikraft + ")"
+	}
+	what := "the app was not found"
+	if e.Ended == unikernel.EndAppNotExec {
+		what = "the app is not a program app-elfloader can run"
+	}
+	if e.Path != "" {
+		if e.Ended == unikernel.EndAppNotExec {
+			what = e.Path + " is not a program app-elfloader can run"
+		} else {
+			what = e.Path + " is not in its root filesystem"
+		}
+	}
+	msg := fmt.Sprintf("%s but %s (%s: %s)", booted, what, e.Ended, e.Detail)
+	if e.Rootfs != "" {
+		msg += "; " + e.Rootfs
+	}
+	return msg
+}
+
+// rootfsSummary says what the guest's root filesystem held, for an app
+// it did not find: the list syscov packed, or the initrd or directory
+// given.
+func (p *UnikernelPlan) rootfsSummary(path string) string {
+	switch {
+	case p.Rootfs != nil:
+		var files []string
+		var near []string
+		base := filepath.Base(path)
+		for _, e := range p.Rootfs.List() {
+			if !e.Dir {
+				files = append(files, e.Guest)
+				if filepath.Base(e.Guest) == base && e.Guest != path {
+					near = append(near, e.Guest)
+				}
+			}
+		}
+		s := fmt.Sprintf("the root filesystem syscov packed holds %d files", len(files))
+		if p.RootfsList != "" {
+			s += " (listed in " + p.RootfsList + ")"
+		}
+		if len(near) > 0 {
+			s += ", " + base + " as " + strings.Join(near, ", ")
+		} else if len(files) <= 8 {
+			s += ": " + strings.Join(files, ", ")
+		}
+		return s
+	case p.InitrdGiven != "":
+		names, more, err := unikernel.CPIONames(p.InitrdGiven, 5000)
+		if err != nil {
+			return "the root filesystem is the initrd given (" + p.InitrdGiven + "; it cannot be listed: " + err.Error() + ")"
+		}
+		var near []string
+		base := filepath.Base(path)
+		for _, n := range names {
+			if filepath.Base(n) == base && n != path {
+				near = append(near, n)
+			}
+		}
+		s := fmt.Sprintf("the root filesystem is the initrd given (%s), %d paths", p.InitrdGiven, len(names)+more)
+		switch {
+		case len(near) > 0:
+			s += ", " + base + " as " + strings.Join(near, ", ")
+		case len(names) <= 12 && more == 0:
+			s += ": " + strings.Join(names, ", ")
+		default:
+			s += ", none named " + base + " (list them with: cpio -t < " + p.InitrdGiven + ")"
+		}
+		return s
+	case p.RootfsGiven != "":
+		return "the root filesystem is the directory given (" + p.RootfsGiven + ")"
+	}
+	return ""
+}
+
 // explain adds what was known before the run to its failure.
 func (p *UnikernelPlan) Explain(err error) error {
+	var ase *AppStartError
+	if errors.As(err, &ase) && ase.Rootfs == "" {
+		// app-elfloader names a program it cannot load by its base name:
+		// the guest path is the argv's.
+		if len(p.Argv) > 0 && !strings.HasPrefix(ase.Path, "/") && filepath.Base(p.Argv[0]) == ase.Path {
+			ase.Path = p.Argv[0]
+		}
+		if ase.Ended == unikernel.EndAppNotFound {
+			ase.Rootfs = p.rootfsSummary(ase.Path)
+		}
+	}
 	if p.Hint == "" {
 		return err
 	}
@@ -206,6 +307,8 @@ func UnikernelFailure(res *unikernel.Result, timeout time.Duration) error {
 		return &ExitError{ExitInterrupt, errors.New("interrupted; qemu was stopped")}
 	case unikernel.EndBoot:
 		return &ExitError{ExitBootFailure, fmt.Errorf("the unikernel did not boot: %s", res.Detail)}
+	case unikernel.EndAppNotFound, unikernel.EndAppNotExec:
+		return &ExitError{ExitBootFailure, &AppStartError{Ended: res.Ended, Path: res.AppPath, Detail: res.Detail, Unikraft: res.Unikraft}}
 	case unikernel.EndCrash, unikernel.EndPanic:
 		return &ExitError{ExitBootFailure, fmt.Errorf("the unikernel crashed after %d syscalls: %s", res.Syscalls, firstNonEmpty(res.Detail, res.Ended))}
 	case unikernel.EndQEMU:

@@ -14,6 +14,13 @@ const DiffSchema = "syscov.diff/v1"
 // Verdict is the one-line summary of a diff: what blocks the app, what
 // it survives, and the file gaps of the image.
 func Verdict(d *analyze.Diff) string {
+	if d.TableWarning != "" {
+		return verdict(d) + " — WARNING: " + d.TableWarning
+	}
+	return verdict(d)
+}
+
+func verdict(d *analyze.Diff) string {
 	byImpact := map[analyze.Impact][]analyze.Gap{}
 	for _, list := range [][]analyze.Gap{d.Missing, d.NotSupported} {
 		for _, v := range list {

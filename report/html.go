@@ -43,8 +43,15 @@ func (p Page) Lacks() bool {
 // Headline is the page's verdict: the one given, or, for coverage alone,
 // what blocks the apps.
 func (p Page) Headline() string {
+	warn := ""
+	for _, a := range p.Apps {
+		if a.TableWarning != "" {
+			warn = " — WARNING: " + a.TableWarning
+			break
+		}
+	}
 	if p.Verdict != "" || len(p.Apps) == 0 {
-		return p.Verdict
+		return p.Verdict + warn
 	}
 	var parts []string
 	for _, a := range p.Apps {
@@ -59,7 +66,7 @@ func (p Page) Headline() string {
 			parts = append(parts, fmt.Sprintf("%s: %d blocking (%s)", a.App, n, strings.Join(keys, ", ")))
 		}
 	}
-	return strings.Join(parts, "; ")
+	return strings.Join(parts, "; ") + warn
 }
 
 // lacking is one app's missing uses, blocking first, for the page.
@@ -319,7 +326,7 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 <figcaption class="legend">calls per app, by the support of their use: <span><i class="implemented" style="background:#2da44e"></i>implemented</span><span><i style="background:#bf8700"></i>stubbed</span><span><i style="background:#fb8f44"></i>partial</span><span><i style="background:#cf222e"></i>missing</span></figcaption>
 </figure>
 <table id="coverage-table"><tr><th>app</th><th>table</th><th>distinct</th><th>implemented</th><th>stubbed</th><th>partial</th><th>missing</th><th>calls supported</th></tr>
-{{range .Apps}}<tr><td>{{.App}}</td><td>{{.Table}}</td><td class="n">{{.Distinct}}</td><td class="n">{{.Implemented}}</td><td class="n">{{.Stubbed}}</td><td class="n">{{.Partial}}</td><td class="n">{{.Missing}}</td><td class="n">{{pct .Weighted}} %</td></tr>
+{{range .Apps}}<tr><td>{{.App}}</td><td>{{.Table}}{{if .TableWhy}}<br><small>Table: {{.TableWhy}}</small>{{end}}{{if .TableWarning}}<br><strong>WARNING: {{.TableWarning}}</strong>{{end}}</td><td class="n">{{.Distinct}}</td><td class="n">{{.Implemented}}</td><td class="n">{{.Stubbed}}</td><td class="n">{{.Partial}}</td><td class="n">{{.Missing}}</td><td class="n">{{pct .Weighted}} %</td></tr>
 {{end}}</table>
 
 <h2 id="lacking">What the unikernel lacks</h2>

@@ -133,22 +133,24 @@ func writeJSON(w io.Writer, v any) error {
 
 func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	type jsonApp struct {
-		App       string         `json:"app"`
-		Source    string         `json:"source"`
-		Table     string         `json:"table"`
-		Config    string         `json:"config,omitempty"`
-		Counts    map[string]int `json:"counts"`
-		Calls     int            `json:"calls"`
-		Weighted  float64        `json:"weighted_coverage"`
-		Used      []jsonUse      `json:"used"`
-		Missing   []string       `json:"missing"`
-		Tolerated []string       `json:"tolerated"`
-		Runtimes  []string       `json:"runtimes"`
+		App          string         `json:"app"`
+		Source       string         `json:"source"`
+		Table        string         `json:"table"`
+		TableWhy     string         `json:"table_why,omitempty"`
+		TableWarning string         `json:"table_warning,omitempty"`
+		Config       string         `json:"config,omitempty"`
+		Counts       map[string]int `json:"counts"`
+		Calls        int            `json:"calls"`
+		Weighted     float64        `json:"weighted_coverage"`
+		Used         []jsonUse      `json:"used"`
+		Missing      []string       `json:"missing"`
+		Tolerated    []string       `json:"tolerated"`
+		Runtimes     []string       `json:"runtimes"`
 	}
 	doc := map[string]any{"schema": CoverageSchema}
 	var out []jsonApp
 	for _, a := range apps {
-		ja := jsonApp{App: a.App, Source: a.Source, Table: a.Table, Config: a.Config, Calls: a.Calls, Weighted: a.Weighted(),
+		ja := jsonApp{App: a.App, Source: a.Source, Table: a.Table, TableWhy: a.TableWhy, TableWarning: a.TableWarning, Config: a.Config, Calls: a.Calls, Weighted: a.Weighted(),
 			Counts:  map[string]int{"implemented": a.Implemented, "stubbed": a.Stubbed, "partial": a.Partial, "missing": a.Missing},
 			Missing: []string{}, Tolerated: []string{}, Runtimes: nonNil(a.Runtimes)}
 		for _, u := range a.Used {
@@ -203,6 +205,7 @@ func diffJSON(d *analyze.Diff) map[string]any {
 		"file_gaps":        fileGapsJSON(d.FileGaps),
 		"set_aside":        counts(d.SetAside),
 		"runtimes":         nonNil(d.Runtimes),
+		"table":            map[string]any{"name": d.Table, "why": d.TableWhy, "warning": d.TableWarning},
 		"native":           map[string]any{"source": d.NativeSource, "aligned": d.NativeLen},
 		"unikernel":        map[string]any{"source": d.UnikernelSource, "aligned": d.UnikernelLen, "unikraft": d.Unikraft, "ended": d.Ended, "end_detail": d.EndDetail},
 		"alignment":        map[string]int{"equal": d.Equal, "native_only": d.NativeOnly, "unikernel_only": d.UniOnly},
@@ -255,13 +258,14 @@ func tableDiffJSON(w io.Writer, d TableDiffDoc) error {
 		Where   string        `json:"where,omitempty"`
 	}
 	type change struct {
-		Syscall string `json:"syscall"`
-		From    side   `json:"from"`
-		To      side   `json:"to"`
+		Syscall string   `json:"syscall"`
+		From    side     `json:"from"`
+		To      side     `json:"to"`
+		What    []string `json:"what"`
 	}
 	out := []change{}
 	for _, c := range d.Changes {
-		out = append(out, change{c.Name, side{c.From.Level, c.From.Note, c.From.Returns, c.From.Where}, side{c.To.Level, c.To.Note, c.To.Returns, c.To.Where}})
+		out = append(out, change{c.Name, side{c.From.Level, c.From.Note, c.From.Returns, c.From.Where}, side{c.To.Level, c.To.Note, c.To.Returns, c.To.Where}, c.What})
 	}
 	return writeJSON(w, map[string]any{"schema": "syscov.kbdiff/v1", "from": d.From.Name(), "to": d.To.Name(), "from_source": d.From.Source, "to_source": d.To.Source, "arch": d.Arch, "changes": out})
 }

@@ -182,6 +182,12 @@ func pageMarkdown(w io.Writer, p Page) error {
 func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	for _, a := range apps {
 		fmt.Fprintf(w, "### Coverage of %s against `%s`\n\n", mdCell(a.App), mdCode(a.Table))
+		if a.TableWarning != "" {
+			fmt.Fprintf(w, "> **Warning:** %s\n\n", mdText(a.TableWarning))
+		}
+		if a.TableWhy != "" {
+			fmt.Fprintf(w, "Table: %s.\n\n", mdText(a.TableWhy))
+		}
 		if a.Config != "" {
 			fmt.Fprintf(w, "Levels for: %s.\n\n", mdText(a.Config))
 		}
@@ -262,6 +268,9 @@ func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 	if d.Unikraft != "" {
 		fmt.Fprintf(w, ", Unikraft %s", mdCell(d.Unikraft))
 	}
+	if d.Table != "" {
+		fmt.Fprintf(w, "\n- table: `%s` (%s)", mdCode(d.Table), mdText(d.TableWhy))
+	}
 	fmt.Fprintf(w, "\n- the unikernel run ended: %s%s\n\n", mdCell(d.Ended), mdCell(detailSuffix(d.EndDetail)))
 	all := append(append(append([]analyze.Gap(nil), d.Missing...), d.NotSupported...), d.Failed...)
 	if len(all) > 0 {
@@ -332,9 +341,9 @@ func tableDetailMarkdown(w io.Writer, d TableDoc) error {
 }
 
 func tableDiffMarkdown(w io.Writer, d TableDiffDoc) error {
-	fmt.Fprintf(w, "### %s\n\n| syscall | %s | %s |\n|---|---|---|\n", mdText(d.title()), mdCell(d.From.Name()), mdCell(d.To.Name()))
+	fmt.Fprintf(w, "### %s\n\n| syscall | %s | %s | what changed |\n|---|---|---|---|\n", mdText(d.title()), mdCell(d.From.Name()), mdCell(d.To.Name()))
 	for _, c := range d.Changes {
-		fmt.Fprintf(w, "| %s | %s | %s |\n", mdCell(c.Name), mdCell(sideText(c.From)), mdCell(sideText(c.To)))
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", mdCell(c.Name), mdCell(sideText(c.From)), mdCell(sideText(c.To)), mdCell(strings.Join(c.What, "; ")))
 	}
 	return nil
 }

@@ -211,6 +211,12 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 			fmt.Fprintln(w)
 		}
 		fmt.Fprintf(w, "== %s (%s) against %s\n", a.App, a.Source, a.Table)
+		if a.TableWhy != "" {
+			fmt.Fprintf(w, "table: %s\n", a.TableWhy)
+		}
+		if a.TableWarning != "" {
+			fmt.Fprintf(w, "WARNING: %s\n", a.TableWarning)
+		}
 		if a.Config != "" {
 			fmt.Fprintf(w, "levels for: %s\n", a.Config)
 		}
@@ -246,6 +252,12 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 		for _, u := range append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...) {
 			fmt.Fprintf(w, "  %s %s: %s\n", u.Key, impactCell(u.Impact, u.Evidence), u.ImpactWhy)
 		}
+		// What only a configuration closes (the release has the code).
+		for _, u := range append(append([]*analyze.UsedSyscall(nil), a.Blocking...), a.Tolerated...) {
+			if strings.HasPrefix(u.Closure, "configure") {
+				fmt.Fprintf(w, "  %s to close: %s\n", u.Key, u.Closure)
+			}
+		}
 	}
 	if plan != nil && plan.Apps > 1 {
 		fmt.Fprintf(w, "\n== plan across %d apps (%d fully covered now)\n", plan.Apps, plan.CoveredNow)
@@ -271,7 +283,11 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 	if d.Unikraft != "" {
 		fmt.Fprintf(w, ", Unikraft %s", d.Unikraft)
 	}
-	fmt.Fprintf(w, "\nalignment: %d equal, %d native only, %d unikernel only\n", d.Equal, d.NativeOnly, d.UniOnly)
+	fmt.Fprintln(w)
+	if d.Table != "" {
+		fmt.Fprintf(w, "table:     %s (%s)\n", d.Table, d.TableWhy)
+	}
+	fmt.Fprintf(w, "alignment: %d equal, %d native only, %d unikernel only\n", d.Equal, d.NativeOnly, d.UniOnly)
 	fmt.Fprintf(w, "the unikernel run ended: %s%s\n", d.Ended, detailSuffix(d.EndDetail))
 	for _, group := range []struct {
 		title string
@@ -291,6 +307,11 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 		for _, v := range group.list {
 			if v.Impact != "" {
 				fmt.Fprintf(w, "  %s %s: %s\n", v.Name, impactCell(v.Impact, v.Evidence), v.ImpactWhy)
+			}
+		}
+		for _, v := range group.list {
+			if strings.HasPrefix(v.Closure, "configure") {
+				fmt.Fprintf(w, "  %s to close: %s\n", v.Name, v.Closure)
 			}
 		}
 	}
@@ -382,7 +403,7 @@ func tableDiffTable(w io.Writer, d TableDiffDoc) error {
 	}
 	var data [][]string
 	for _, c := range d.Changes {
-		data = append(data, []string{c.Name, cut(sideText(c.From), 48), cut(sideText(c.To), 48)})
+		data = append(data, []string{c.Name, cut(sideText(c.From), 21), cut(sideText(c.To), 21), cut(strings.Join(c.What, "; "), 32)})
 	}
-	return renderTable(w, []string{"syscall", d.From.Name(), d.To.Name()}, data, nil, nil)
+	return renderTable(w, []string{"syscall", d.From.Name(), d.To.Name(), "what changed"}, data, nil, nil)
 }

@@ -177,7 +177,8 @@ func (p Pos) String() string { return fmt.Sprintf("%s:%d", p.File, p.Line) }
 //   - KindExit: ExitCode or Signal (killed), CoreDumped, Text (the raw
 //     reason, e.g. "superseded by execve in pid 42");
 //   - KindMessage: Level, Library, Text, and SrcFile/SrcLine for a kernel
-//     message that names its source position;
+//     message that names its source position, Thread and Caller when the
+//     kernel log prints them (libukprint's PRINT_THREAD, PRINT_CALLER);
 //   - KindOutput: Text.
 //
 // PID, TID, Time, Pos and Origin apply to every kind.
@@ -225,7 +226,10 @@ type Event struct {
 	Library string // message library, e.g. libsyscall_shim
 	SrcFile string // source file a message names
 	SrcLine int
-	Text    string
+	// Thread is the kernel thread a message names ("main", "0x4001a000",
+	// "n/a"); Caller its return and frame addresses ("r:0x…,f:0x…").
+	Thread, Caller string
+	Text           string
 
 	Pos Pos
 }

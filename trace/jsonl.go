@@ -40,6 +40,8 @@ type jsonEvent struct {
 	Library    string  `json:"lib,omitempty"`
 	SrcFile    string  `json:"src_file,omitempty"`
 	SrcLine    int     `json:"src_line,omitempty"`
+	Thread     string  `json:"thread,omitempty"`
+	Caller     string  `json:"caller,omitempty"`
 	Text       string  `json:"text,omitempty"`
 	Origin     string  `json:"origin,omitempty"`
 	Src        string  `json:"src,omitempty"` // where the event was first read, file:line
@@ -235,6 +237,8 @@ func (w *Writer) Write(ev *Event) error {
 	b = appendStr(b, "lib", ev.Library)
 	b = appendStr(b, "src_file", ev.SrcFile)
 	b = appendInt(b, "src_line", int64(ev.SrcLine))
+	b = appendStr(b, "thread", ev.Thread)
+	b = appendStr(b, "caller", ev.Caller)
 	b = appendStr(b, "text", ev.Text)
 	if ev.Origin.String() != w.hdr.Origin && ev.Origin != 0 {
 		b = appendStr(b, "origin", ev.Origin.String())
@@ -433,7 +437,7 @@ func (r *jsonlReader) decode(line []byte) error {
 		Name: je.Name, Nr: -1, Args: je.Args, Ret: je.Ret, RetVal: je.RetVal, Errno: je.Errno,
 		Duration: -1, Injected: je.Injected, Stack: je.Stack, Signal: je.Signal,
 		ExitCode: je.ExitCode, CoreDumped: je.CoreDumped, Level: je.Level, Library: je.Library,
-		SrcFile: je.SrcFile, SrcLine: je.SrcLine, Text: je.Text,
+		SrcFile: je.SrcFile, SrcLine: je.SrcLine, Thread: je.Thread, Caller: je.Caller, Text: je.Text,
 		Pos: Pos{r.lr.name, r.lr.lineNo},
 	}
 	if ev.TID == 0 {

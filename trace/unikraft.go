@@ -128,7 +128,8 @@ func (r *unikraftReader) parseLine(raw []byte) {
 			return
 		}
 	}
-	if bytes.HasPrefix(s, []byte("SeaBIOS ")) || bytes.HasPrefix(s, []byte("iPXE ")) || bytes.HasPrefix(s, []byte("Booting from ")) {
+	if bytes.HasPrefix(s, []byte("SeaBIOS ")) || bytes.HasPrefix(s, []byte("iPXE ")) || bytes.HasPrefix(s, []byte("Booting from ")) ||
+		bytes.HasPrefix(s, []byte("Press Ctrl-B to configure iPXE")) {
 		ev := r.base(KindMessage)
 		ev.Level, ev.Library, ev.Text = "info", "firmware", string(bytes.TrimSpace(s))
 		r.emit(ev)
@@ -138,6 +139,13 @@ func (r *unikraftReader) parseLine(raw []byte) {
 		return
 	}
 	if r.parseBanner(s) {
+		return
+	}
+	// lib-lwip's interface status lines are the kernel's, not the app's.
+	if t := bytes.TrimSpace(s); lwipStatusLine(t) {
+		ev := r.base(KindMessage)
+		ev.Level, ev.Library, ev.Text = "info", "lwip", string(t)
+		r.emit(ev)
 		return
 	}
 	// A line of a host's strace -f ("1234  name(...) = ...", "[pid 1234]
@@ -231,13 +239,16 @@ func (r *unikraftReader) parseKernelLine(s []byte) bool {
 	}
 	ev := r.base(KindMessage)
 	ev.Level = level
-	if len(t) > 0 && t[0] == '<' && !bytes.Contains(t[:max(0, bytes.IndexByte(t, '>'))], []byte(" @ ")) {
-		if end := bytes.IndexByte(t, '>'); end > 0 { // <thread>
-			t = trimLeftSpace(t[end+1:])
-		}
+	// libukprint (lib/ukprint/print.c, print_thread and print_caller):
+	// "<name> ", "<0x…> " or "<<n/a>> " when the thread is printed, then
+	// "{r:0x…,f:0x…} " when the caller is; the source position
+	// "<file @ line> " has " @ " in it.
+	if thread, rest, ok := cutThread(t); ok {
+		ev.Thread, t = thread, rest
 	}
 	if bytes.HasPrefix(t, []byte("{r:")) {
 		if end := bytes.IndexByte(t, '}'); end > 0 {
+			ev.Caller = string(t[1:end])
 			t = trimLeftSpace(t[end+1:])
 		}
 	}
@@ -280,6 +291,53 @@ func (r *unikraftReader) parseKernelLine(s []byte) bool {
 	r.kernelMessage(&ev)
 	r.emit(ev)
 	return true
+}
+
+// cutThread reads libukprint's thread field at the start of t.
+func cutThread(t []byte) (string, []byte, bool) {
+	if bytes.HasPrefix(t, []byte("<<n/a>> ")) {
+		return "n/a", trimLeftSpace(t[len("<<n/a>> "):]), true
+	}
+	if len(t) == 0 || t[0] != '<' {
+		return "", t, false
+	}
+	end := bytes.Index(t, []byte("> "))
+	if end < 0 && bytes.HasSuffix(t, []byte(">")) {
+		end = len(t) - 1
+	}
+	if end <= 1 || bytes.Contains(t[1:end], []byte(" @ ")) {
+		return "", t, false // <file @ line>
+	}
+	return string(t[1:end]), trimLeftSpace(t[end+1:]), true
+}
+
+// lwipStatusLine is lib-lwip's interface status print (init.c,
+// _netif_status_print, CONFIG_LWIP_NETIF_STATUS_PRINT): "%c%c%u: Added",
+// "…: Removed", "…: Link is up|down", "…: Interface is up|down", "…: Set
+// IPv4 address A mask M gw G", "…: Set IPv6 address N: A (state S)". It
+// has no level: printf, not the kernel log. The name's two characters are
+// NUL before the interface is named (the NULs are gone by here).
+func lwipStatusLine(s []byte) bool {
+	i := 0
+	for i < len(s) && i < 2 && (s[i] >= 'a' && s[i] <= 'z' || s[i] >= 'A' && s[i] <= 'Z') {
+		i++
+	}
+	j := i
+	for j < len(s) && isDigit(s[j]) {
+		j++
+	}
+	if j == i || !bytes.HasPrefix(s[j:], []byte(": ")) {
+		return false
+	}
+	rest := string(s[j+2:])
+	switch rest {
+	case "Added", "Removed", "Link is up", "Link is down", "Interface is up", "Interface is down":
+		return true
+	}
+	if f := strings.Fields(rest); len(f) == 8 && strings.HasPrefix(rest, "Set IPv4 address ") && f[4] == "mask" && f[6] == "gw" {
+		return true
+	}
+	return strings.HasPrefix(rest, "Set IPv6 address ") && strings.HasSuffix(rest, ")") && strings.Contains(rest, " (state ")
 }
 
 func isTimestamp(t []byte) bool {

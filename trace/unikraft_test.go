@@ -43,6 +43,12 @@ func ukBrief(ev Event) string {
 		return s + " @" + strconv.Itoa(ev.Pos.Line)
 	case KindMessage:
 		s := "message " + ev.Level + " [" + ev.Library + "]"
+		if ev.Thread != "" {
+			s += " thread=" + ev.Thread
+		}
+		if ev.Caller != "" {
+			s += " caller=" + ev.Caller
+		}
 		if ev.SrcFile != "" {
 			s += " <" + ev.SrcFile + ":" + strconv.Itoa(ev.SrcLine) + ">"
 		}
@@ -83,8 +89,28 @@ func TestUnikraftLineForms(t *testing.T) {
 			[]string{"message info [firmware] SeaBIOS (version 1.16.2)", "message info [firmware] Booting from ROM..", "message info [libkvmplat] <memory.c:492> Memory 0x0-0xa0000"}},
 		{"kernel log line with timestamp, level, library, source", `[    6.343866] dbg:  [libvfscore] <main.c @  114> (int) uk_syscall_r_open((const char*) 0x400a9fab8, (int) 0x0, (mode_t) 0x0)`,
 			[]string{"message dbg [libvfscore] <main.c:114> (int) uk_syscall_r_open((const char*) 0x400a9fab8, (int) 0x0, (mode_t) 0x0)"}},
+		// libukprint's optional fields (lib/ukprint/print.c: print_thread,
+		// print_caller), as its source prints them: no recording at hand.
 		{"thread and caller fields", `Info: <main> {r:0x12a4b0,f:0x3ffefe90} [libukboot] <boot.c @   12> hi`,
-			[]string{"message info [libukboot] <boot.c:12> hi"}},
+			[]string{"message info [libukboot] thread=main caller=r:0x12a4b0,f:0x3ffefe90 <boot.c:12> hi"}},
+		{"thread without a name is its address", `[    0.1] Warn: <0x4003a020> [libposix_process] <process.c @  281> Process PID 1 created`,
+			[]string{"message warn [libposix_process] thread=0x4003a020 <process.c:281> Process PID 1 created"}},
+		{"no current thread", `dbg:  <<n/a>> [libukallocbbuddy] <bbuddy.c @  549> Initialize`,
+			[]string{"message dbg [libukallocbbuddy] thread=n/a <bbuddy.c:549> Initialize"}},
+		{"caller without thread, thread without library", "Info: {r:0x1111,f:0x2222} [libvfscore] <main.c @   90> a\nInfo: <main> <fs.c @   12> b",
+			[]string{"message info [libvfscore] caller=r:0x1111,f:0x2222 <main.c:90> a", "message info [] thread=main <fs.c:12> b"}},
+		// Recorded on the 0.18 images under qemu -nographic (fixtures/unikraft/nographic-0.18-*.log).
+		{"0.18 banner glued to the firmware's line", "Booting from ROM..Powered by Unikraft Helene (0.18.0~424eb3d9)\r\n",
+			[]string{"message info [firmware] Booting from ROM..", "message info [ukboot] Powered by Unikraft Helene (0.18.0~424eb3d9)"}},
+		{"lwip's lines after the firmware's, with NUL bytes", "Booting from ROM..\x00\x001: Set IPv4 address 10.0.2.15 mask 255.255.255.0 gw 10.0.2.2\r\nen1: Added\r\nen1: Interface is up\r\nen1: Link is down\r\nen0: Set IPv6 address 0: fe80::1 (state 1)\r\n",
+			[]string{"message info [firmware] Booting from ROM..", "message info [lwip] 1: Set IPv4 address 10.0.2.15 mask 255.255.255.0 gw 10.0.2.2",
+				"message info [lwip] en1: Added", "message info [lwip] en1: Interface is up", "message info [lwip] en1: Link is down", "message info [lwip] en0: Set IPv6 address 0: fe80::1 (state 1)"}},
+		{"lookalikes of lwip's lines are app output", "en1: Added to the cart\n42: Interface is upside down\nab1: Set IPv4 address later",
+			[]string{"output en1: Added to the cart", "output 42: Interface is upside down", "output ab1: Set IPv4 address later"}},
+		{"iPXE's prompt is firmware", "Press Ctrl-B to configure iPXE (PCI 00:03.0)...\r                 \r\n",
+			[]string{"message info [firmware] Press Ctrl-B to configure iPXE (PCI 00:03.0)..."}},
+		{"app-elfloader cannot find the app", "ERR:  [appelfloader] <elf_load.c @  924> nonexistent: Failed to execute /nonexistent: No such file or directory\r\n",
+			[]string{"message err [appelfloader] <elf_load.c:924> nonexistent: Failed to execute /nonexistent: No such file or directory"}},
 		{"release 0.4 layout", `Info: [libkvmplat] setup.c @ 85   : Switch stack`,
 			[]string{"message info [libkvmplat] <setup.c:85> Switch stack"}},
 		{"binary request gives the number", "dbg:  [libsyscall_shim] <uk_syscall_binary.c @   88> Binary system call request \"(null)\" (1023) at ip:0x1 (arg0=0x0, arg1=0x0, ...)\n(0x0, 0x0, ...) = Function not implemented (-38)",
@@ -134,6 +160,12 @@ func TestUnikraftBannerVersion(t *testing.T) {
 		"helloworld-0.12.log":      "Epimetheus (0.12.0~1d7e9b4c)",
 		"stubs-0.4.log":            "Titan (0.4.0~5e1c6f0)",
 		"tcg-hwrng-failure.log":    "Pandora (0.15.0~689db89)",
+		// Recorded (README.md).
+		"nographic-0.18-sqlite3.log":       "Helene (0.18.0~424eb3d9)",
+		"nographic-0.18-lwip-sqlite3.log":  "Helene (0.18.0~424eb3d9)",
+		"nographic-0.18-app-not-found.log": "Helene (0.18.0~424eb3d9)",
+		"nographic-0.17-app-not-found.log": "Calypso (0.17.0~eaf6fda1-custom)",
+		"libukprint-thread-caller.log":     "Ijiraq (0.21.0~0123abcd)",
 	} {
 		data, err := os.ReadFile("../fixtures/unikraft/" + file)
 		if err != nil {
@@ -188,8 +220,50 @@ func TestUnikraftRedisFixture(t *testing.T) {
 	}
 }
 
+// The real 0.18 consoles under qemu -nographic: the app's output is the
+// app's alone (sqlite3 printed "1"); the firmware, the glued banner and
+// lwip's lines are messages.
+func TestUnikraftRecorded018(t *testing.T) {
+	for _, f := range []string{"nographic-0.18-sqlite3.log", "nographic-0.18-lwip-sqlite3.log"} {
+		data, err := os.ReadFile("../fixtures/unikraft/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, warns, _ := readConsole(t, string(data))
+		if len(warns) > 0 {
+			t.Errorf("%s: warnings %v", f, warns)
+		}
+		var outputs, libs []string
+		syscalls := 0
+		for _, ev := range evs {
+			switch ev.Kind {
+			case KindOutput:
+				outputs = append(outputs, ev.Text)
+			case KindMessage:
+				libs = append(libs, ev.Library)
+			case KindSyscall:
+				syscalls++
+			}
+		}
+		if !reflect.DeepEqual(outputs, []string{"1"}) {
+			t.Errorf("%s: app output %q, want only sqlite3's \"1\"", f, outputs)
+		}
+		want := []string{"firmware", "firmware", "firmware", "firmware", "ukboot"}
+		if strings.Contains(f, "lwip") {
+			want = []string{"firmware", "firmware", "firmware", "firmware", "lwip", "lwip", "lwip", "ukboot"}
+		}
+		if !reflect.DeepEqual(libs, want) {
+			t.Errorf("%s: messages from %v, want %v", f, libs, want)
+		}
+		if syscalls < 90 {
+			t.Errorf("%s: %d syscalls", f, syscalls)
+		}
+	}
+}
+
 func TestSniffUnikraft(t *testing.T) {
-	for _, f := range []string{"redis-elfloader-0.17.log", "helloworld-0.12.log", "ansi-color.log", "stubs-0.4.log", "tcg-hwrng-failure.log", "staging-info-path.log"} {
+	for _, f := range []string{"redis-elfloader-0.17.log", "helloworld-0.12.log", "ansi-color.log", "stubs-0.4.log", "tcg-hwrng-failure.log", "staging-info-path.log",
+		"nographic-0.18-sqlite3.log", "nographic-0.18-lwip-sqlite3.log", "nographic-0.18-app-not-found.log", "nographic-0.18-not-executable.log", "libukprint-thread-caller.log"} {
 		r, err := Open("../fixtures/unikraft/"+f, Options{})
 		if err != nil {
 			t.Fatal(err)

@@ -64,10 +64,12 @@ type judgeFlags struct {
 	probes  []string
 	strict  bool
 	apps    job.AppSelection
+	fs      *flag.FlagSet
 }
 
 func (jf *judgeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&jf.against, "against", "unikraft", "support table: unikraft, unikraft@VERSION (built in) or a file from 'syscov kb import'")
+	jf.fs = fs
+	fs.StringVar(&jf.against, "against", "unikraft", "support table: unikraft, unikraft@VERSION (built in) or a file from 'syscov kb import';\ndefault: the table of the image's Unikraft version (its banner or .uk_libinfo), else the newest release")
 	registerConfig(fs, &jf.config)
 	fs.StringArrayVar(&jf.probes, "probe", nil, "verdicts of 'syscov probe --format json' (repeatable, one per app; each applies to the app it probed): missing syscalls that work stubbed or faked degrade, not block")
 	fs.BoolVar(&jf.strict, "strict-impact", false, "exit 4 also when what is lacking only degrades the app (a fallback takes over)")
@@ -80,7 +82,19 @@ func (jf *judgeFlags) judgement() (job.Judgement, error) {
 		return job.Judgement{}, err
 	}
 	cfg, err := job.LoadConfig(jf.config)
-	return job.Judgement{Table: table, Config: cfg, Probe: verdicts, Apps: jf.apps, Strict: jf.strict}, err
+	explicit := jf.fs != nil && jf.fs.Changed("against")
+	switch {
+	case err != nil:
+	case !explicit:
+		// Not named by --against: the newest release, until an image
+		// says its version.
+		table, err = job.ChooseTable("")
+	case table.Chosen == "":
+		c := *table
+		c.Chosen = "--against " + jf.against + " (the newest release built in)"
+		table = &c
+	}
+	return job.Judgement{Table: table, Config: cfg, Probe: verdicts, Apps: jf.apps, Strict: jf.strict, Explicit: explicit}, err
 }
 
 // registerConfig adds --config, the Kconfig of the image judged against.

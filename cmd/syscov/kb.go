@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	iofs "io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,7 +137,9 @@ func runKBImport(e *env, args []string) error {
 	source := fs.String("source", "", "what the tree is, recorded in the table (default: the directory)")
 	out := fs.StringP("output", "o", "", "where to write the table (default: unikraft-VERSION.json)")
 	defaults := fs.String("default-config", "", "a resolved .config whose levels the table states when a user gives none\n(e.g. app-elfloader's defconfig after make defconfig)")
-	defaultsName := fs.String("default-config-name", "", "how reports name --default-config (default: the file name)")
+	defaultsName := fs.String("default-config-name", "", "how reports name --default-config or --defconfig (default: the file name)")
+	defconfig := fs.String("defconfig", "", "a defconfig (app-elfloader's defconfigs/qemu-x86_64-initrd) resolved against the Config.uk\nfiles of the trees given, as make defconfig would: the table's default configuration")
+	writeConfig := fs.String("write-config", "", "with --defconfig: also write the resolved .config to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -146,8 +149,16 @@ func runKBImport(e *env, args []string) error {
 	if *version == "" {
 		return job.Usagef("--version is required")
 	}
+	if *defaults != "" && *defconfig != "" {
+		return job.Usagef("--default-config and --defconfig: give one (a resolved .config, or a defconfig to resolve)")
+	}
+	if *writeConfig != "" && *defconfig == "" {
+		return job.Usagef("--write-config needs --defconfig")
+	}
 	var findings []uksource.Finding
 	var dirs []string
+	var trees []iofs.FS
+	var names []string
 	for _, dir := range fs.Args() {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return fmt.Errorf("%s: not a directory", dir)
@@ -167,6 +178,7 @@ func runKBImport(e *env, args []string) error {
 		}
 		findings = append(findings, f...)
 		dirs = append(dirs, abs)
+		trees, names = append(trees, os.DirFS(dir)), append(names, filepath.Base(abs))
 	}
 	src := *source
 	if src == "" {
@@ -187,6 +199,40 @@ func runKBImport(e *env, args []string) error {
 		}
 		def.Name = name
 	}
+	if *defconfig != "" {
+		data, err := os.ReadFile(*defconfig)
+		if err != nil {
+			return err
+		}
+		set, err := uksource.ParseDefconfig(*defconfig, data)
+		if err != nil {
+			return err
+		}
+		kt, err := uksource.ReadKconfig(trees, names)
+		if err != nil {
+			return err
+		}
+		r := kt.Resolve(set)
+		for _, o := range r.Unknown {
+			fmt.Fprintf(e.stderr, "syscov: %s: %s is no option of these trees (renamed or removed in this release, or of a library not given): left out\n", *defconfig, o)
+		}
+		for _, o := range r.Refused {
+			fmt.Fprintf(e.stderr, "syscov: %s: %s stays off in these trees (no prompt, or a dependency is not met)\n", *defconfig, o)
+		}
+		name := *defaultsName
+		if name == "" {
+			name = *defconfig
+		}
+		def = &analyze.Config{Name: name, On: map[string]bool{}}
+		for _, o := range r.On() {
+			def.On[o] = true
+		}
+		if *writeConfig != "" {
+			if err := job.WriteFile(*writeConfig, r.Config()); err != nil {
+				return err
+			}
+		}
+	}
 	overrides, err := analyze.Overrides()
 	if err != nil {
 		return err
@@ -194,6 +240,13 @@ func runKBImport(e *env, args []string) error {
 	t, err := analyze.BuildSupportTable(findings, *version, src, def, overrides)
 	if err != nil {
 		return err
+	}
+	// Every option the trees define, to tell a .config of another
+	// release when one is applied.
+	if kt, err := uksource.ReadKconfig(trees, names); err == nil {
+		t.Options = kt.Options()
+	} else {
+		fmt.Fprintf(e.stderr, "syscov: the trees' Config.uk files cannot be read (%v): the table lists no options\n", err)
 	}
 	data, err := analyze.MarshalSupportTable(t)
 	if err != nil {

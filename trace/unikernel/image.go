@@ -27,6 +27,11 @@ type Image struct {
 	// without .uk_libinfo (not Unikraft, or older than 0.14) is taken to
 	// parse "PARAMS -- ARGS".
 	LibParam bool
+	// Version is the Unikraft version the image was built from, as its
+	// .uk_libinfo header records it (UKLI_REC_UKFULLVERSION,
+	// lib/uklibid/include/uk/libid/info.h): "0.18.0~424eb3d9"; "" when
+	// the image does not say.
+	Version string
 }
 
 // HasLibrary reports whether the image was built with a library.
@@ -77,6 +82,7 @@ func InspectImage(path string) (*Image, error) {
 		data, err := s.Data()
 		if err == nil {
 			im.Libraries = libInfoNames(data)
+			im.Version = libInfoString(data, 7)
 		}
 	}
 	im.LibParam = ef.Section(".uk_libparam_params") != nil || im.HasLibrary("libuklibparam") || len(im.Libraries) == 0
@@ -93,6 +99,33 @@ func hasMultibootMagic(b []byte) bool {
 		}
 	}
 	return false
+}
+
+// libInfoString is the first record of type typ in a .uk_libinfo
+// section, as a C string (7: UKLI_REC_UKFULLVERSION).
+func libInfoString(data []byte, typ uint16) string {
+	for off := 0; off+6 <= len(data); {
+		rlen := int(binary.LittleEndian.Uint32(data[off:]))
+		if rlen < 6 || off+rlen > len(data) {
+			break
+		}
+		rec := data[off+6 : off+rlen]
+		for p := 0; p+6 <= len(rec); {
+			t := binary.LittleEndian.Uint16(rec[p:])
+			l := int(binary.LittleEndian.Uint32(rec[p+2:]))
+			if l < 6 || p+l > len(rec) {
+				break
+			}
+			if t == typ {
+				if v := string(bytes.TrimRight(rec[p+6:p+l], "\x00")); v != "" {
+					return v
+				}
+			}
+			p += l
+		}
+		off += rlen
+	}
+	return ""
 }
 
 // libInfoNames reads the library names of a .uk_libinfo section: records

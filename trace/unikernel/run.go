@@ -80,7 +80,11 @@ const (
 	EndInterrupt = "interrupted"
 	EndQEMU      = "qemu failed"
 	EndBoot      = "boot failure"
-	EndCrash     = "guest stopped after a fatal error"
+	// The unikernel booted, but app-elfloader could not start the app:
+	// the path is not in its root filesystem, or not a program it loads.
+	EndAppNotFound = "app not found"
+	EndAppNotExec  = "app not executable"
+	EndCrash       = "guest stopped after a fatal error"
 )
 
 // Result is how a unikernel run went.
@@ -94,8 +98,11 @@ type Result struct {
 	Ended    string
 	// Detail says more about the end: the crash or boot failure line,
 	// qemu's error, the debug-exit code.
-	Detail      string
-	Unikraft    string // version from the banner
+	Detail   string
+	Unikraft string // version from the banner
+	// AppPath is the program app-elfloader could not start (EndAppNotFound,
+	// EndAppNotExec), as it names it.
+	AppPath     string
 	WorkloadErr error
 	Events      int
 	Syscalls    int
@@ -215,8 +222,11 @@ type runState struct {
 	errLines    []string // ERR and CRIT messages before the first syscall
 	fatal       string   // the message that stopped the guest
 	crash       string
-	listening   bool // a listen() succeeded in the guest
-	logMatch    func(string)
+	// app is app-elfloader's message that it could not start the app,
+	// appEnd which end that is, appPath the program it names.
+	app, appEnd, appPath string
+	listening            bool // a listen() succeeded in the guest
+	logMatch             func(string)
 	// started is qemu's start, for the boot timings of the Result.
 	started time.Time
 }
@@ -374,6 +384,8 @@ func startWorkload(ctx context.Context, cfg Config, m Machine, ready func()) (do
 func nameEnd(res *Result, st *runState) {
 	switch {
 	case res.Ended == EndQEMU:
+	case res.Syscalls == 0 && st.app != "" && res.Ended != EndTimeout && res.Ended != EndInterrupt:
+		res.Ended, res.Detail, res.AppPath = st.appEnd, st.app, st.appPath
 	case res.Syscalls == 0 && (st.fatal != "" || len(st.errLines) > 0) && res.Ended != EndTimeout && res.Ended != EndInterrupt:
 		res.Ended, res.Detail = EndBoot, bootFailure(st)
 	case res.Syscalls == 0 && st.fatal != "":
@@ -470,6 +482,16 @@ func (st *runState) release(onEvent func(*trace.Event)) {
 func (st *runState) note(ev *trace.Event, syscalls int) {
 	isErr := ev.Level == "err" || ev.Level == "crit"
 	text := strings.TrimSpace(ev.Text)
+	if isErr && syscalls == 0 {
+		// The last of app-elfloader's messages says most ("Parsing of ELF
+		// image failed" after "Image format not recognized").
+		if end, path := AppFailure(ev.Library, text); end != "" {
+			if st.app != "" {
+				text += " (after: " + st.app + ")"
+			}
+			st.app, st.appEnd, st.appPath = text, end, path
+		}
+	}
 	if isErr && syscalls == 0 && !strings.HasPrefix(text, "*") {
 		st.errLines = append(st.errLines, text)
 	}
@@ -488,6 +510,41 @@ func (st *runState) note(ev *trace.Event, syscalls int) {
 	if st.fatal == "" {
 		st.fatal = text
 	}
+}
+
+// AppFailure reads app-elfloader's messages that it could not start the
+// program (main.c, elf_load.c of app-elfloader e4f7014, as the 0.17 and
+// 0.18 images print them):
+//
+//	"nonexistent: Failed to execute /nonexistent: No such file or directory"
+//	"--: Failed to find executable in envirenment ($PATH): No such file or directory (-2)"
+//	"ld.so.cache: Parsing of ELF image failed: Exec format error (-8)"
+//	"ld.so.cache: Image format not recognized or not supported"
+//
+// It returns EndAppNotFound or EndAppNotExec and the program it names
+// (the full path when the message has one), or "" for another message.
+func AppFailure(lib, text string) (end, path string) {
+	if lib != "appelfloader" {
+		return "", ""
+	}
+	prog, msg, ok := strings.Cut(text, ": ")
+	if !ok {
+		return "", ""
+	}
+	switch {
+	case strings.HasPrefix(msg, "Failed to execute "):
+		path, why, _ := strings.Cut(strings.TrimPrefix(msg, "Failed to execute "), ": ")
+		if strings.HasPrefix(why, "No such file or directory") || strings.HasPrefix(why, "Not a directory") {
+			return EndAppNotFound, path
+		}
+		return EndAppNotExec, path
+	case strings.HasPrefix(msg, "Failed to find executable"):
+		return EndAppNotFound, prog
+	case strings.HasPrefix(msg, "Parsing of ELF image failed"), strings.HasPrefix(msg, "Image format not recognized"),
+		strings.HasPrefix(msg, "Failed to load"):
+		return EndAppNotExec, prog
+	}
+	return "", ""
 }
 
 // bootFailure names the line that stopped the boot, and the error before
