@@ -33,7 +33,7 @@ func TestResolveOldTree(t *testing.T) {
 	k, set := readFixtureKconfig(t, "old")
 	r := k.Resolve(set)
 	want := []string{"CONFIG_KVM_VMM_QEMU", "CONFIG_LIBPOSIX_PROCESS", "CONFIG_LIBPOSIX_PROCESS_CLONE", "CONFIG_LIBPOSIX_PROCESS_PIDS",
-		"CONFIG_LIBUKCONSOLE", "CONFIG_LIBUKCONSOLE_NS16550", "CONFIG_LIBUKRANDOM", "CONFIG_LIBUKSIGNAL", "CONFIG_PLAT_KVM"}
+		"CONFIG_LIBUKCONSOLE", "CONFIG_LIBUKCONSOLE_NS16550", "CONFIG_LIBUKRANDOM", "CONFIG_LIBUKSIGNAL", "CONFIG_LIBVFSCORE", "CONFIG_PLAT_KVM"}
 	if got := r.On(); !slices.Equal(got, want) {
 		t.Errorf("on: %v\nwant %v", got, want)
 	}
@@ -54,7 +54,7 @@ func TestResolveRenamedTree(t *testing.T) {
 	if got := r.On(); !slices.Equal(got, want) {
 		t.Errorf("on: %v\nwant %v", got, want)
 	}
-	if want := []string{"CONFIG_LIBPOSIX_PROCESS_CLONE", "CONFIG_LIBUKCONSOLE_NS16550", "CONFIG_LIBUKSIGNAL"}; !slices.Equal(r.Unknown, want) {
+	if want := []string{"CONFIG_LIBPOSIX_PROCESS_CLONE", "CONFIG_LIBUKCONSOLE_NS16550", "CONFIG_LIBUKSIGNAL", "CONFIG_LIBVFSCORE"}; !slices.Equal(r.Unknown, want) {
 		t.Errorf("unknown %v, want %v", r.Unknown, want)
 	}
 	if !k.Has("CONFIG_LIBNS16550") || k.Has("LIBUKSIGNAL") {
