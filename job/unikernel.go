@@ -27,6 +27,9 @@ type UnikernelOptions struct {
 	Image, Initrd, Rootfs string
 	RootfsAdd             []string
 	Memory, KVM           string
+	// CPU is the guest CPU model (qemu's -cpu value); empty: host under
+	// KVM, max under TCG.
+	CPU string
 	// Append are kernel parameters, before " -- " and the app's argv.
 	Append     string
 	ConsoleLog string
@@ -242,7 +245,7 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 	}
 	ready.Forwarded = len(uf.Ports) > 0
 	cfg := unikernel.Config{
-		QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: uf.Memory,
+		QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: uf.Memory, CPU: uf.CPU,
 		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog,
 		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr,
 		Warn:   o.Warn,

@@ -35,13 +35,16 @@ type Config struct {
 	// Inspected is what InspectImage read of Image (Run reads it when nil).
 	Inspected *Image
 	Initrd    string
-	RootFS    string   // a host directory shared over 9p (mount tag fs1)
-	Memory    string   // default 256M
-	KVM       string   // auto, on, off
-	Ports     []string // HOST:GUEST TCP forwards on 127.0.0.1
-	Append    string   // kernel parameters
-	AppArgs   []string // the app's argv, written as KernelCmdline says
-	Extra     []string // more qemu arguments, as given
+	RootFS    string // a host directory shared over 9p (mount tag fs1)
+	Memory    string // default 256M
+	// CPU is qemu's -cpu value (a model and its feature switches, e.g.
+	// "max,avx=off,avx2=off"); empty: host under KVM, max under TCG.
+	CPU     string
+	KVM     string   // auto, on, off
+	Ports   []string // HOST:GUEST TCP forwards on 127.0.0.1
+	Append  string   // kernel parameters
+	AppArgs []string // the app's argv, written as KernelCmdline says
+	Extra   []string // more qemu arguments, as given
 	// ConsoleLog is where the raw console goes (always kept).
 	ConsoleLog string
 	Ready      workload.Ready
