@@ -217,6 +217,7 @@ type runState struct {
 	holding     bool
 	errLines    []string // ERR and CRIT messages before the first syscall
 	fatal       string   // the message that stopped the guest
+	fatalAt     time.Time
 	crash       string
 	listening   bool // a listen() succeeded in the guest
 	logMatch    func(string)
@@ -314,7 +315,10 @@ loop:
 			st.mu.Lock()
 			quiet := time.Since(st.lastOutput)
 			stopped := st.fatal != ""
-			fatal := stopped && quiet >= 500*time.Millisecond
+			// A crash dump that never ends (0.18's frame walk loops on a
+			// frame chain that points back at itself: 100 MB a minute)
+			// is stopped too.
+			fatal := stopped && (quiet >= 500*time.Millisecond || time.Since(st.fatalAt) >= 2*time.Second)
 			idle := cfg.Idle > 0 && !workloadRunning && !st.lastSyscall.IsZero() && time.Since(st.lastSyscall) >= cfg.Idle && quiet >= cfg.Idle
 			st.mu.Unlock()
 			switch {
@@ -489,7 +493,7 @@ func (st *runState) note(ev *trace.Event, syscalls int) {
 		st.crash = text
 	}
 	if st.fatal == "" {
-		st.fatal = text
+		st.fatal, st.fatalAt = text, time.Now()
 	}
 }
 
