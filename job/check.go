@@ -226,7 +226,8 @@ func (c *Check) writeReports(d *analyze.Diff, apps []*analyze.AppCoverage, plan 
 func (c *Check) verdict(o Output, j Judgement, d *analyze.Diff, a *analyze.AppCoverage, ukFailure error) error {
 	lacks := false
 	if d != nil {
-		fmt.Fprintf(o.Stdout, "%s\n", report.VerdictColor(d.Lacks(j.Strict), report.Verdict(d)))
+		fmt.Fprintf(o.Stdout, "%s\n", report.VerdictColor(d.Lacks(j.Strict) || d.Crash != nil, report.Verdict(d)))
+		report.CrashText(o.Stdout, d) // a crash, explained, is what it lacks first
 		lacks = d.Lacks(j.Strict)
 	}
 	fmt.Fprintf(o.Stdout, "%s against %s: %d distinct syscalls, %d missing (%d blocking), %d partial, %d stubbed; %s %% of %d calls supported\n",

@@ -201,6 +201,7 @@ func diffJSON(d *analyze.Diff) map[string]any {
 		"verdict":          Verdict(d),
 		"lacks_syscalls":   d.Lacks(false),
 		"file_gaps":        fileGapsJSON(d.FileGaps),
+		"crash":            d.Crash,
 		"set_aside":        counts(d.SetAside),
 		"runtimes":         nonNil(d.Runtimes),
 		"native":           map[string]any{"source": d.NativeSource, "aligned": d.NativeLen},
