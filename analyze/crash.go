@@ -78,6 +78,9 @@ type FeatureGap struct {
 	GuestCPU string `json:"guest_cpu"`
 	Accel    string `json:"accel,omitempty"`
 	GuestHas *bool  `json:"guest_has,omitempty"`
+	// DefaultHas is the CPU model a run gets without --cpu ("max" under
+	// TCG, "host" under KVM) when that model has the feature.
+	DefaultHas string `json:"default_has,omitempty"`
 	// HostHas says whether this host's CPU has it (/proc/cpuinfo).
 	HostHas *bool `json:"host_has,omitempty"`
 	// Unikraft says what Unikraft does with the feature's state.

@@ -57,6 +57,7 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 	if plan != nil {
 		j.Image, j.ImageLibs = filepath.Base(c.Unikernel.Image), LibSet(plan.Image.Libraries)
 	}
+	warnCPUFeatures(ctx, o, c.Unikernel, plan) // before any unikernel run
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return err
 	}

@@ -257,6 +257,13 @@ func featureGap(ctx context.Context, in elfcode.Insn, h trace.Header) *analyze.F
 		has := flags[f.CPUInfo]
 		g.HostHas = &has
 	}
+	if g.GuestHas != nil && !*g.GuestHas {
+		// The model a run gets without --cpu, when it has the feature.
+		def := unikernel.CPUModel("", h.Accel)
+		if feats, err := unikernel.GuestCPUFeatures(ctx, qemu, h.Accel, def); err == nil && feats[f.QEMU] {
+			g.DefaultHas = def
+		}
+	}
 	g.Unikraft, g.Closures = closures(f, g)
 	return g
 }
@@ -289,11 +296,11 @@ func closures(f elfcode.Feature, g *analyze.FeatureGap) (string, []string) {
 			"a guest CPU with "+f.CPUInfo+" alone does not close it"+host)
 	default:
 		if g.GuestHas == nil || !*g.GuestHas {
-			model := "max"
-			if g.Accel == "kvm" {
-				model = "host"
+			if g.DefaultHas != "" {
+				out = append(out, fmt.Sprintf("a guest CPU that has %s: --cpu %s (qemu's %s model has it under %s; it is the default without --cpu)%s", f.Name, g.DefaultHas, g.DefaultHas, strings.ToUpper(firstNonEmpty(g.Accel, "tcg")), host))
+			} else {
+				out = append(out, fmt.Sprintf("a guest CPU that has %s: --cpu MODEL,%s=on where qemu can give it under %s%s", f.Name, f.QEMU, strings.ToUpper(firstNonEmpty(g.Accel, "tcg")), host))
 			}
-			out = append(out, fmt.Sprintf("a guest CPU that has %s: --cpu %s (qemu's %s model has it under %s)%s", f.Name, model, model, strings.ToUpper(firstNonEmpty(g.Accel, "tcg")), host))
 		}
 		out = append(out, "rebuild the app without "+f.Name+" (-mno-"+strings.ReplaceAll(flag, ".", "")+")")
 	}
