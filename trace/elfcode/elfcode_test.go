@@ -120,3 +120,20 @@ func TestSymbolLineAndScan(t *testing.T) {
 		t.Errorf("a symbol at 0: %s", n)
 	}
 }
+
+// FuzzDecode: any bytes decode to an instruction or an error, never a
+// panic; an instruction is never longer than its input.
+func FuzzDecode(f *testing.F) {
+	for _, b := range [][]byte{{0x62, 0xf2, 0x7d, 0x48, 0x7c, 0xc6}, {0xc5, 0xfd, 0xfe, 0x07}, {0xc4, 0xe2, 0x7d, 0x58, 0x06}, {0x66, 0x0f, 0xfe, 0x07}, {0x62}, {0xc4}} {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, code []byte) {
+		in, err := Decode(code, 0x1000)
+		if err != nil {
+			return
+		}
+		if len(in.Bytes) == 0 || len(in.Bytes) > len(code) {
+			t.Fatalf("%d bytes of %d", len(in.Bytes), len(code))
+		}
+	})
+}
