@@ -27,6 +27,7 @@ func ExplainCrash(d *analyze.Diff, uniPath string, h trace.Header) {
 	if c == nil {
 		return
 	}
+	enomemNote(c)
 	if c.RIP == nil {
 		if c.Kind != "assertion" && c.Kind != "crash" && c.Kind != "out of memory" {
 			c.Notes = append(c.Notes, "the console printed no RIP: the code cannot be placed")
@@ -342,4 +343,15 @@ func trimNum(s string) uint64 {
 		return ^uint64(0)
 	}
 	return v
+}
+
+// enomemNote: a crash right after a failed allocation is likely the
+// guest's memory running out.
+func enomemNote(c *analyze.CrashReport) {
+	for _, s := range c.LastSyscalls {
+		if strings.HasSuffix(s, "(-12)") {
+			c.Notes = append(c.Notes, "a syscall just before the crash failed with ENOMEM ("+s+"): the guest may need more memory (--memory)")
+			return
+		}
+	}
 }

@@ -50,3 +50,27 @@ func TestExplainCrashInTheKernel(t *testing.T) {
 		t.Errorf("notes %q do not say the app is gone", c.Notes)
 	}
 }
+
+// An assertion right after a failed mmap: no code to place, the ENOMEM
+// said.
+func TestExplainCrashAfterENOMEM(t *testing.T) {
+	r, err := trace.Open("../fixtures/unikraft/crash-assert.log", trace.Options{Origin: trace.OriginUnikernel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := analyze.NewDiffBuilder(2, nil)
+	for r.Scan() {
+		b.AddUnikernel(r.Event())
+	}
+	d := b.Diff()
+	if d.Crash == nil || d.Crash.Kind != "assertion" || len(d.Crash.LastSyscalls) != 1 {
+		t.Fatalf("crash %+v", d.Crash)
+	}
+	ExplainCrash(d, "", trace.Header{})
+	if len(d.Crash.Notes) != 1 || !strings.Contains(d.Crash.Notes[0], "ENOMEM (mmap(NULL, 1073741824") {
+		t.Errorf("notes %q", d.Crash.Notes)
+	}
+	if !strings.HasPrefix(d.Crash.Headline(), "the unikernel crashed: assertion: pthread_self() != NULL") {
+		t.Errorf("headline %q", d.Crash.Headline())
+	}
+}
