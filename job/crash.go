@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/elfcode"
 	"github.com/syscov/syscov/trace/unikernel"
@@ -354,4 +355,29 @@ func enomemNote(c *analyze.CrashReport) {
 			return
 		}
 	}
+}
+
+// explainTraceCrash explains, on stderr, the crash of a unikernel run that
+// trace --unikernel recorded into path (no native run to diff with).
+func explainTraceCrash(o Output, res *unikernel.Result, path string) {
+	if res.Ended != unikernel.EndCrash && res.Ended != unikernel.EndPanic {
+		return
+	}
+	r, err := trace.Open(path, trace.Options{Origin: trace.OriginUnikernel})
+	if err != nil {
+		return
+	}
+	b := analyze.NewDiffBuilder(0, nil)
+	for r.Scan() {
+		b.AddUnikernel(r.Event())
+	}
+	h := r.Header()
+	r.Close()
+	d := b.Diff()
+	if d.Crash == nil {
+		return
+	}
+	ExplainCrash(d, path, h)
+	fmt.Fprintf(o.Stderr, "syscov: %s\n", d.Crash.Headline())
+	report.CrashText(o.Stderr, d)
 }

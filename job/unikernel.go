@@ -171,6 +171,7 @@ func RunUnikernelTrace(o Output, ctx context.Context, uf UnikernelOptions, appAr
 		return err
 	}
 	if err := UnikernelFailure(res, timeout); err != nil {
+		explainTraceCrash(o, res, out)
 		return plan.Explain(err)
 	}
 	return res.WorkloadErr
