@@ -316,9 +316,10 @@ loop:
 			quiet := time.Since(st.lastOutput)
 			stopped := st.fatal != ""
 			// A crash dump that never ends (0.18's frame walk loops on a
-			// frame chain that points back at itself: 100 MB a minute)
-			// is stopped too.
-			fatal := stopped && (quiet >= 500*time.Millisecond || time.Since(st.fatalAt) >= 2*time.Second)
+			// frame chain that points back at itself: 100 MB a minute,
+			// and no syscall after it) is stopped too.
+			endless := stopped && time.Since(st.fatalAt) >= 2*time.Second && st.lastSyscall.Before(st.fatalAt)
+			fatal := stopped && (quiet >= 500*time.Millisecond || endless)
 			idle := cfg.Idle > 0 && !workloadRunning && !st.lastSyscall.IsZero() && time.Since(st.lastSyscall) >= cfg.Idle && quiet >= cfg.Idle
 			st.mu.Unlock()
 			switch {
