@@ -324,6 +324,7 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 {{end}}</table>
 
 <h2 id="lacking">What the unikernel lacks</h2>
+{{with .Diff}}{{with .Crash}}<p id="lacking-crash" class="blocks">First, the run crashed: {{.Headline}}{{with .Feature}}. CPU feature: {{.Summary}}{{end}} (<a href="#crash">explained below</a>).</p>{{end}}{{end}}
 {{range .Apps}}{{$l := lacking .}}<h3>{{.App}}</h3>
 {{if $l}}<table class="lacking-table"><tr><th>syscall</th><th>impact</th><th>calls</th><th>to close</th><th>class</th><th>first call site</th><th>unikernel</th><th>why</th></tr>
 {{range $l}}<tr class="{{.Impact}}"><td>{{.Key}}</td><td>{{.Impact}}</td><td class="n">{{.Calls}}</td><td>{{.Closure}}</td><td>{{.Class}}</td><td>{{.SiteString}}</td><td>{{.UnikernelSeen}}</td><td>{{.ImpactWhy}}</td></tr>
