@@ -120,8 +120,11 @@ type CrashScanner struct {
 	// own message, printed before "Crashing" would be, is the crash).
 	pending    string
 	pendingPos Pos
-	nested     bool
-	stack      bool // between "Call Trace:" and the next non-frame line
+	// oom is an ERR message of a failed allocation before the crash.
+	oom    string
+	oomPos Pos
+	nested bool
+	stack  bool // between "Call Trace:" and the next non-frame line
 }
 
 var (
@@ -141,8 +144,10 @@ func (s *CrashScanner) Add(ev *Event) {
 	}
 	text := ev.Text
 	if ev.Level == "err" {
-		if s.c == nil && isOOMText(text) {
-			s.begin("out of memory", -1, text, ev.Pos)
+		// An allocation that failed is no crash by itself (the caller may
+		// cope): it names the crash that follows.
+		if s.c == nil && s.oom == "" && isOOMText(text) {
+			s.oom, s.oomPos = text, ev.Pos
 		}
 		return
 	}
@@ -191,7 +196,7 @@ func (s *CrashScanner) Add(ev *Event) {
 	for _, p := range []string{"Unikraft crash - ", "Unikraft Crash - "} {
 		if v, ok := strings.CutPrefix(text, p); ok {
 			if s.c == nil {
-				s.begin("crash", -1, firstNonEmptyString(s.pending, text), s.posOr(ev.Pos))
+				s.beginGeneric(text, ev.Pos)
 			}
 			if s.c.Version == "" {
 				s.c.Version = v
@@ -199,9 +204,9 @@ func (s *CrashScanner) Add(ev *Event) {
 			return
 		}
 	}
-	if text == "Crashing" || strings.HasPrefix(text, "Crashing") && len(strings.TrimSpace(text)) == len("Crashing") {
+	if strings.TrimSpace(text) == "Crashing" {
 		if s.c == nil {
-			s.begin("crash", -1, firstNonEmptyString(s.pending, text), s.posOr(ev.Pos))
+			s.beginGeneric(text, ev.Pos)
 		}
 		return
 	}
@@ -268,11 +273,17 @@ func (s *CrashScanner) Add(ev *Event) {
 	}
 }
 
-func (s *CrashScanner) posOr(p Pos) Pos {
-	if s.pending != "" {
-		return s.pendingPos
+// beginGeneric starts a crash that no trap line named: UK_CRASH's own
+// message (the first CRIT line before it), or a failed allocation.
+func (s *CrashScanner) beginGeneric(text string, pos Pos) {
+	switch {
+	case s.oom != "":
+		s.begin("out of memory", -1, s.oom, s.oomPos)
+	case s.pending != "":
+		s.begin("crash", -1, s.pending, s.pendingPos)
+	default:
+		s.begin("crash", -1, text, pos)
 	}
-	return p
 }
 
 // regsDone: a register already read starts a second dump (a nested

@@ -96,7 +96,8 @@ func TestCrashLines(t *testing.T) {
 		{"instruction fetch violating protection", "CRIT: [libukvmem] <pagefault.c @   43> Cannot handle exec page fault at 0x400000 (ec: 0x11): Bad address (14).\n", "page fault (trap 14): instruction fetch violating the page's protection at 0x400000"},
 		{"UK_CRASH with its own message", "CRIT: [libukboot] <boot.c @  320> Failed to set up the stack\nCRIT: [libukboot] <boot.c @  320> Crashing\n", "crash: Failed to set up the stack"},
 		{"general protection with registers", "CRIT: [libkvmplat] <traps.c @   84> Unhandled Trap 13 (general protection), error code=0x0\nCRIT: [libkvmplat] <trace.c @   41> RIP: 0000000000103077 CS: 0008\n", "general protection (trap 13), RIP 0x103077"},
-		{"out of memory", "ERR:  [libukalloc] <alloc.c @  80> Out of memory\n", "out of memory: Out of memory"},
+		{"out of memory, then the crash", "ERR:  [libukalloc] <alloc.c @  80> Out of memory\nCRIT: [libukboot] <boot.c @  320> Crashing\n", "out of memory: Out of memory"},
+		{"a failed allocation alone is no crash", "ERR:  [libukalloc] <alloc.c @  80> Failed to allocate 4096 bytes\nwrite(fd:1, \"ok\", 2) = 2\n", ""},
 		{"no crash", "CRIT: [libkvmplat] RIP: 0000000000103077 CS: 0008\nwrite(fd:1, \"RIP: 1\", 6) = 6\n", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
