@@ -20,7 +20,10 @@ type CPUWarning struct {
 	Why string
 }
 
-func (w CPUWarning) String() string {
+func (w CPUWarning) String() string { return w.line("") }
+
+// line is the warning, with more about other functions.
+func (w CPUWarning) line(more string) string {
 	where := w.Use.Func
 	if w.Use.File != "" {
 		where += " at " + filepath.Base(w.Use.File) + fmt.Sprintf(":%d", w.Use.Line)
@@ -29,7 +32,7 @@ func (w CPUWarning) String() string {
 	if w.Use.Count > 1 {
 		n = fmt.Sprintf(", %d instructions in that function", w.Use.Count)
 	}
-	return fmt.Sprintf("the app's own code uses %s (%s in %s%s): %s; it is an invalid opcode in the unikernel if it runs", w.Use.Feature.Name, w.Use.Insn, where, n, w.Why)
+	return fmt.Sprintf("the app's own code uses %s (%s in %s%s%s): %s; it is an invalid opcode in the unikernel if it runs", w.Use.Feature.Name, w.Use.Insn, where, n, more, w.Why)
 }
 
 // CPUFeatureWarnings scans the app's own code (not the code glibc's
@@ -63,18 +66,24 @@ func CPUFeatureWarnings(ctx context.Context, uf UnikernelOptions, app string) ([
 	for _, u := range uses {
 		f := u.Feature
 		switch {
+		case f.Name == "XSAVE":
+			// XGETBV is how code asks for the state it may use, after
+			// CPUID said OSXSAVE: the probe, not a use.
 		case f.State == "AVX-512":
 			out = append(out, CPUWarning{u, "Unikraft enables no AVX-512 state in any release, whatever the CPU"})
 		case gerr == nil:
 			if has, known := guest[f.QEMU]; known && !has {
-				out = append(out, CPUWarning{u, fmt.Sprintf("the guest CPU %s under %s lacks it", model, strings.ToUpper(accel))})
+				out = append(out, CPUWarning{u, fmt.Sprintf("the guest CPU %s lacks it (as qemu expands the model under %s)", model, strings.ToUpper(accel))})
 			}
 		}
 	}
 	return out, nil
 }
 
-// warnCPUFeatures prints CPUFeatureWarnings before the unikernel run.
+// warnCPUFeatures starts CPUFeatureWarnings for the unikernel run of
+// plan: the scan of a large app (Node.js: 27 MB of code, seconds) runs
+// beside the native run, and its warnings are printed before the
+// unikernel boots (RecordUnikernel waits for them).
 func warnCPUFeatures(ctx context.Context, o Output, uf UnikernelOptions, plan *UnikernelPlan) {
 	if plan == nil || len(plan.Argv) == 0 {
 		return
@@ -83,11 +92,45 @@ func warnCPUFeatures(ctx context.Context, o Output, uf UnikernelOptions, plan *U
 	if _, err := os.Stat(app); err != nil {
 		return
 	}
-	ws, err := CPUFeatureWarnings(ctx, uf, app)
-	if err != nil {
-		return // not an ELF the scan reads: the run will say more
+	ch := make(chan []CPUWarning, 1)
+	plan.cpuCheck = ch
+	go func() {
+		ws, _ := CPUFeatureWarnings(ctx, uf, app) // an ELF the scan cannot read: the run will say more
+		ch <- ws
+	}()
+}
+
+// printCPUCheck waits for the scan warnCPUFeatures started, and prints
+// its warnings: one line per feature, with the first functions.
+func (p *UnikernelPlan) printCPUCheck(o Output) {
+	if p == nil || p.cpuCheck == nil {
+		return
 	}
+	ws := <-p.cpuCheck
+	p.cpuCheck = nil
+	byFeature := map[string][]CPUWarning{}
+	var order []string
 	for _, w := range ws {
-		fmt.Fprintf(o.Stderr, "syscov: warning: %s\n", w)
+		n := w.Use.Feature.Name
+		if byFeature[n] == nil {
+			order = append(order, n)
+		}
+		byFeature[n] = append(byFeature[n], w)
+	}
+	for _, n := range order {
+		list := byFeature[n]
+		extra := ""
+		if len(list) > 1 {
+			var more []string
+			for _, w := range list[1:min(len(list), 4)] {
+				more = append(more, w.Use.Func)
+			}
+			if len(list) > 4 {
+				more = append(more, fmt.Sprintf("… %d more", len(list)-4))
+			}
+			extra = fmt.Sprintf("; %d functions in all, also %s", len(list), strings.Join(more, ", "))
+		}
+		line := list[0].line(extra)
+		fmt.Fprintf(o.Stderr, "syscov: warning: %s\n", line)
 	}
 }

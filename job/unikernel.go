@@ -59,6 +59,10 @@ type UnikernelPlan struct {
 	// Hint is what is known before the run to make it fail (a non-PIE
 	// program): said up front, and with the failure.
 	Hint string
+	// cpuCheck, when set, is the scan of the app's code for CPU features
+	// (started before the native run): its warnings are printed before
+	// the unikernel boots.
+	cpuCheck <-chan []CPUWarning
 }
 
 // planFor plans the unikernel run of a job: none when no image is given;
@@ -227,6 +231,7 @@ func firstNonEmpty(s ...string) string {
 // RecordUnikernel boots the image, writes the trace to out and the raw
 // console next to it, and reports on stderr how the run went.
 func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *UnikernelPlan, out string, ready workload.Ready, workloadCmd, dir string) (*unikernel.Result, error) {
+	plan.printCPUCheck(o)
 	base := strings.TrimSuffix(out, ".trace")
 	if out == "-" {
 		base = "unikernel"

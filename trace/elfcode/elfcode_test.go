@@ -24,6 +24,7 @@ func TestDecodeFeatures(t *testing.T) {
 		{"SSE2 baseline", []byte{0x66, 0x0f, 0xfe, 0x07}, "paddd (%rdi),%xmm0", ""},
 		{"POPCNT", []byte{0xf3, 0x48, 0x0f, 0xb8, 0xc7}, "", "POPCNT"},
 		{"BMI2 shlx", []byte{0xc4, 0xe2, 0xf9, 0xf7, 0xc7}, "", "BMI2"},
+		{"TZCNT runs as BSF without BMI1", []byte{0xf3, 0x48, 0x0f, 0xbc, 0xc7}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in, err := Decode(tc.code, 0)

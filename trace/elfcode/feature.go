@@ -50,7 +50,6 @@ var (
 	fBMI1     = feat("BMI1", "bmi1", "bmi1", "")
 	fBMI2     = feat("BMI2", "bmi2", "bmi2", "")
 	fPOPCNT   = feat("POPCNT", "popcnt", "popcnt", "")
-	fLZCNT    = feat("LZCNT", "abm", "abm", "")
 	fMOVBE    = feat("MOVBE", "movbe", "movbe", "")
 	fRDRAND   = feat("RDRAND", "rdrand", "rdrand", "")
 	fRDSEED   = feat("RDSEED", "rdseed", "rdseed", "")
@@ -227,10 +226,9 @@ func legacyFeatures(op string) []Feature {
 	switch op {
 	case "POPCNT":
 		return []Feature{fPOPCNT}
-	case "LZCNT":
-		return []Feature{fLZCNT}
-	case "TZCNT":
-		return []Feature{fBMI1}
+	// LZCNT and TZCNT are not here: a CPU without them runs them as
+	// BSR and BSF (the F3 prefix is ignored), never an invalid opcode;
+	// glibc's baseline code uses TZCNT so.
 	case "MOVBE":
 		return []Feature{fMOVBE}
 	case "RDRAND":

@@ -21,12 +21,12 @@ type Use struct {
 }
 
 // ScanOwnCode decodes the functions of the app's own code and lists the
-// features beyond x86-64's baseline they use. The app's own code is, when
-// the object has DWARF, the functions its compile units cover (a static
-// glibc has none), otherwise every function but glibc's CPU-specific
-// variants (__memcpy_avx512_unaligned, __strlen_evex …), which glibc's
-// ifuncs choose by CPUID and XCR0 at start-up and so never run on a CPU
-// or kernel without them. What it cannot see: code reached through
+// features beyond x86-64's baseline they use. The app's own code is every
+// function but glibc's CPU-specific variants (__memcpy_avx512_unaligned,
+// __strlen_evex, _dl_runtime_resolve_xsavec …), which glibc's ifuncs and
+// ld.so choose by CPUID and XCR0 at start-up and so never run on a CPU or
+// kernel without them (the rest of glibc is built for the x86-64
+// baseline). What it cannot see: code reached through
 // tables or JIT-compiled at run time, and functions without a symbol.
 func ScanOwnCode(o *Object) ([]Use, error) {
 	seen := map[uint64]bool{}
@@ -69,12 +69,6 @@ func ScanOwnCode(o *Object) ([]Use, error) {
 }
 
 func (o *Object) ownCode(s sym) bool {
-	if o.dw != nil {
-		if cu, err := o.dw.Reader().SeekPC(s.addr); err == nil && cu != nil {
-			return true
-		}
-		return false
-	}
 	return !glibcVariant(s.name)
 }
 
