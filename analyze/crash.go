@@ -37,13 +37,13 @@ type CodePlace struct {
 	Object string `json:"object"`
 	// Base is where the object was loaded in the guest; Offset the
 	// address relative to it.
-	Base   uint64 `json:"base"`
-	Offset uint64 `json:"offset"`
-	Func   string `json:"func,omitempty"`
+	Base   trace.Hex `json:"base"`
+	Offset trace.Hex `json:"offset"`
+	Func   string    `json:"func,omitempty"`
 	// FuncOffset is the offset into Func.
-	FuncOffset uint64 `json:"func_offset"`
-	File       string `json:"file,omitempty"`
-	Line       int    `json:"line,omitempty"`
+	FuncOffset trace.Hex `json:"func_offset"`
+	File       string    `json:"file,omitempty"`
+	Line       int       `json:"line,omitempty"`
 	// How says how the base was found ("RELRO mprotect at 0x…").
 	How string `json:"how,omitempty"`
 }

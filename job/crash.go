@@ -35,7 +35,7 @@ func ExplainCrash(d *analyze.Diff, uniPath string, h trace.Header) {
 		}
 		return
 	}
-	rip := *c.RIP
+	rip := uint64(*c.RIP)
 	objs, notes := guestObjects(uniPath, h)
 	c.Notes = append(c.Notes, notes...)
 	defer func() {
@@ -61,9 +61,9 @@ func ExplainCrash(d *analyze.Diff, uniPath string, h trace.Header) {
 		return
 	}
 	off := rip - at.base
-	p := &analyze.CodePlace{Role: at.role, Object: at.obj.Path, Base: at.base, Offset: off, How: at.how}
+	p := &analyze.CodePlace{Role: at.role, Object: at.obj.Path, Base: trace.Hex(at.base), Offset: trace.Hex(off), How: at.how}
 	if name, fo, ok := at.obj.Symbol(off); ok {
-		p.Func, p.FuncOffset = name, fo
+		p.Func, p.FuncOffset = name, trace.Hex(fo)
 	} else if at.role == "kernel" {
 		c.Notes = append(c.Notes, "the kernel image is stripped: a "+filepath.Base(at.obj.Path)+".dbg from its build next to it would name the function")
 	}

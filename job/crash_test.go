@@ -37,7 +37,7 @@ func TestExplainCrashInTheKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	rip := uint64(0x103077)
+	rip := trace.Hex(0x103077)
 	d := &analyze.Diff{Crash: &analyze.CrashReport{Crash: trace.Crash{Kind: "general protection", Trap: 13, RIP: &rip, Message: "Unhandled Trap 13 (general protection), error code=0x0"}}}
 	ExplainCrash(d, path, h)
 	c := d.Crash
@@ -153,11 +153,11 @@ func TestCrashPlacedInTheInterpreter(t *testing.T) {
 		{appBase + mustSym(t, app, "poke"), "app", "poke", appBase},
 		{libcBase + mustSym(t, libc, "abort"), "library", "abort", libcBase},
 	} {
-		rip := tc.rip
+		rip := trace.Hex(tc.rip)
 		d := &analyze.Diff{Crash: &analyze.CrashReport{Crash: trace.Crash{Kind: "page fault", Trap: 14, RIP: &rip, Message: "x"}}}
 		ExplainCrash(d, path, h)
 		p := d.Crash.Where
-		if p == nil || p.Role != tc.role || p.Base != tc.base || p.Func != tc.fn || p.FuncOffset != 0 {
+		if p == nil || p.Role != tc.role || uint64(p.Base) != tc.base || p.Func != tc.fn || p.FuncOffset != 0 {
 			t.Errorf("RIP %#x: where %+v, want the %s at %#x in %s; notes %q", rip, p, tc.role, tc.base, tc.fn, d.Crash.Notes)
 		}
 	}

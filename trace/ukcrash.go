@@ -38,9 +38,9 @@ type Crash struct {
 	// protection, 14 page fault), -1 when none was printed.
 	Trap int `json:"trap"`
 	// ErrorCode is the exception's error code, when printed.
-	ErrorCode *uint64 `json:"error_code,omitempty"`
+	ErrorCode *Hex `json:"error_code,omitempty"`
 	// Addr is the faulting address of a page fault.
-	Addr *uint64 `json:"addr,omitempty"`
+	Addr *Hex `json:"addr,omitempty"`
 	// Access says what the faulting access was (from the error code).
 	Access string `json:"access,omitempty"`
 	// Message is the line that said it, as printed.
@@ -48,12 +48,12 @@ type Crash struct {
 	// Assertion is the failed condition of an assertion.
 	Assertion string `json:"assertion,omitempty"`
 	// RIP and RSP are the registers at the fault, when printed.
-	RIP *uint64 `json:"rip,omitempty"`
-	RSP *uint64 `json:"rsp,omitempty"`
+	RIP *Hex `json:"rip,omitempty"`
+	RSP *Hex `json:"rsp,omitempty"`
 	// Regs are every register printed, in order.
 	Regs []Reg `json:"regs,omitempty"`
 	// Callers are the return addresses of the frame walk, innermost first.
-	Callers []uint64 `json:"callers,omitempty"`
+	Callers []Hex `json:"callers,omitempty"`
 	// Thread is the crashing thread's name (crash screen).
 	Thread string `json:"thread,omitempty"`
 	// Version is the release the crash screen names.
@@ -62,21 +62,46 @@ type Crash struct {
 	// frame walk faults on a frame pointer it cannot follow): said, not
 	// taken for the crash.
 	Nested string `json:"nested,omitempty"`
-	// Pos is the console line of Message.
-	Pos Pos `json:"pos"`
+	// Pos is the console line of Message; At the same as "file:line".
+	Pos Pos    `json:"-"`
+	At  string `json:"at"`
+}
+
+// Hex is an address or register value, written in JSON as a "0x…"
+// string: a JSON number loses the low bits of a 64-bit address in most
+// readers (doubles).
+type Hex uint64
+
+// MarshalJSON writes "0x…".
+func (h Hex) MarshalJSON() ([]byte, error) {
+	return []byte(`"0x` + strconv.FormatUint(uint64(h), 16) + `"`), nil
+}
+
+// UnmarshalJSON reads "0x…".
+func (h *Hex) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return fmt.Errorf("want a \"0x…\" string, got %s", b)
+	}
+	v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64)
+	if err != nil {
+		return err
+	}
+	*h = Hex(v)
+	return nil
 }
 
 // Reg is one register of a crash dump.
 type Reg struct {
 	Name  string `json:"name"`
-	Value uint64 `json:"value"`
+	Value Hex    `json:"value"`
 }
 
 // Reg returns the value of the register named name.
 func (c *Crash) Reg(name string) (uint64, bool) {
 	for _, r := range c.Regs {
 		if r.Name == name {
-			return r.Value, true
+			return uint64(r.Value), true
 		}
 	}
 	return 0, false
@@ -252,14 +277,15 @@ func (s *CrashScanner) Add(ev *Event) {
 				if m[1] == "RSP" {
 					segName = "SS"
 				}
-				s.c.Regs = append(s.c.Regs, Reg{segName, seg})
+				s.c.Regs = append(s.c.Regs, Reg{segName, Hex(seg)})
 			}
-			s.c.Regs = append(s.c.Regs, Reg{m[1], v})
+			s.c.Regs = append(s.c.Regs, Reg{m[1], Hex(v)})
+			h := Hex(v)
 			switch m[1] {
 			case "RIP":
-				s.c.RIP = &v
+				s.c.RIP = &h
 			case "RSP":
-				s.c.RSP = &v
+				s.c.RSP = &h
 			}
 		}
 		return
@@ -319,11 +345,11 @@ func (s *CrashScanner) begin(kind string, trap int, msg string, pos Pos) *Crash 
 		// The crash screen's header or an earlier message came first:
 		// the fault names the kind.
 		if s.c.Kind == "crash" || s.c.Kind == "out of memory" {
-			s.c.Kind, s.c.Trap, s.c.Message, s.c.Pos = kind, trap, msg, pos
+			s.c.Kind, s.c.Trap, s.c.Message, s.c.Pos, s.c.At = kind, trap, msg, pos, pos.String()
 		}
 		return s.c
 	}
-	s.c = &Crash{Kind: kind, Trap: trap, Message: msg, Pos: pos}
+	s.c = &Crash{Kind: kind, Trap: trap, Message: msg, Pos: pos, At: pos.String()}
 	return s.c
 }
 
@@ -335,18 +361,19 @@ func isOOMText(t string) bool {
 	return strings.Contains(l, "out of memory") || strings.HasPrefix(l, "failed to allocate") || strings.Contains(l, "cannot allocate memory")
 }
 
-func hexPtr(s string) *uint64 {
+func hexPtr(s string) *Hex {
 	v, err := strconv.ParseUint(strings.TrimPrefix(s, "0x"), 16, 64)
 	if err != nil {
 		return nil
 	}
-	return &v
+	h := Hex(v)
+	return &h
 }
 
 // pageFaultAccess reads the x86 page-fault error code: bit 0 the page was
 // present (a protection violation) or not, bit 1 a write, bit 2 user mode,
 // bit 4 an instruction fetch. word is what libukvmem printed ("write").
-func pageFaultAccess(ec uint64, word string) string {
+func pageFaultAccess(ec Hex, word string) string {
 	access := "read"
 	switch {
 	case ec&0x10 != 0:

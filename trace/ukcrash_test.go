@@ -57,13 +57,13 @@ func TestCrashFixtures(t *testing.T) {
 			if c.Kind != tc.kind || c.Trap != tc.trap {
 				t.Errorf("kind %q trap %d, want %q %d", c.Kind, c.Trap, tc.kind, tc.trap)
 			}
-			if tc.rip != 0 && (c.RIP == nil || *c.RIP != tc.rip) {
+			if tc.rip != 0 && (c.RIP == nil || uint64(*c.RIP) != tc.rip) {
 				t.Errorf("RIP %v, want %#x", c.RIP, tc.rip)
 			}
 			if tc.rip != 0 && c.RSP == nil {
 				t.Errorf("no RSP")
 			}
-			if tc.addr != 0 && (c.Addr == nil || *c.Addr != tc.addr || c.Access != tc.access) {
+			if tc.addr != 0 && (c.Addr == nil || uint64(*c.Addr) != tc.addr || c.Access != tc.access) {
 				t.Errorf("addr %v access %q, want %#x %q", c.Addr, c.Access, tc.addr, tc.access)
 			}
 			if c.Nested != tc.nested {
@@ -78,7 +78,7 @@ func TestCrashFixtures(t *testing.T) {
 			if c.Version != tc.version {
 				t.Errorf("version %q, want %q", c.Version, tc.version)
 			}
-			if c.Pos.Line < 1 || c.Pos.File != tc.file {
+			if c.Pos.Line < 1 || c.Pos.File != tc.file || c.At != c.Pos.String() {
 				t.Errorf("pos %v", c.Pos)
 			}
 			if r15, ok := c.Reg("R15"); tc.rip != 0 && (!ok || r15 != 1) {
