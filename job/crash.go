@@ -267,7 +267,48 @@ func featureGap(ctx context.Context, in elfcode.Insn, h trace.Header) *analyze.F
 		}
 	}
 	g.Unikraft, g.Closures = closures(f, g)
+	if f.State == "AVX" {
+		if v, ok := releaseOf(h.Unikraft); ok && lessVersion(v, [3]int{0, 16, 3}) {
+			g.Unikraft = fmt.Sprintf("Unikraft %d.%d.%d enables no AVX state (0.16.3 added it): the instruction faults whatever the CPU", v[0], v[1], v[2])
+			g.Closures = append([]string{"a Unikraft release of 0.16.3 or later, which enables the AVX state when the CPU has AVX"}, g.Closures...)
+		}
+	}
 	return g
+}
+
+// releaseOf reads the release of a banner's version: "Calypso
+// (0.17.0~eaf6fda1-custom)" is 0.17.0.
+func releaseOf(banner string) ([3]int, bool) {
+	var v [3]int
+	open := strings.IndexByte(banner, '(')
+	if open < 0 {
+		return v, false
+	}
+	s := banner[open+1:]
+	if i := strings.IndexAny(s, "~)"); i >= 0 {
+		s = s[:i]
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) < 2 {
+		return v, false
+	}
+	for i := 0; i < 3 && i < len(parts); i++ {
+		n, err := strconv.Atoi(parts[i])
+		if err != nil {
+			return v, false
+		}
+		v[i] = n
+	}
+	return v, true
+}
+
+func lessVersion(a, b [3]int) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
 }
 
 // UnikraftXSAVE says what Unikraft does with each XSAVE state (read from

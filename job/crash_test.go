@@ -187,3 +187,17 @@ func symbolAddr(t *testing.T, path, name string) (uint64, bool) {
 	}
 	return 0, false
 }
+
+func TestReleaseOf(t *testing.T) {
+	for in, want := range map[string][3]int{"Calypso (0.17.0~eaf6fda1-custom)": {0, 17, 0}, "Helene (0.18.0~424eb3d9)": {0, 18, 0}, "Pandora (0.15.0)": {0, 15, 0}, "Kiviuq (0.20.1~5e3c1a7b)": {0, 20, 1}} {
+		if v, ok := releaseOf(in); !ok || v != want {
+			t.Errorf("%q: %v %v", in, v, ok)
+		}
+	}
+	if _, ok := releaseOf("no version"); ok {
+		t.Errorf("a banner without a version read as one")
+	}
+	if !lessVersion([3]int{0, 15, 0}, [3]int{0, 16, 3}) || lessVersion([3]int{0, 17, 0}, [3]int{0, 16, 3}) {
+		t.Errorf("lessVersion")
+	}
+}
