@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -28,6 +29,8 @@ func GuestCPUFeatures(ctx context.Context, qemu, accel, cpu string) (map[string]
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, qemu, "-machine", "none", "-accel", accel, "-nodefaults", "-display", "none", "-qmp", "stdio")
+	// Like the VM's qemu, it dies with syscov (and is asked to quit).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
