@@ -12,6 +12,7 @@ require (
 	github.com/spf13/pflag v1.1.0
 	github.com/u-root/u-root v0.16.0
 	github.com/yuin/goldmark v1.8.7
+	golang.org/x/arch v0.33.0
 	golang.org/x/sys v0.50.0
 )
 

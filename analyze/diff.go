@@ -162,6 +162,9 @@ type Diff struct {
 	SetAside []NameCount
 	// Runtimes the native run was seen to use.
 	Runtimes []string
+	// Crash is the unikernel run's crash, when it crashed: what it
+	// lacked first.
+	Crash *CrashReport
 	// Timeline is the alignment in TimelineBuckets buckets along the
 	// edit script: per bucket, how many equal, native-only and
 	// unikernel-only events (for a chart of where the runs part).
@@ -210,6 +213,7 @@ type DiffBuilder struct {
 	ignored    map[string]int // native side
 	uniIgnored map[string]int
 	lastCrit   string
+	crash      crashWatch
 	uniHeader  trace.Header
 	nativeName string
 	uniName    string
@@ -394,6 +398,7 @@ func (b *DiffBuilder) AddUnikernel(ev *trace.Event) {
 	if ev.Kind == trace.KindMessage && ev.Level == "crit" {
 		b.lastCrit = ev.Text
 	}
+	b.crash.add(ev)
 	if ev.Kind != trace.KindSyscall {
 		return
 	}
@@ -451,6 +456,7 @@ func (b *DiffBuilder) Diff() *Diff {
 		d.SetAside = b.filter.SetAside()
 	}
 	b.judgeGaps(d)
+	d.Crash = b.crash.report()
 	d.Ignored = sortedCounts(b.ignored)
 	for _, c := range b.children {
 		d.ForkChildren = append(d.ForkChildren, *c)

@@ -327,6 +327,7 @@ func AnalyzeRuns(native, uni string, opts trace.Options, context int, ignore []s
 	d.SetSources(native, uni, uin.R.Header())
 	d.SetNativeHeader(nin.R.Header())
 	out := &RunsAnalysis{Diff: d.Diff(), Native: nin.R.Header(), Uni: uin.R.Header()}
+	ExplainCrash(out.Diff, uni, out.Uni)
 	if withCoverage {
 		out.Coverage = cov.Coverage(refine)
 	}

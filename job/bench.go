@@ -228,7 +228,7 @@ func (b *Bench) unikernelRun(ctx context.Context, o Output, plan *UnikernelPlan,
 	// guest said and which syscalls failed around it.
 	var mu sync.Mutex
 	var console []trace.Event
-	cfg := unikernel.Config{QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: memory,
+	cfg := unikernel.Config{QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: memory, CPU: uf.CPU,
 		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog, Ready: ready,
 		Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr, Warn: o.Warn,
 		OnEvent: func(ev *trace.Event) {

@@ -69,6 +69,7 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 			return err
 		}
 	}
+	warnCPUFeatures(ctx, o, c.Unikernel, plan) // before any unikernel run
 	if err := os.MkdirAll(c.Out, 0o755); err != nil {
 		return err
 	}
@@ -293,7 +294,8 @@ func (c *Check) writeReports(d *analyze.Diff, apps []*analyze.AppCoverage, plan 
 func (c *Check) verdict(o Output, j Judgement, d *analyze.Diff, a *analyze.AppCoverage, ukFailure error) error {
 	lacks := false
 	if d != nil {
-		fmt.Fprintf(o.Stdout, "%s\n", report.VerdictColor(d.Lacks(j.Strict), report.Verdict(d)))
+		fmt.Fprintf(o.Stdout, "%s\n", report.VerdictColor(d.Lacks(j.Strict) || d.Crash != nil, report.Verdict(d)))
+		report.CrashText(o.Stdout, d) // a crash, explained, is what it lacks first
 		lacks = d.Lacks(j.Strict)
 	}
 	if a.TableWarning != "" {

@@ -27,6 +27,9 @@ type UnikernelOptions struct {
 	Image, Initrd, Rootfs string
 	RootfsAdd             []string
 	Memory, KVM           string
+	// CPU is the guest CPU model (qemu's -cpu value); empty: host under
+	// KVM, max under TCG.
+	CPU string
 	// Append are kernel parameters, before " -- " and the app's argv.
 	Append     string
 	ConsoleLog string
@@ -62,6 +65,10 @@ type UnikernelPlan struct {
 	// RootfsList is the list of what syscov packed (PackInitrd);
 	// InitrdGiven and RootfsGiven the --initrd or --rootfs given.
 	RootfsList, InitrdGiven, RootfsGiven string
+	// cpuCheck, when set, is the scan of the app's code for CPU features
+	// (started before the native run): its warnings are printed before
+	// the unikernel boots.
+	cpuCheck <-chan []CPUWarning
 }
 
 // planFor plans the unikernel run of a job: none when no image is given;
@@ -175,6 +182,7 @@ func RunUnikernelTrace(o Output, ctx context.Context, uf UnikernelOptions, appAr
 		return err
 	}
 	if err := UnikernelFailure(res, timeout); err != nil {
+		explainTraceCrash(o, res, out)
 		return plan.Explain(err)
 	}
 	return res.WorkloadErr
@@ -329,6 +337,7 @@ func firstNonEmpty(s ...string) string {
 // RecordUnikernel boots the image, writes the trace to out and the raw
 // console next to it, and reports on stderr how the run went.
 func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *UnikernelPlan, out string, ready workload.Ready, workloadCmd, dir string) (*unikernel.Result, error) {
+	plan.printCPUCheck(o)
 	base := strings.TrimSuffix(out, ".trace")
 	if out == "-" {
 		base = "unikernel"
@@ -348,7 +357,7 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 	}
 	ready.Forwarded = len(uf.Ports) > 0
 	cfg := unikernel.Config{
-		QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: uf.Memory,
+		QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: uf.Memory, CPU: uf.CPU,
 		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog,
 		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr,
 		Warn:   o.Warn,

@@ -44,6 +44,17 @@ func verdict(d *analyze.Diff) string {
 		parts = append(parts, fmt.Sprintf("%d files the image lacks", n))
 	}
 	switch {
+	case d.Crash != nil:
+		// A run that crashed never says "nothing is lacking": the crash
+		// is what it lacks first.
+		s := d.Crash.Headline()
+		if d.Lacks(false) {
+			return s + "; it also lacks syscalls the app needs: " + strings.Join(parts, "; ")
+		}
+		if len(parts) > 0 {
+			return s + "; besides: " + strings.Join(parts, "; ")
+		}
+		return s
 	case d.Lacks(false):
 		return "the unikernel lacks syscalls the app needs: " + strings.Join(parts, "; ")
 	case len(parts) == 0:

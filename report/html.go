@@ -273,6 +273,7 @@ var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
 	"impactBars":    impactBars,
 	"timelineCols":  timelineCols,
 	"gaps":          gaps,
+	"crashLines":    crashLines,
 	"pct":           func(f float64) string { return fmt.Sprintf("%.1f", 100*f) },
 	"mul":           func(a, b float64) float64 { return a * b },
 	"add":           func(a, b float64) float64 { return a + b },
@@ -330,6 +331,7 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 {{end}}</table>
 
 <h2 id="lacking">What the unikernel lacks</h2>
+{{with .Diff}}{{with .Crash}}<p id="lacking-crash" class="blocks">First, the run crashed: {{.Headline}}{{with .Feature}}. CPU feature: {{.Summary}}{{end}} (<a href="#crash">explained below</a>).</p>{{end}}{{end}}
 {{range .Apps}}{{$l := lacking .}}<h3>{{.App}}</h3>
 {{if $l}}<table class="lacking-table"><tr><th>syscall</th><th>impact</th><th>calls</th><th>to close</th><th>class</th><th>first call site</th><th>unikernel</th><th>why</th></tr>
 {{range $l}}<tr class="{{.Impact}}"><td>{{.Key}}</td><td>{{.Impact}}{{if .Evidence}} [{{.Evidence}}]{{end}}</td><td class="n">{{.Calls}}</td><td>{{.Closure}}</td><td>{{.Class}}</td><td>{{.SiteString}}</td><td>{{.UnikernelSeen}}</td><td>{{.ImpactWhy}}</td></tr>
@@ -368,6 +370,9 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 {{with .Diff}}
 <h2 id="diff">Native run against the unikernel run</h2>
 <p>{{.NativeLen}} native and {{.UnikernelLen}} unikernel syscalls aligned: {{.Equal}} equal, {{.NativeOnly}} native only, {{.UniOnly}} unikernel only. The unikernel run ended: {{.Ended}}{{if .EndDetail}} ({{.EndDetail}}){{end}}.</p>
+{{with .Crash}}<h3 id="crash">The unikernel crashed: what it lacks first</h3>
+<pre id="crash-explained">{{range crashLines .}}{{.}}
+{{end}}</pre>{{end}}
 <figure><svg id="timeline-chart" width="{{chartW}}" height="84" role="img" aria-label="divergence timeline">
 {{range timelineCols .}}<g><title>{{.Title}}</title><rect x="{{.X}}" y="{{.EqualY}}" width="{{.W}}" height="{{.EqualH}}" class="equal"/><rect x="{{.X}}" y="{{.NativeY}}" width="{{.W}}" height="{{.NativeH}}" class="native"/><rect x="{{.X}}" y="{{.UniY}}" width="{{.W}}" height="{{.UniH}}" class="uni"/></g>
 {{end}}</svg>

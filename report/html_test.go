@@ -96,7 +96,7 @@ func TestHTMLInChromium(t *testing.T) {
 	for _, want := range []string{
 		`id="verdict"`, `id="coverage-chart"`, `id="impact-chart"`, `id="frequency-chart"`, `id="timeline-chart"`,
 		`id="verdict-table"`, `id="first-divergence"`, `id="plan-table"`,
-		"the unikernel lacks syscalls the app needs", "rt_sigaction", "clone (fork)", ">blocks<",
+		"the unikernel crashed: page fault", "it also lacks syscalls the app needs", `id="crash-explained"`, `id="lacking-crash"`, "rt_sigaction", "clone (fork)", ">blocks<",
 		// what each app lacks, with impact, call site and why
 		`class="lacking-table"`, `<tr class="degrades"><td>rseq</td>`, "glibc registers restartable sequences",
 		"Stubbed (present, pretends or does nothing):",

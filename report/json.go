@@ -203,6 +203,7 @@ func diffJSON(d *analyze.Diff) map[string]any {
 		"verdict":          Verdict(d),
 		"lacks_syscalls":   d.Lacks(false),
 		"file_gaps":        fileGapsJSON(d.FileGaps),
+		"crash":            d.Crash,
 		"set_aside":        counts(d.SetAside),
 		"runtimes":         nonNil(d.Runtimes),
 		"table":            map[string]any{"name": d.Table, "why": d.TableWhy, "warning": d.TableWarning},

@@ -272,6 +272,7 @@ func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintf(w, "\n- table: `%s` (%s)", mdCode(d.Table), mdText(d.TableWhy))
 	}
 	fmt.Fprintf(w, "\n- the unikernel run ended: %s%s\n\n", mdCell(d.Ended), mdCell(detailSuffix(d.EndDetail)))
+	crashMarkdown(w, d)
 	all := append(append(append([]analyze.Gap(nil), d.Missing...), d.NotSupported...), d.Failed...)
 	if len(all) > 0 {
 		fmt.Fprintln(w, "| syscall | nr | verdict | impact | to close | class | native calls | unikernel | top native call site |")

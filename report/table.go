@@ -277,7 +277,7 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 }
 
 func diffText(w io.Writer, d *analyze.Diff) error {
-	fmt.Fprintf(w, "%s\n", VerdictColor(d.Lacks(false), Verdict(d)))
+	fmt.Fprintf(w, "%s\n", VerdictColor(d.Lacks(false) || d.Crash != nil, Verdict(d)))
 	fmt.Fprintf(w, "native:    %s, %d syscalls aligned\n", d.NativeSource, d.NativeLen)
 	fmt.Fprintf(w, "unikernel: %s, %d syscalls aligned", d.UnikernelSource, d.UnikernelLen)
 	if d.Unikraft != "" {
@@ -289,6 +289,7 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 	}
 	fmt.Fprintf(w, "alignment: %d equal, %d native only, %d unikernel only\n", d.Equal, d.NativeOnly, d.UniOnly)
 	fmt.Fprintf(w, "the unikernel run ended: %s%s\n", d.Ended, detailSuffix(d.EndDetail))
+	crashTextSection(w, d)
 	for _, group := range []struct {
 		title string
 		list  []analyze.Gap

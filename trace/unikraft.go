@@ -399,9 +399,8 @@ func (r *unikraftReader) kernelMessage(ev *Event) {
 		r.addNote("fcntl", StatusUnsupported, text)
 	case strings.HasPrefix(text, "arch_prctl option") && strings.HasSuffix(text, "not implemented"):
 		r.addNote("arch_prctl", StatusUnsupported, text)
-	case strings.HasPrefix(text, "Unikraft crash - "):
-		v := strings.TrimPrefix(text, "Unikraft crash - ")
-		r.setVersion(v)
+	case strings.HasPrefix(text, "Unikraft crash - "), strings.HasPrefix(text, "Unikraft Crash - "): // 0.20's crash screen: "Crash"
+		r.setVersion(text[len("Unikraft crash - "):])
 	}
 }
 

@@ -27,6 +27,7 @@ func registerUnikernel(fs *flag.FlagSet, uf *job.UnikernelOptions, imageHelp str
 	fs.StringArrayVar(&uf.RootfsAdd, "rootfs-add", nil, "unikernel: also pack host file or directory SRC (at DST) into the initrd syscov packs: SRC[:DST] (repeatable)")
 	fs.StringVar(&uf.Memory, "memory", "256M", "unikernel: guest memory")
 	fs.StringVar(&uf.KVM, "kvm", "auto", "unikernel: auto (KVM, TCG when KVM cannot run the guest), on, off")
+	fs.StringVar(&uf.CPU, "cpu", "", "unikernel: the guest CPU, as qemu's -cpu takes it (MODEL[,FEATURE=on|off…], e.g. max,avx=off,avx2=off; default: host under KVM, max under TCG)")
 	fs.StringArrayVar(&uf.Ports, "port", nil, "unikernel: forward 127.0.0.1:HOST to the guest's GUEST port (HOST:GUEST, repeatable)")
 	fs.StringVar(&uf.Append, "append", "", "unikernel: kernel parameters (before ' -- ' and the app's arguments; needs uklibparam in the image)")
 	fs.StringVar(&uf.ConsoleLog, "console-log", "", "unikernel: where to keep the raw console (default: next to the trace)")

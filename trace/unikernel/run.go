@@ -35,13 +35,16 @@ type Config struct {
 	// Inspected is what InspectImage read of Image (Run reads it when nil).
 	Inspected *Image
 	Initrd    string
-	RootFS    string   // a host directory shared over 9p (mount tag fs1)
-	Memory    string   // default 256M
-	KVM       string   // auto, on, off
-	Ports     []string // HOST:GUEST TCP forwards on 127.0.0.1
-	Append    string   // kernel parameters
-	AppArgs   []string // the app's argv, written as KernelCmdline says
-	Extra     []string // more qemu arguments, as given
+	RootFS    string // a host directory shared over 9p (mount tag fs1)
+	Memory    string // default 256M
+	// CPU is qemu's -cpu value (a model and its feature switches, e.g.
+	// "max,avx=off,avx2=off"); empty: host under KVM, max under TCG.
+	CPU     string
+	KVM     string   // auto, on, off
+	Ports   []string // HOST:GUEST TCP forwards on 127.0.0.1
+	Append  string   // kernel parameters
+	AppArgs []string // the app's argv, written as KernelCmdline says
+	Extra   []string // more qemu arguments, as given
 	// ConsoleLog is where the raw console goes (always kept).
 	ConsoleLog string
 	Ready      workload.Ready
@@ -221,6 +224,7 @@ type runState struct {
 	holding     bool
 	errLines    []string // ERR and CRIT messages before the first syscall
 	fatal       string   // the message that stopped the guest
+	fatalAt     time.Time
 	crash       string
 	// app is app-elfloader's message that it could not start the app,
 	// appEnd which end that is, appPath the program it names.
@@ -321,7 +325,11 @@ loop:
 			st.mu.Lock()
 			quiet := time.Since(st.lastOutput)
 			stopped := st.fatal != ""
-			fatal := stopped && quiet >= 500*time.Millisecond
+			// A crash dump that never ends (0.18's frame walk loops on a
+			// frame chain that points back at itself: 100 MB a minute,
+			// and no syscall after it) is stopped too.
+			endless := stopped && time.Since(st.fatalAt) >= 2*time.Second && st.lastSyscall.Before(st.fatalAt)
+			fatal := stopped && (quiet >= 500*time.Millisecond || endless)
 			idle := cfg.Idle > 0 && !workloadRunning && !st.lastSyscall.IsZero() && time.Since(st.lastSyscall) >= cfg.Idle && quiet >= cfg.Idle
 			st.mu.Unlock()
 			switch {
@@ -508,7 +516,7 @@ func (st *runState) note(ev *trace.Event, syscalls int) {
 		st.crash = text
 	}
 	if st.fatal == "" {
-		st.fatal = text
+		st.fatal, st.fatalAt = text, time.Now()
 	}
 }
 

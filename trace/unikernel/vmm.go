@@ -86,9 +86,9 @@ func (QEMU) Args(cfg Config, accel, qmpPath, cmdline string) []string {
 		"-kernel", cfg.Image,
 	}
 	if accel == "kvm" {
-		args = append(args, "-enable-kvm", "-cpu", "host")
+		args = append(args, "-enable-kvm", "-cpu", CPUModel(cfg.CPU, accel))
 	} else {
-		args = append(args, "-accel", "tcg", "-cpu", "max")
+		args = append(args, "-accel", "tcg", "-cpu", CPUModel(cfg.CPU, accel))
 	}
 	if cfg.Initrd != "" {
 		args = append(args, "-initrd", cfg.Initrd)
@@ -109,6 +109,20 @@ func (QEMU) Args(cfg Config, accel, qmpPath, cmdline string) []string {
 		args = append(args, "-append", cmdline)
 	}
 	return append(args, cfg.Extra...)
+}
+
+// CPUModel is the -cpu value of a run: the model asked for, or host
+// under KVM and max under TCG. The value is qemu's own syntax (a model,
+// then ,feature=on|off or +feature/-feature), passed as it is: the user
+// names the guest CPU.
+func CPUModel(asked, accel string) string {
+	if asked != "" {
+		return asked
+	}
+	if accel == "kvm" {
+		return "host"
+	}
+	return "max"
 }
 
 // qemuOpt escapes a value inside a qemu option string (a comma is
