@@ -35,6 +35,12 @@ var examples = map[string][]string{
 	"kb show":    {"syscov kb show unikraft@0.17.0 --level missing", "syscov kb show futex socket eventfd2", "syscov kb show --config build/.config --level disabled"},
 	"kb diff":    {"syscov kb diff unikraft@0.17.0 unikraft@staging"},
 	"kb import":  {"syscov kb import ../unikraft ../app-elfloader ../lib-lwip --version 0.17.0 --default-config ../app-elfloader/.config -o unikraft.json"},
+	"catalog run": {
+		"syscov catalog run catalog/apps.yaml --jobs 2",
+		"syscov catalog run apps.yaml --store postgres://syscov@db/catalog --shard auto --unikernel --probe",
+		"syscov catalog run apps.yaml --only redis,nginx --rerun",
+	},
+	"catalog matrix": {"syscov catalog matrix catalog/apps.yaml --shards 4"},
 	"completion": {"syscov completion bash > /etc/bash_completion.d/syscov", "syscov completion fish > ~/.config/fish/completions/syscov.fish"},
 	"man":        {"syscov man > syscov.1 && man -l syscov.1"},
 }

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/syscov/syscov/catalog/store"
+	"github.com/syscov/syscov/internal/testpg"
+)
+
+// catalogManifest is a manifest of real, quick commands: tools with real
+// inputs, one not installed, one whose workload fails.
+func catalogManifest(t *testing.T, dir string) string {
+	t.Helper()
+	input := filepath.Join(dir, "input.txt")
+	if err := os.WriteFile(input, []byte("b\na\nc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := fmt.Sprintf(`version: 1
+defaults:
+  timeout: 60s
+apps:
+  - {name: true, package: coreutils, command: [/usr/bin/true]}
+  - {name: ls, package: coreutils, command: [ls, -l, /]}
+  - {name: sort, package: coreutils, command: [sort, %[1]s]}
+  - {name: sha256sum, package: coreutils, command: [sha256sum, %[1]s]}
+  - {name: gzip, package: gzip, command: [gzip, -c, %[1]s]}
+  - {name: grep, package: grep, command: [grep, -c, a, %[1]s]}
+  - {name: sqlite3, package: sqlite3, command: [sqlite3, ":memory:", "create table t(x); insert into t values (1); select * from t;"]}
+  - {name: uname, package: coreutils, command: [uname, -a]}
+  - {name: ghost, command: [no-such-program-syscov, --serve]}
+  - {name: badwork, command: [sleep, "30"], workload: "exit 3"}
+`, input)
+	path := filepath.Join(dir, "m.yaml")
+	if err := os.WriteFile(path, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func syscovBin(t *testing.T) string {
+	t.Helper()
+	bin, err := exec.LookPath("syscov") // testscript.Main put this test binary there as syscov
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// storedApps reads the store: app → status, and how many rows each app has.
+func storedApps(t *testing.T, url string) (map[string]store.Status, map[string]int) {
+	t.Helper()
+	s, err := store.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	status, rows := map[string]store.Status{}, map[string]int{}
+	err = s.Each(context.Background(), store.Filter{}, func(r *store.Result) error {
+		status[r.App] = r.Status
+		rows[r.App]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return status, rows
+}
+
+func checkCatalog(t *testing.T, status map[string]store.Status, rows map[string]int) {
+	t.Helper()
+	if len(status) != 10 {
+		t.Errorf("%d apps stored, want 10: %v", len(status), status)
+	}
+	for app, n := range rows {
+		if n != 1 {
+			t.Errorf("%s stored %d times", app, n)
+		}
+	}
+	if status["ghost"] != store.CouldNotRun || status["badwork"] != store.CouldNotRun {
+		t.Errorf("ghost %s, badwork %s: want could-not-run", status["ghost"], status["badwork"])
+	}
+	for _, app := range []string{"true", "ls", "sort", "sqlite3", "uname"} {
+		if s := status[app]; s != store.Works && s != store.Lacks {
+			t.Errorf("%s: %s, want an answer", app, s)
+		}
+	}
+}
+
+// Four shard processes of `syscov catalog run` write into one real
+// PostgreSQL at once: every app once, none lost, none doubled.
+func TestCatalogShardsPostgres(t *testing.T) {
+	pg := testpg.Start(t)
+	dir := t.TempDir()
+	m := catalogManifest(t, dir)
+	bin := syscovBin(t)
+	var wg sync.WaitGroup
+	outs := make([]bytes.Buffer, 4)
+	errs := make([]error, 4)
+	start := time.Now()
+	for k := 0; k < 4; k++ {
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			cmd := exec.Command(bin, "catalog", "run", m, "--store", pg.URL, "--shard", fmt.Sprintf("%d/4", k), "--out", filepath.Join(dir, "out"))
+			cmd.Stdout, cmd.Stderr = &outs[k], &outs[k]
+			errs[k] = cmd.Run()
+		}(k)
+	}
+	wg.Wait()
+	t.Logf("4 shards: %s", time.Since(start).Round(time.Millisecond))
+	for k := range errs {
+		if errs[k] != nil {
+			t.Errorf("shard %d/4: %v\n%s", k, errs[k], outs[k].String())
+		}
+	}
+	status, rows := storedApps(t, pg.URL)
+	checkCatalog(t, status, rows)
+	// The same shards again: everything is stored already.
+	out, err := exec.Command(bin, "catalog", "run", m, "--store", pg.URL, "--shard", "1/4", "--out", filepath.Join(dir, "out")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "0 apps stored (none), 3 stored already") {
+		t.Errorf("rerun of 1/4: %v\n%s", err, out)
+	}
+}
+
+// Several local jobs into one SQLite file.
+func TestCatalogSQLiteJobs(t *testing.T) {
+	dir := t.TempDir()
+	m := catalogManifest(t, dir)
+	db := filepath.Join(dir, "c.db")
+	start := time.Now()
+	out, err := exec.Command(syscovBin(t), "catalog", "run", m, "--store", db, "--jobs", "3", "--out", filepath.Join(dir, "out")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	t.Logf("10 apps, --jobs 3: %s\n%s", time.Since(start).Round(time.Millisecond), out)
+	status, rows := storedApps(t, db)
+	checkCatalog(t, status, rows)
+	if !strings.Contains(string(out), "could not run: not installed: no-such-program-syscov is not on PATH") {
+		t.Errorf("no reason for ghost:\n%s", out)
+	}
+	if log, err := os.ReadFile(filepath.Join(dir, "out", "sqlite3.log")); err != nil || !strings.Contains(string(log), "1\n") {
+		t.Errorf("sqlite3's log (its output): %v\n%s", err, log)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out", "ls", "coverage.json")); err != nil {
+		t.Errorf("ls's reports: %v", err)
+	}
+	// --rerun checks them again, replacing: still one row each.
+	out, err = exec.Command(syscovBin(t), "catalog", "run", m, "--store", db, "--jobs", "3", "--only", "true,uname", "--rerun", "--out", filepath.Join(dir, "out")).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "2 apps stored") {
+		t.Errorf("--rerun: %v\n%s", err, out)
+	}
+	_, rows = storedApps(t, db)
+	if rows["true"] != 1 || rows["uname"] != 1 {
+		t.Errorf("after --rerun: %v", rows)
+	}
+}
+
+// kill -9 in the middle of a run keeps every finished app and leaves no
+// half-written row; the next run does the rest only.
+func TestCatalogKillResume(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("version: 1\napps:\n")
+	for i := 0; i < 6; i++ {
+		// A server-like app that lives until syscov stops it, with a
+		// workload that takes a second.
+		fmt.Fprintf(&b, "  - {name: sleeper%d, command: [sleep, \"300\"], workload: \"sleep 1\"}\n", i)
+	}
+	m := filepath.Join(dir, "m.yaml")
+	os.WriteFile(m, []byte(b.String()), 0o644)
+	db := filepath.Join(dir, "c.db")
+	cmd := exec.Command(syscovBin(t), "catalog", "run", m, "--store", db, "--out", filepath.Join(dir, "out"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("no app stored in 60s:\n%s", out.String())
+		}
+		if strings.Count(out.String(), "works") >= 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	status, rows := storedApps(t, db)
+	if len(status) < 2 || len(status) >= 6 {
+		t.Fatalf("after kill -9: %d apps stored, want from 2 to 5: %v", len(status), status)
+	}
+	killed := len(status)
+	// The app being checked when syscov died is not left running (the
+	// traced app dies with its tracer).
+	time.Sleep(500 * time.Millisecond)
+	if ps, _ := exec.Command("pgrep", "-f", "^sleep 300$").Output(); len(ps) > 0 {
+		t.Errorf("left running after kill -9: pids %s", ps)
+		for _, pid := range strings.Fields(string(ps)) {
+			exec.Command("kill", "-9", pid).Run()
+		}
+	}
+	out2, err := exec.Command(syscovBin(t), "catalog", "run", m, "--store", db, "--out", filepath.Join(dir, "out")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("resume: %v\n%s", err, out2)
+	}
+	if want := fmt.Sprintf("%d apps stored (%d works), %d stored already", 6-killed, 6-killed, killed); !strings.Contains(string(out2), want) {
+		t.Errorf("resume: want %q in\n%s", want, out2)
+	}
+	status, rows = storedApps(t, db)
+	if len(status) != 6 {
+		t.Errorf("after resume: %v", status)
+	}
+	for app, n := range rows {
+		if n != 1 {
+			t.Errorf("%s stored %d times", app, n)
+		}
+	}
+}
