@@ -157,13 +157,13 @@ func (r *Runner) KeyOf(a *App, version string) store.Key {
 		Syscov: job.Version, Backend: string(r.backend()), Mode: "native"}
 	var cfg []string
 	if r.ConfigPath != "" {
-		cfg = append(cfg, "config "+fileDigest(r.ConfigPath))
+		cfg = append(cfg, "config "+ConfigKey(r.ConfigPath))
 	}
 	if r.Unikernel && a.Unikernel != nil {
 		k.Mode = "unikernel"
 		cfg = append(cfg, "image "+filepath.Base(a.Unikernel.Image))
 		if a.Unikernel.Config != "" && r.ConfigPath == "" {
-			cfg = append(cfg, "config "+fileDigest(r.resolve(a.Unikernel.Config)))
+			cfg = append(cfg, "config "+ConfigKey(r.resolve(a.Unikernel.Config)))
 		}
 	}
 	if r.Probe && a.Probe != nil {
@@ -180,8 +180,8 @@ func (r *Runner) backend() native.Backend {
 	return r.Backend
 }
 
-// fileDigest names a file by the start of its SHA-256 (and its name).
-func fileDigest(path string) string {
+// ConfigKey names a configuration file in a key by the start of its SHA-256 (and its name).
+func ConfigKey(path string) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return filepath.Base(path) + " (unreadable)"

@@ -41,8 +41,15 @@ var examples = map[string][]string{
 		"syscov catalog run apps.yaml --only redis,nginx --rerun",
 	},
 	"catalog matrix": {"syscov catalog matrix catalog/apps.yaml --shards 4"},
-	"completion":     {"syscov completion bash > /etc/bash_completion.d/syscov", "syscov completion fish > ~/.config/fish/completions/syscov.fish"},
-	"man":            {"syscov man > syscov.1 && man -l syscov.1"},
+	"catalog plan": {
+		"syscov catalog plan",
+		"syscov catalog plan --against unikraft@0.17.0 --format markdown > tracking-issue.md",
+		"syscov catalog plan --store postgres://syscov@db/catalog --tag server --format html > plan.html",
+	},
+	"catalog compare":      {"syscov catalog compare --from unikraft@0.17.0 --to unikraft@0.18.0", "syscov catalog compare --from unikraft@0.18.0 --to unikraft@0.18.0:build/.config"},
+	"catalog import-loupe": {"syscov catalog import-loupe ../loupedb --against unikraft@0.17.0"},
+	"completion":           {"syscov completion bash > /etc/bash_completion.d/syscov", "syscov completion fish > ~/.config/fish/completions/syscov.fish"},
+	"man":                  {"syscov man > syscov.1 && man -l syscov.1"},
 }
 
 // commandDoc is what --help, completion and the man page say of a
@@ -98,6 +105,9 @@ func commandDocs() []commandDoc {
 		case "catalog":
 			runCatalogRun(e, nil)
 			runCatalogMatrix(e, nil)
+			runCatalogPlan(e, nil)
+			runCatalogCompare(e, nil)
+			runCatalogImportLoupe(e, nil)
 		default:
 			c.run(e, nil)
 		}
