@@ -30,10 +30,19 @@ type App struct {
 	Unikernel *UnikernelRun
 	// Probe, when set, probes the app's missing syscalls (--probe).
 	Probe *ProbeRun
+	// Files are written into the app's run directory ({dir}) before it
+	// starts, by name: configuration files, inputs. {port}, {port2} and
+	// {dir} are replaced in their contents too.
+	Files []File
 	// Pos is where the app is in the manifest (file:line).
 	Pos string
 	// Index is the app's position in the manifest (0-based), for shards.
 	Index int
+}
+
+// File is one file of an app's run directory.
+type File struct {
+	Name, Content string
 }
 
 // UnikernelRun is how an app runs in a Unikraft image.
@@ -148,7 +157,19 @@ func (p *parser) errorf(n *yaml.Node, key, format string, args ...any) {
 
 // fields walks a mapping node, calling f for each key; unknown keys and
 // duplicate keys are errors.
-func (p *parser) fields(n *yaml.Node, what string, known map[string]bool, f func(key string, v *yaml.Node)) {
+// keySet says which keys a mapping may have.
+type keySet interface{ has(string) bool }
+
+type keys map[string]bool
+
+func (k keys) has(s string) bool { return k[s] }
+
+// anyKey lets every key through (the names of files).
+type anyKey struct{}
+
+func (anyKey) has(string) bool { return true }
+
+func (p *parser) fields(n *yaml.Node, what string, known keySet, f func(key string, v *yaml.Node)) {
 	if n.Kind != yaml.MappingNode {
 		p.errorf(n, what, "want a mapping (key: value lines), got %s", kindName(n))
 		return
@@ -158,8 +179,8 @@ func (p *parser) fields(n *yaml.Node, what string, known map[string]bool, f func
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
 		switch {
-		case !known[key]:
-			p.errorf(k, key, "unknown key in %s (known: %s)", what, knownList(known))
+		case !known.has(key):
+			p.errorf(k, key, "unknown key in %s (known: %s)", what, knownList(known.(keys)))
 		case seen[key]:
 			p.errorf(k, key, "given twice in %s", what)
 		default:
@@ -169,7 +190,7 @@ func (p *parser) fields(n *yaml.Node, what string, known map[string]bool, f func
 	}
 }
 
-func knownList(known map[string]bool) string {
+func knownList(known keys) string {
 	var out []string
 	for k := range known {
 		out = append(out, k)
@@ -229,11 +250,11 @@ func (p *parser) duration(n *yaml.Node, key string) time.Duration {
 }
 
 var (
-	topKeys       = map[string]bool{"version": true, "defaults": true, "apps": true}
-	defaultKeys   = map[string]bool{"timeout": true, "tags": true}
-	appKeys       = map[string]bool{"name": true, "command": true, "ready": true, "workload": true, "check": true, "timeout": true, "package": true, "tags": true, "weight": true, "unikernel": true, "probe": true}
-	unikernelKeys = map[string]bool{"image": true, "append": true, "ports": true, "config": true, "args": true, "memory": true}
-	probeKeys     = map[string]bool{"syscalls": true}
+	topKeys       = keys{"version": true, "defaults": true, "apps": true}
+	defaultKeys   = keys{"timeout": true, "tags": true}
+	appKeys       = keys{"name": true, "command": true, "ready": true, "workload": true, "check": true, "timeout": true, "package": true, "tags": true, "weight": true, "unikernel": true, "probe": true, "files": true}
+	unikernelKeys = keys{"image": true, "append": true, "ports": true, "config": true, "args": true, "memory": true}
+	probeKeys     = keys{"syscalls": true}
 )
 
 func (p *parser) manifest(doc *yaml.Node) *Manifest {
@@ -357,6 +378,14 @@ func (p *parser) app(n *yaml.Node, d Defaults) *App {
 			if a.Unikernel.Image == "" && v.Kind == yaml.MappingNode {
 				p.errorf(v, "unikernel", "missing image:")
 			}
+		case "files":
+			p.fields(v, "files", anyKey{}, func(name string, c *yaml.Node) {
+				if !validName(name) {
+					p.errorf(c, name, "a file name is letters, digits and . _ - (it is written into the app's run directory)")
+					return
+				}
+				a.Files = append(a.Files, File{name, p.str(c, name)})
+			})
 		case "probe":
 			a.Probe = &ProbeRun{}
 			if v.Kind == yaml.ScalarNode && (v.Value == "true" || v.Value == "false") {

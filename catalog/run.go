@@ -286,7 +286,29 @@ func (r *Runner) check(ctx context.Context, a *App, dir string, log *os.File, re
 	if err != nil {
 		return err
 	}
-	sub := func(s string) string { return strings.ReplaceAll(s, "{port}", strconv.Itoa(port)) }
+	port2, err := probe.FreePort()
+	for err == nil && port2 == port {
+		port2, err = probe.FreePort()
+	}
+	if err != nil {
+		return err
+	}
+	// The run directory: {dir}, with the manifest's files.
+	runDir, err := filepath.Abs(filepath.Join(dir, "run"))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(runDir, 0o755); err != nil {
+		return err
+	}
+	os.Chmod(dir, 0o755)
+	fixed := strings.NewReplacer("{port2}", strconv.Itoa(port2), "{dir}", runDir)
+	sub := func(s string) string { return strings.ReplaceAll(fixed.Replace(s), "{port}", strconv.Itoa(port)) }
+	for _, f := range a.Files {
+		if err := os.WriteFile(filepath.Join(runDir, f.Name), []byte(sub(f.Content)), 0o644); err != nil {
+			return err
+		}
+	}
 	subAll := func(list []string) []string {
 		out := make([]string, len(list))
 		for i, s := range list {
@@ -299,7 +321,12 @@ func (r *Runner) check(ctx context.Context, a *App, dir string, log *os.File, re
 	o := job.Output{Stdout: log, Stderr: log}
 	j := r.Judgement
 	if r.Probe && a.Probe != nil {
-		p := &job.Probe{Argv: a.Command, Syscalls: a.Probe.Syscalls, Ready: workload.Ready{Spec: a.Ready}, Workload: a.Workload, Check: a.Check,
+		// probe gives each of its runs its own {port}; the rest is fixed.
+		argv := make([]string, len(a.Command))
+		for i, s := range a.Command {
+			argv[i] = fixed.Replace(s)
+		}
+		p := &job.Probe{Argv: argv, Syscalls: a.Probe.Syscalls, Ready: workload.Ready{Spec: fixed.Replace(a.Ready)}, Workload: fixed.Replace(a.Workload), Check: fixed.Replace(a.Check),
 			Replicas: 1, Jobs: 1, Timeout: a.Timeout / 4, Out: dir}
 		if p.Syscalls == "" {
 			p.MissingAgainst = r.TableSpec
