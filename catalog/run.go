@@ -383,6 +383,10 @@ func (r *Runner) classify(res *store.Result, err error, a *App) {
 		res.Status, res.ExitCode = store.Lacks, xe.Code
 	case errors.As(err, &xe) && xe.Code == job.ExitBootFailure:
 		res.Status, res.ExitCode, res.Reason = store.UnikernelFailed, xe.Code, err.Error()
+	case strings.Contains(err.Error(), "exit status 101") && a.Workload != "":
+		res.Status, res.ExitCode, res.Reason = store.CouldNotRun, 101, "could not run: the workload failed: "+oneLine(a.Workload)
+	case strings.Contains(err.Error(), "exit status 102") && a.Check != "":
+		res.Status, res.ExitCode, res.Reason = store.CouldNotRun, 102, "could not run: the check failed: "+oneLine(a.Check)
 	default:
 		res.Status, res.ExitCode, res.Reason = store.CouldNotRun, 1, "could not run: "+oneLine(err.Error())
 		if errors.As(err, &xe) {
