@@ -228,7 +228,9 @@ func catalogPlanHTML(w io.Writer, d CatalogPlanDoc) error {
 	// The curve: apps working after each step.
 	n := len(p.Steps)
 	x := func(i int) float64 { return 40 + float64(i)*float64(pg.CurveW-60)/float64(max(n, 1)) }
-	y := func(v int) float64 { return float64(pg.CurveH-30) - float64(v)*float64(pg.CurveH-50)/float64(max(len(p.Apps), 1)) }
+	y := func(v int) float64 {
+		return float64(pg.CurveH-30) - float64(v)*float64(pg.CurveH-50)/float64(max(len(p.Apps), 1))
+	}
 	pts := []string{fmt.Sprintf("%.1f,%.1f", x(0), y(p.WorkingNow))}
 	pg.CurveDots = append(pg.CurveDots, curvePoint{x(0), y(p.WorkingNow)})
 	for i, s := range p.Steps {
