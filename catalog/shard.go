@@ -100,6 +100,11 @@ func autoShard(getenv func(string) string) (Shard, error) {
 // Select is the apps of m that shard s has and only names (none: all).
 // An --only name the manifest lacks is an error.
 func Select(m *Manifest, s Shard, only []string) ([]*App, error) {
+	return SelectTagged(m, s, only, "")
+}
+
+// SelectTagged is Select, keeping only the apps tagged tag ("" all).
+func SelectTagged(m *Manifest, s Shard, only []string, tag string) ([]*App, error) {
 	want := map[string]bool{}
 	for _, n := range only {
 		if n != "" {
@@ -109,7 +114,7 @@ func Select(m *Manifest, s Shard, only []string) ([]*App, error) {
 	var out []*App
 	found := map[string]bool{}
 	for _, a := range m.Apps {
-		if len(want) > 0 && !want[a.Name] {
+		if len(want) > 0 && !want[a.Name] || tag != "" && !hasTag(a, tag) {
 			continue
 		}
 		found[a.Name] = true
@@ -134,3 +139,12 @@ func sortStrings(s []string) { sort.Strings(s) }
 
 // Getenv is the environment --shard auto reads.
 var Getenv = os.Getenv
+
+func hasTag(a *App, tag string) bool {
+	for _, t := range a.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}

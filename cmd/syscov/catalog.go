@@ -56,12 +56,13 @@ func registerStore(fs interface {
 }
 
 func runCatalogRun(e *env, args []string) error {
-	fs := newFlagSet(e, "catalog run", "catalog run MANIFEST [--store URL] [--jobs N] [--shard K/N|auto] [--only NAME,…] [--unikernel] [--probe] [--rerun]")
+	fs := newFlagSet(e, "catalog run", "catalog run MANIFEST [--store URL] [--jobs N] [--shard K/N|auto] [--only NAME,…] [--tag T] [--unikernel] [--probe] [--rerun]")
 	var storeURL string
 	registerStore(fs, &storeURL)
 	jobs := fs.Int("jobs", 1, "apps checked at once on this machine")
 	shardSpec := fs.String("shard", "", "this machine's share: K/N (0 <= K < N: the apps at positions i with i mod N = K), or auto (a Kubernetes Indexed Job, a Slurm array)")
 	only := fs.StringSlice("only", nil, "only these apps (names, comma-separated)")
+	tag := fs.String("tag", "", "only the apps with this tag")
 	uk := fs.Bool("unikernel", false, "also run each app that has a unikernel: section in its image")
 	probeApps := fs.Bool("probe", false, "also probe each app that has a probe: section (which missing syscalls a stub or a fake does for)")
 	rerun := fs.Bool("rerun", false, "check apps again whose result is stored with the same key (replacing it)")
@@ -69,11 +70,17 @@ func runCatalogRun(e *env, args []string) error {
 	against := fs.String("against", "unikraft", "support table: unikraft, unikraft@VERSION (built in) or a file from 'syscov kb import'")
 	var configPath string
 	registerConfig(fs, &configPath)
+	var bf backendFlags
+	bf.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
 		return job.Usagef("want one manifest: syscov catalog run MANIFEST")
+	}
+	var ncfg native.Config
+	if err := bf.apply(&ncfg); err != nil {
+		return err
 	}
 	if *jobs < 1 || *jobs > 256 {
 		return job.Usagef("--jobs %d: want 1 to 256", *jobs)
@@ -86,7 +93,7 @@ func runCatalogRun(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	apps, err := catalog.Select(m, shard, *only)
+	apps, err := catalog.SelectTagged(m, shard, *only, *tag)
 	if err != nil {
 		return &job.UsageError{Msg: err.Error()}
 	}
@@ -108,7 +115,7 @@ func runCatalogRun(e *env, args []string) error {
 	defer st.Close()
 	fmt.Fprintf(e.stderr, "syscov catalog: %d of %d apps of %s (shard %s) into %s, %d at a time\n", len(apps), len(m.Apps), m.Path, shard, st.Where(), *jobs)
 	r := &catalog.Runner{Store: st, Judgement: job.Judgement{Table: table, Config: cfg}, TableSpec: *against, ConfigPath: configPath,
-		Backend: native.BackendPtrace, Jobs: *jobs, Out: *out, ManifestDir: filepath.Dir(m.Path), Unikernel: *uk, Probe: *probeApps, Rerun: *rerun,
+		Backend: ncfg.Backend, Jobs: *jobs, Out: *out, ManifestDir: filepath.Dir(m.Path), Unikernel: *uk, Probe: *probeApps, Rerun: *rerun,
 		Shard: shard, Stdout: e.stdout, Stderr: e.stderr, Manifest: m.Path}
 	sum, err := r.Run(ctx, apps)
 	if sum != nil {
