@@ -310,16 +310,27 @@ func (r *Runner) check(ctx context.Context, a *App, dir string, log *os.File, re
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return err
-	}
-	os.Chmod(dir, 0o755)
 	fixed := strings.NewReplacer("{port2}", strconv.Itoa(port2), "{dir}", runDir)
 	sub := func(s string) string { return strings.ReplaceAll(fixed.Replace(s), "{port}", strconv.Itoa(port)) }
-	for _, f := range a.Files {
-		if err := os.WriteFile(filepath.Join(runDir, f.Name), []byte(sub(f.Content)), 0o644); err != nil {
+	// fresh lays the run directory anew: the check never sees what the
+	// probe's runs left there.
+	fresh := func() error {
+		if err := os.RemoveAll(runDir); err != nil {
 			return err
 		}
+		if err := os.MkdirAll(runDir, 0o755); err != nil {
+			return err
+		}
+		os.Chmod(dir, 0o755)
+		for _, f := range a.Files {
+			if err := os.WriteFile(filepath.Join(runDir, f.Name), []byte(sub(f.Content)), 0o644); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := fresh(); err != nil {
+		return err
 	}
 	subAll := func(list []string) []string {
 		out := make([]string, len(list))
@@ -351,6 +362,9 @@ func (r *Runner) check(ctx context.Context, a *App, dir string, log *os.File, re
 			return fmt.Errorf("probe: %w", err)
 		}
 		j.Probe = map[string]map[string]analyze.ProbeVerdict{filepath.Base(a.Command[0]): rep.Verdicts()}
+	}
+	if err := fresh(); err != nil {
+		return err
 	}
 	wl := sub(a.Workload)
 	switch c := sub(a.Check); {

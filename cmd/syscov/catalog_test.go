@@ -229,3 +229,38 @@ func TestCatalogKillResume(t *testing.T) {
 		}
 	}
 }
+
+// An unreachable store, or one of a newer schema, is an error before any
+// app runs: no app's log is written.
+func TestCatalogStoreErrorsFirst(t *testing.T) {
+	dir := t.TempDir()
+	m := catalogManifest(t, dir)
+	out := filepath.Join(dir, "out")
+	res, err := exec.Command(syscovBin(t), "catalog", "run", m, "--store", "postgres://syscov:pw@127.0.0.1:20544/catalog?connect_timeout=3", "--out", out).CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "cannot reach it") || strings.Contains(string(res), ":pw@") {
+		t.Errorf("unreachable store: %v\n%s", err, res)
+	}
+	db := filepath.Join(dir, "new.db")
+	s, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if out, err := exec.Command("sqlite3", db, fmt.Sprintf("insert into syscov_schema values (%d)", store.SchemaVersion+1)).CombinedOutput(); err != nil {
+		t.Skipf("sqlite3 (the CLI) to write a newer schema: %v %s", err, out)
+	}
+	res, err = exec.Command(syscovBin(t), "catalog", "run", m, "--store", db, "--out", out).CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "newer than this syscov knows") {
+		t.Errorf("newer store: %v\n%s", err, res)
+	}
+	if logs, _ := filepath.Glob(filepath.Join(out, "*.log")); len(logs) > 0 {
+		t.Errorf("apps ran: %v", logs)
+	}
+	// A manifest mistake names file:line and the key, before any app runs.
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("version: 1\napps:\n  - name: a\n    command: redis-server\n"), 0o644)
+	res, err = exec.Command(syscovBin(t), "catalog", "run", bad, "--store", filepath.Join(dir, "c.db"), "--out", out).CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "bad.yaml:4: command: want a list") {
+		t.Errorf("bad manifest: %v\n%s", err, res)
+	}
+}
