@@ -396,6 +396,14 @@ func (r *Runner) check(ctx context.Context, a *App, dir string, log *os.File, re
 	if err != nil && actx.Err() == context.DeadlineExceeded && ctx.Err() == nil {
 		return fmt.Errorf("%w after %s (the manifest's timeout)", errTimedOut, a.Timeout)
 	}
+	// An app that died, or ended with a failure, proves nothing: its
+	// trace is not the app doing its work.
+	if n := c.Native; n != nil && !n.Stopped && !n.Canceled && (n.Signal != "" || n.ExitCode != 0) {
+		if n.Signal != "" {
+			return fmt.Errorf("the app died of %s natively", n.Signal)
+		}
+		return fmt.Errorf("the app exited with status %d natively", n.ExitCode)
+	}
 	return err
 }
 

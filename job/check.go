@@ -43,6 +43,9 @@ type Check struct {
 	// AppOutput is where the app's own stdout and stderr go (nil:
 	// syscov's stderr); the catalog gives each app its log.
 	AppOutput *os.File
+	// Native is the native run's result once Run has made it (how the
+	// app ended: the catalog tells an app that died from an answer).
+	Native *native.Result
 }
 
 // Run runs the check. Its error says what the exit status is: an
@@ -116,6 +119,7 @@ func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path strin
 	files := analyze.NewFileUses()
 	start := time.Now()
 	nres, err := RecordNative(nctx, cfg, path, o.Stdout, files.Add)
+	c.Native = nres
 	if err != nil {
 		return nil, start, fmt.Errorf("native run: %w", err)
 	}

@@ -39,6 +39,9 @@ apps:
   - {name: uname, package: coreutils, command: [uname, -a]}
   - {name: ghost, command: [no-such-program-syscov, --serve]}
   - {name: badwork, command: [sleep, "30"], workload: "exit 3"}
+  - {name: dies, command: [python3, -c, "import os; os.abort()"]}
+  - {name: fails, command: [sort, /nonexistent/input]}
+  - {name: slow, command: [sleep, "60"], workload: "sleep 30", timeout: 2s}
 `, input)
 	path := filepath.Join(dir, "m.yaml")
 	if err := os.WriteFile(path, []byte(m), 0o644); err != nil {
@@ -78,16 +81,18 @@ func storedApps(t *testing.T, url string) (map[string]store.Status, map[string]i
 
 func checkCatalog(t *testing.T, status map[string]store.Status, rows map[string]int) {
 	t.Helper()
-	if len(status) != 10 {
-		t.Errorf("%d apps stored, want 10: %v", len(status), status)
+	if len(status) != 13 {
+		t.Errorf("%d apps stored, want 13: %v", len(status), status)
 	}
 	for app, n := range rows {
 		if n != 1 {
 			t.Errorf("%s stored %d times", app, n)
 		}
 	}
-	if status["ghost"] != store.CouldNotRun || status["badwork"] != store.CouldNotRun {
-		t.Errorf("ghost %s, badwork %s: want could-not-run", status["ghost"], status["badwork"])
+	for _, app := range []string{"ghost", "badwork", "dies", "fails", "slow"} {
+		if status[app] != store.CouldNotRun {
+			t.Errorf("%s: %s, want could-not-run", app, status[app])
+		}
 	}
 	for _, app := range []string{"true", "ls", "sort", "sqlite3", "uname"} {
 		if s := status[app]; s != store.Works && s != store.Lacks {
@@ -142,11 +147,14 @@ func TestCatalogSQLiteJobs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	t.Logf("10 apps, --jobs 3: %s\n%s", time.Since(start).Round(time.Millisecond), out)
+	t.Logf("13 apps, --jobs 3: %s\n%s", time.Since(start).Round(time.Millisecond), out)
 	status, rows := storedApps(t, db)
 	checkCatalog(t, status, rows)
-	if !strings.Contains(string(out), "could not run: not installed: no-such-program-syscov is not on PATH") {
-		t.Errorf("no reason for ghost:\n%s", out)
+	for _, why := range []string{"could not run: not installed: no-such-program-syscov is not on PATH", "could not run: the app died of SIGABRT natively",
+		"could not run: the app exited with status 2 natively", "could not run: timed out after 2s (the manifest's timeout)", `could not run: native run: workload "exit 3": exit status 3`} {
+		if !strings.Contains(string(out), why) {
+			t.Errorf("no %q in:\n%s", why, out)
+		}
 	}
 	if log, err := os.ReadFile(filepath.Join(dir, "out", "sqlite3.log")); err != nil || !strings.Contains(string(log), "1\n") {
 		t.Errorf("sqlite3's log (its output): %v\n%s", err, log)
