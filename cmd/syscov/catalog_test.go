@@ -272,3 +272,45 @@ func TestCatalogStoreErrorsFirst(t *testing.T) {
 		t.Errorf("bad manifest: %v\n%s", err, res)
 	}
 }
+
+// Ctrl-C (SIGINT) stops the run: exit 130, the apps finished are kept,
+// the one running is stopped and not stored, and nothing is left running.
+func TestCatalogInterrupt(t *testing.T) {
+	dir := t.TempDir()
+	m := filepath.Join(dir, "m.yaml")
+	os.WriteFile(m, []byte("version: 1\napps:\n  - {name: quick, command: [/usr/bin/true]}\n  - {name: long, command: [sleep, \"301\"], workload: \"sleep 60\"}\n"), 0o644)
+	db := filepath.Join(dir, "c.db")
+	cmd := exec.Command(syscovBin(t), "catalog", "run", m, "--store", db, "--out", filepath.Join(dir, "out"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(out.String(), "quick ") || exec.Command("pgrep", "-f", "^sleep 301$").Run() != nil {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("the long app did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if xe, ok := err.(*exec.ExitError); !ok || xe.ExitCode() != 130 {
+		t.Errorf("after SIGINT: %v, want exit 130\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), "interrupted: 1 apps stored") {
+		t.Errorf("output:\n%s", out.String())
+	}
+	status, _ := storedApps(t, db)
+	if len(status) != 1 || status["quick"] == "" {
+		t.Errorf("stored %v, want quick only", status)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if ps, _ := exec.Command("pgrep", "-f", "^sleep 301$").Output(); len(ps) > 0 {
+		t.Errorf("left running after SIGINT: %s", ps)
+		for _, pid := range strings.Fields(string(ps)) {
+			exec.Command("kill", "-9", pid).Run()
+		}
+	}
+}
