@@ -13,7 +13,10 @@ import (
 // PlanInput selects the results a plan is made of.
 type PlanInput struct {
 	Table  string // the table's name (unikraft@0.17.0)
-	Config string // "" any; else the key's config exactly
+	// Config is "config NAME sha256:…" (ConfigKey) to take the results
+	// checked with that .config; "" takes those checked without one (the
+	// table's defaults, or an image's libraries).
+	Config string
 	Tag    string
 }
 
@@ -37,7 +40,10 @@ func modeRank(mode string) int {
 func PlanApps(ctx context.Context, st *store.Store, in PlanInput) ([]*analyze.CatalogApp, error) {
 	byApp := map[string][]*store.Result{}
 	var names []string
-	err := st.Each(ctx, store.Filter{Table: in.Table, Config: in.Config, Tag: in.Tag}, func(r *store.Result) error {
+	err := st.Each(ctx, store.Filter{Table: in.Table, Tag: in.Tag}, func(r *store.Result) error {
+		if withConfig := strings.Contains(r.Config, "config "); in.Config == "" && withConfig || in.Config != "" && !strings.Contains(r.Config, in.Config) {
+			return nil
+		}
 		if _, ok := byApp[r.App]; !ok {
 			names = append(names, r.App)
 		}

@@ -367,7 +367,9 @@ func catalogCompareTable(w io.Writer, d CatalogCompareDoc) error {
 	for _, ch := range c.Changed {
 		rows = append(rows, []string{cut(ch.App, 20), ch.From, ch.To, cut(strings.Join(ch.FromNeeds, ", "), 30), cut(strings.Join(ch.ToNeeds, ", "), 30)})
 	}
-	if err := renderTable(w, []string{"app", c.From, c.To, "needs before", "needs after"}, rows, nil, nil); err != nil {
+	if len(rows) == 0 {
+		fmt.Fprintln(w, "no app changes status or needs")
+	} else if err := renderTable(w, []string{"app", c.From, c.To, "needs before", "needs after"}, rows, nil, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nsteps gone: %s\nsteps new: %s\n", orNone(stepNames(c.Gone)), orNone(stepNames(c.New)))

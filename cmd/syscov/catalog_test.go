@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -312,5 +313,41 @@ func TestCatalogInterrupt(t *testing.T) {
 		for _, pid := range strings.Fields(string(ps)) {
 			exec.Command("kill", "-9", pid).Run()
 		}
+	}
+}
+
+// plan and compare read what run stored: two tables side by side.
+func TestCatalogPlanCompare(t *testing.T) {
+	dir := t.TempDir()
+	m := catalogManifest(t, dir)
+	db := filepath.Join(dir, "c.db")
+	for _, table := range []string{"unikraft@0.17.0", "unikraft@staging"} {
+		if out, err := exec.Command(syscovBin(t), "catalog", "run", m, "--store", db, "--only", "ls,sqlite3,ghost", "--against", table, "--jobs", "2", "--out", filepath.Join(dir, "out")).CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", table, err, out)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"catalog", "compare", "--store", db, "--from", "unikraft@0.17.0", "--to", "unikraft@staging", "--format", "json"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("compare: exit %d: %s", code, stderr.String())
+	}
+	var doc struct {
+		Schema    string `json:"schema"`
+		From, To  string
+		Changed   []any `json:"changed"`
+		StepsGone []any `json:"steps_gone"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &doc); err != nil || doc.Schema != "syscov.catalog-compare/v1" || doc.From != "unikraft@0.17.0" || doc.To != "unikraft@staging" {
+		t.Errorf("compare: %v %+v\n%s", err, doc, stdout.String())
+	}
+	stdout.Reset()
+	if code := run([]string{"catalog", "plan", "--store", db, "--against", "unikraft@staging", "--format", "markdown"}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("plan: exit %d: %s", code, stderr.String())
+	}
+	if md := stdout.String(); !strings.Contains(md, "against `unikraft@staging`") || !strings.Contains(md, "| ls | lacks |") || !strings.Contains(md, "- ghost: could not run") {
+		t.Errorf("plan:\n%s", md)
+	}
+	// Nothing selected: said, not an empty plan.
+	if code := run([]string{"catalog", "plan", "--store", db, "--tag", "no-such-tag"}, nil, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "no results against") {
+		t.Errorf("plan of an unused table: exit %d: %s", code, stderr.String())
 	}
 }
