@@ -12,7 +12,7 @@ import (
 
 // PlanInput selects the results a plan is made of.
 type PlanInput struct {
-	Table  string // the table's name (unikraft@0.17.0)
+	Table string // the table's name (unikraft@0.17.0)
 	// Config is "config NAME sha256:…" (ConfigKey) to take the results
 	// checked with that .config; "" takes those checked without one (the
 	// table's defaults, or an image's libraries).
