@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -24,6 +25,7 @@ type LoupeRun struct {
 	App, Workload, Hash string
 	Command             string
 	Dir                 string
+	Dockerfile          string // how Loupe built the app's container, when kept
 	// Syscalls are the used syscalls with what Loupe found of each.
 	Syscalls []LoupeSyscall
 }
@@ -77,6 +79,9 @@ func ReadLoupe(dir string) (runs []*LoupeRun, warnings []error, err error) {
 					continue
 				}
 				run := &LoupeRun{App: a.Name(), Workload: w.Name(), Hash: h.Name(), Dir: d}
+				if _, err := os.Stat(filepath.Join(d, "Dockerfile")); err == nil {
+					run.Dockerfile = filepath.Join(d, "Dockerfile")
+				}
 				if cmd, err := os.ReadFile(filepath.Join(d, "cmd.txt")); err == nil {
 					run.Command = strings.TrimSpace(string(cmd))
 				}
@@ -113,9 +118,14 @@ func readDynCSV(path string, run *LoupeRun) ([]error, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return parseDynCSV(path, f, run)
+}
+
+// parseDynCSV reads dyn.csv rows from r (named path in warnings).
+func parseDynCSV(path string, r io.Reader, run *LoupeRun) ([]error, error) {
 	tab := trace.Table(trace.ArchX86_64)
 	var warns []error
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(r)
 	line := 0
 	for sc.Scan() {
 		line++
@@ -171,7 +181,7 @@ func LoupeResult(run *LoupeRun, table *analyze.SupportTable) (*store.Result, err
 	}
 	arch := trace.ArchX86_64
 	res := &store.Result{Key: store.Key{App: run.App, AppVersion: run.Hash, Command: run.Command, Table: table.Name(), Syscov: job.Version, Backend: "loupe", Mode: "loupe:" + run.Workload},
-		Tags: []string{"loupe"}, Weight: 1, Status: store.Works, Source: "loupe", Started: time.Now(), Log: filepath.Join(run.Dir, "dyn.csv"), Distinct: len(run.Syscalls)}
+		Tags: []string{"loupe"}, Weight: 1, Status: store.Works, Source: "loupe", Started: time.Now(), Log: filepath.Join(run.Dir, "dyn.csv"), Report: run.Dockerfile, Distinct: len(run.Syscalls)}
 	sort.Slice(run.Syscalls, func(i, j int) bool { return run.Syscalls[i].Name < run.Syscalls[j].Name })
 	for _, s := range run.Syscalls {
 		if !judge.Unsupported(arch, s.Name, false) {

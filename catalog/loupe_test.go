@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -120,4 +121,31 @@ func TestImportLoupe(t *testing.T) {
 	if len(p.Apps) != 2 || p.Steps == nil && len(want) > 0 {
 		t.Errorf("plan %+v", p)
 	}
+}
+
+func FuzzDynCSV(f *testing.F) {
+	for _, p := range []string{"testdata/loupe/redis/suite/5f1e2d/dyn.csv", "testdata/loupe/nginx/suite/9ab3c4/dyn.csv"} {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(data))
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		run := &LoupeRun{}
+		warns, err := parseDynCSV("dyn.csv", strings.NewReader(in), run)
+		if err != nil {
+			return // a line too long for the scanner
+		}
+		for _, w := range warns {
+			if !strings.HasPrefix(w.Error(), "dyn.csv:") {
+				t.Errorf("warning %q names no line", w)
+			}
+		}
+		for _, s := range run.Syscalls {
+			if trace.Table(trace.ArchX86_64).Number(s.Name) < 0 {
+				t.Errorf("kept %q", s.Name)
+			}
+		}
+	})
 }
