@@ -30,6 +30,10 @@ type App struct {
 	Unikernel *UnikernelRun
 	// Probe, when set, probes the app's missing syscalls (--probe).
 	Probe *ProbeRun
+	// AllProcesses counts every process of the native run as the app's
+	// (check --all-processes): for an app the wrapper filter would set
+	// aside.
+	AllProcesses bool
 	// Files are written into the app's run directory ({dir}) before it
 	// starts, by name: configuration files, inputs. {port}, {port2} and
 	// {dir} are replaced in their contents too.
@@ -252,7 +256,7 @@ func (p *parser) duration(n *yaml.Node, key string) time.Duration {
 var (
 	topKeys       = keys{"version": true, "defaults": true, "apps": true}
 	defaultKeys   = keys{"timeout": true, "tags": true}
-	appKeys       = keys{"name": true, "command": true, "ready": true, "workload": true, "check": true, "timeout": true, "package": true, "tags": true, "weight": true, "unikernel": true, "probe": true, "files": true}
+	appKeys       = keys{"name": true, "command": true, "ready": true, "workload": true, "check": true, "timeout": true, "package": true, "tags": true, "weight": true, "unikernel": true, "probe": true, "files": true, "all-processes": true}
 	unikernelKeys = keys{"image": true, "append": true, "ports": true, "config": true, "args": true, "memory": true}
 	probeKeys     = keys{"syscalls": true}
 )
@@ -377,6 +381,14 @@ func (p *parser) app(n *yaml.Node, d Defaults) *App {
 			})
 			if a.Unikernel.Image == "" && v.Kind == yaml.MappingNode {
 				p.errorf(v, "unikernel", "missing image:")
+			}
+		case "all-processes":
+			switch p.str(v, key) {
+			case "true":
+				a.AllProcesses = true
+			case "false":
+			default:
+				p.errorf(v, key, "want true or false")
 			}
 		case "files":
 			p.fields(v, "files", anyKey{}, func(name string, c *yaml.Node) {

@@ -25,9 +25,9 @@ func modeRank(mode string) int {
 	switch {
 	case strings.HasPrefix(mode, "unikernel"):
 		return 0
-	case mode == "native+probe":
+	case strings.HasPrefix(mode, "native") && strings.Contains(mode, "+probe"):
 		return 1
-	case mode == "native":
+	case strings.HasPrefix(mode, "native"):
 		return 2
 	}
 	return 3 // imported
@@ -104,7 +104,7 @@ func appOf(r *store.Result) *analyze.CatalogApp {
 		a.Verdict = "loupe"
 	case strings.HasPrefix(r.Mode, "unikernel") && r.Status != store.UnikernelFailed:
 		a.Verdict = "unikernel"
-	case strings.HasSuffix(r.Mode, "+probe"):
+	case strings.Contains(r.Mode, "+probe"):
 		a.Verdict = "probe"
 	default:
 		a.Verdict = "native"

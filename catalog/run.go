@@ -173,6 +173,9 @@ func (r *Runner) KeyOf(a *App, version string) store.Key {
 	if r.Probe && a.Probe != nil {
 		k.Mode += "+probe"
 	}
+	if a.AllProcesses {
+		k.Mode += "+all-processes"
+	}
 	k.Config = strings.Join(cfg, ", ")
 	return k
 }
@@ -343,6 +346,7 @@ func (r *Runner) check(ctx context.Context, a *App, dir string, log *os.File, re
 	defer cancel()
 	o := job.Output{Stdout: log, Stderr: log}
 	j := r.Judgement
+	j.Apps.All = a.AllProcesses
 	if r.Probe && a.Probe != nil {
 		// probe gives each of its runs its own {port}; the rest is fixed.
 		argv := make([]string, len(a.Command))
