@@ -1,10 +1,14 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/syscov/syscov/catalog"
 	"github.com/syscov/syscov/catalog/store"
@@ -62,4 +66,58 @@ func TestShippedManifestCI(t *testing.T) {
 		t.Errorf("plan: %v\n%s", err, plan)
 	}
 	t.Logf("\n%s", plan)
+}
+
+// The shipped fan-out examples are valid and shard as the catalog does:
+// the Indexed Job's SYSCOV_SHARDS is its completions, every engine runs
+// catalog run --shard (auto, or the matrix's shard) into one store.
+func TestFanOutDocs(t *testing.T) {
+	var job struct {
+		Spec struct {
+			CompletionMode string `yaml:"completionMode"`
+			Completions    int    `yaml:"completions"`
+			Template       struct {
+				Spec struct {
+					Containers []struct {
+						Command []string `yaml:"command"`
+						Env     []struct{ Name, Value string }
+					}
+				}
+			}
+		}
+	}
+	data, err := os.ReadFile("../../docs/catalog/k8s-indexed-job.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &job); err != nil {
+		t.Fatal(err)
+	}
+	c := job.Spec.Template.Spec.Containers[0]
+	shards := ""
+	for _, e := range c.Env {
+		if e.Name == "SYSCOV_SHARDS" {
+			shards = e.Value
+		}
+	}
+	if job.Spec.CompletionMode != "Indexed" || shards != strconv.Itoa(job.Spec.Completions) || !strings.Contains(strings.Join(c.Command, " "), "catalog run /manifest/apps.yaml --shard auto") {
+		t.Errorf("Indexed Job: mode %q, completions %d, SYSCOV_SHARDS %q, command %v", job.Spec.CompletionMode, job.Spec.Completions, shards, c.Command)
+	}
+	gha, err := os.ReadFile("../../docs/catalog/github-actions.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wf map[string]any
+	if err := yaml.Unmarshal(gha, &wf); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"catalog matrix catalog/apps.yaml --shards", `--shard "${{ matrix.shard }}"`, "--store \"$SYSCOV_STORE\""} {
+		if !strings.Contains(string(gha), want) {
+			t.Errorf("the workflow lacks %q", want)
+		}
+	}
+	sb, err := os.ReadFile("../../docs/catalog/slurm.sbatch")
+	if err != nil || !strings.Contains(string(sb), "catalog run \"$manifest\" --shard auto") {
+		t.Errorf("slurm.sbatch: %v", err)
+	}
 }
