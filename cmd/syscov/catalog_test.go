@@ -177,6 +177,13 @@ func TestCatalogSQLiteJobs(t *testing.T) {
 // kill -9 in the middle of a run keeps every finished app and leaves no
 // half-written row; the next run does the rest only.
 func TestCatalogKillResume(t *testing.T) {
+	pg := testpg.Start(t)
+	for kind, db := range map[string]string{"sqlite": filepath.Join(t.TempDir(), "c.db"), "postgres": pg.URL} {
+		t.Run(kind, func(t *testing.T) { killResume(t, db) })
+	}
+}
+
+func killResume(t *testing.T, db string) {
 	dir := t.TempDir()
 	var b strings.Builder
 	b.WriteString("version: 1\napps:\n")
@@ -187,7 +194,6 @@ func TestCatalogKillResume(t *testing.T) {
 	}
 	m := filepath.Join(dir, "m.yaml")
 	os.WriteFile(m, []byte(b.String()), 0o644)
-	db := filepath.Join(dir, "c.db")
 	cmd := exec.Command(syscovBin(t), "catalog", "run", m, "--store", db, "--out", filepath.Join(dir, "out"))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
