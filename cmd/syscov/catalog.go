@@ -20,6 +20,22 @@ import (
 	"github.com/syscov/syscov/trace/native"
 )
 
+func init() {
+	examples["catalog run"] = []string{
+		"syscov catalog run catalog/apps.yaml --jobs 2",
+		"syscov catalog run apps.yaml --store postgres://syscov@db/catalog --shard auto --unikernel --probe",
+		"syscov catalog run apps.yaml --only redis,nginx --rerun",
+	}
+	examples["catalog matrix"] = []string{"syscov catalog matrix catalog/apps.yaml --shards 4"}
+	examples["catalog plan"] = []string{
+		"syscov catalog plan",
+		"syscov catalog plan --against unikraft@0.17.0 --format markdown > tracking-issue.md",
+		"syscov catalog plan --store postgres://syscov@db/catalog --tag server --format html > plan.html",
+	}
+	examples["catalog compare"] = []string{"syscov catalog compare --from unikraft@0.17.0 --to unikraft@staging", "syscov catalog compare --from unikraft@0.17.0 --to unikraft@0.17.0:build/.config"}
+	examples["catalog import-loupe"] = []string{"syscov catalog import-loupe ../loupedb --against unikraft@0.17.0"}
+}
+
 // catalogSubcommands are the subcommands of catalog, for the completions.
 var catalogSubcommands = []string{"run", "plan", "compare", "matrix", "import-loupe"}
 
