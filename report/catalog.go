@@ -292,6 +292,8 @@ var catalogTemplate = template.Must(template.New("catalog").Funcs(template.FuncM
 	"rowY": func(i, cell int) int { return 150 + i*cell + cell - 3 },
 	"join": strings.Join,
 	"f1":   func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) },
+	// short fits a column's label in the 150 px above the heatmap.
+	"short": func(s string) string { return cut(s, 28) },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -323,7 +325,7 @@ svg text { font: 11px system-ui, sans-serif; fill: #1b1f24; }
 {{end}}</svg><figcaption>apps that need nothing more, after each step of the plan</figcaption></figure>
 <h2>What each app lacks</h2>
 <figure><svg id="heatmap" width="{{.HeatW}}" height="{{.HeatH}}" role="img" aria-label="apps by what they lack, coloured by impact">
-{{range $i, $c := .Columns}}<text transform="translate({{call $.ColX $i}},145) rotate(-60)">{{$c}}</text>
+{{range $i, $c := .Columns}}<text transform="translate({{call $.ColX $i}},145) rotate(-60)">{{short $c}}<title>{{$c}}</title></text>
 {{end}}{{range $i, $r := .Rows}}<text x="4" y="{{rowY $i $.CellSize}}">{{$r}}</text>
 {{end}}{{range .Cells}}<rect class="{{.Class}}" x="{{.X}}" y="{{.Y}}" width="13" height="13"><title>{{.Title}}</title></rect>
 {{end}}</svg><figcaption>red: blocks, yellow: degrades, grey: noise; the {{len .Columns}} needs most apps share</figcaption></figure>
