@@ -44,6 +44,12 @@ type Check struct {
 	// Rerun is the command line that runs this check again, for the
 	// reports.
 	Rerun string
+	// AppOutput is where the app's own stdout and stderr go (nil:
+	// syscov's stderr); the catalog gives each app its log.
+	AppOutput *os.File
+	// Native is the native run's result once Run has made it (how the
+	// app ended: the catalog tells an app that died from an answer).
+	Native *native.Result
 
 	verifyNote string // why some impacts stayed predictions
 	// nativeWorkload is what the workload wrote alike in two unmodified
@@ -128,8 +134,12 @@ func (c *Check) withTimeout(ctx context.Context) (context.Context, context.Cance
 // runNative records the native run into path (stacks for the calls the
 // judge will not call supported), noting the files it uses.
 func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path string) (*analyze.FileUses, time.Time, *analyze.AppCoverage, error) {
+	appOut := os.Stderr
+	if c.AppOutput != nil {
+		appOut = c.AppOutput
+	}
 	cfg := native.Config{Backend: c.Backend, RingBuffer: c.RingBuffer, Argv: c.Argv, Stacks: c.Stacks, Ready: c.Ready.Spec, ReadyDelay: c.Ready.Delay,
-		ReadyTimeout: c.Ready.Timeout, Workload: c.Workload, Stdout: os.Stderr, Stderr: os.Stderr,
+		ReadyTimeout: c.Ready.Timeout, Workload: c.Workload, Stdout: appOut, Stderr: appOut,
 	}
 	cfg.StackSyscalls, cfg.StackFor = stackFor(j.Judge(), trace.HostArch())
 	nctx, cancel := c.withTimeout(ctx)
@@ -144,6 +154,7 @@ func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path strin
 		files.Add(ev)
 		live.Add(ev)
 	})
+	c.Native = nres
 	if err != nil {
 		return nil, start, nil, fmt.Errorf("native run: %w", err)
 	}

@@ -17,11 +17,17 @@ import (
 //
 // also, when set, sees every event too.
 func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io.Writer, also func(*trace.Event)) (*native.Result, error) {
+	// syscov's notes go where the app's stderr goes: the terminal, or the
+	// app's log in a catalog run.
+	notes := os.Stderr
+	if cfg.Stderr != nil {
+		notes = cfg.Stderr
+	}
 	if b, why := native.Resolve(cfg.Backend, cfg.Stacks, cfg.StackSyscalls); b != cfg.Backend {
-		fmt.Fprintf(os.Stderr, "syscov: --backend %s: %s\n", cfg.Backend, why)
+		fmt.Fprintf(notes, "syscov: --backend %s: %s\n", cfg.Backend, why)
 		cfg.Backend = b
 	} else if why != "" {
-		fmt.Fprintf(os.Stderr, "syscov: --backend %s: %s\n", cfg.Backend, why)
+		fmt.Fprintf(notes, "syscov: --backend %s: %s\n", cfg.Backend, why)
 	}
 	var w io.Writer = stdout
 	var file *os.File
@@ -40,7 +46,7 @@ func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io
 		return nil, err
 	}
 	tw.FlushEvery(100 * time.Millisecond)
-	pr := NewProgress(os.Stderr, "trace of "+cfg.Argv[0])
+	pr := NewProgress(notes, "trace of "+cfg.Argv[0])
 	// A trace that cannot be written (a full disk, a reader gone from
 	// -o -) ends the run: the app is stopped, not traced into nothing.
 	ctx, stop := context.WithCancel(ctx)

@@ -101,10 +101,14 @@ func (c *Check) verify(ctx context.Context, o Output, jd *analyze.Judge, cand *a
 	if c.Workload != "" {
 		out.workload = analyze.NewStableOutput(base[0].WorkloadOutput, base[1].WorkloadOutput)
 	}
-	if v.Timeout == 0 && c.Timeout == 0 {
+	if v.Timeout == 0 {
 		// A run with a use answered may hang where the app waits for what
-		// never comes: bound it by what the unmodified runs took.
+		// never comes (a master whose worker was never forked): bound it
+		// by what the unmodified runs took, within the check's --timeout.
 		cfg.Timeout = max(10*time.Second, 4*max(base[0].Elapsed, base[1].Elapsed))
+		if c.Timeout > 0 {
+			cfg.Timeout = min(cfg.Timeout, c.Timeout)
+		}
 	}
 	arch := trace.HostArch()
 	tasks := make([]probe.Task, len(lacking))
@@ -183,12 +187,13 @@ func (c *Check) verify(ctx context.Context, o Output, jd *analyze.Judge, cand *a
 		}
 		r := judge(t, oc)
 		out.results[t.Name] = r
-		if !r.Works {
-			failed = append(failed, t)
+		if !r.Works && oc.Reason != "timeout" {
+			failed = append(failed, t) // a hang is not run again: it takes the longest
 		}
 	})
-	// A failing run is run again: a use blocks only when it fails twice;
-	// one that fails once in two is said to (timing, a busy host).
+	// A failing run is run again (but a hang): a use blocks only when it
+	// fails twice; one that fails once in two is said to (timing, a busy
+	// host).
 	for _, t := range failed {
 		if ctx.Err() != nil {
 			break

@@ -429,6 +429,8 @@ func renderHTML(w io.Writer, doc Document) error {
 		return htmlPage(w, Page{Title: "syscov probe: " + d.Report.App, Verdict: probeHead(d.Report), Probe: d.Report})
 	case Page:
 		return htmlPage(w, d)
+	case CatalogPlanDoc:
+		return catalogPlanHTML(w, d)
 	case BenchDoc:
 		return benchHTML(w, d.Report)
 	}

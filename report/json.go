@@ -114,6 +114,10 @@ func renderJSON(w io.Writer, doc Document) error {
 		return writeJSON(w, map[string]any{"schema": "syscov.kb/v2", "table": d.Table.Name(), "arch": d.Arch, "source": d.Table.Source, "config": d.Table.Config, "syscalls": sub})
 	case TableDiffDoc:
 		return tableDiffJSON(w, d)
+	case CatalogPlanDoc:
+		return catalogPlanJSON(w, d)
+	case CatalogCompareDoc:
+		return catalogCompareJSON(w, d)
 	case BenchDoc:
 		return writeJSON(w, struct {
 			*analyze.BenchReport

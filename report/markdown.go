@@ -142,6 +142,10 @@ func renderMarkdown(w io.Writer, doc Document) error {
 		return tableDiffMarkdown(w, d)
 	case Page:
 		return pageMarkdown(w, d)
+	case CatalogPlanDoc:
+		return catalogPlanMarkdown(w, d)
+	case CatalogCompareDoc:
+		return catalogCompareMarkdown(w, d)
 	case BenchDoc:
 		return benchMarkdown(w, d.Report)
 	}

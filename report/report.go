@@ -194,6 +194,8 @@ func isUnsupported(f Format, doc Document) bool {
 		return f == FormatHTML
 	case Page:
 		return f == FormatTable || f == FormatJSON
+	case CatalogCompareDoc:
+		return f == FormatHTML
 	}
 	return false
 }

@@ -199,6 +199,10 @@ func renderTableDoc(w io.Writer, doc Document) error {
 		return syscallsText(w, d, false)
 	case TableDiffDoc:
 		return tableDiffTable(w, d)
+	case CatalogPlanDoc:
+		return catalogPlanTable(w, d)
+	case CatalogCompareDoc:
+		return catalogCompareTable(w, d)
 	case BenchDoc:
 		return benchTable(w, d.Report)
 	}

@@ -89,6 +89,12 @@ func commandDocs() []commandDoc {
 			runKBShow(e, nil)
 			runKBImport(e, nil)
 			runKBDiff(e, nil)
+		case "catalog":
+			runCatalogRun(e, nil)
+			runCatalogMatrix(e, nil)
+			runCatalogPlan(e, nil)
+			runCatalogCompare(e, nil)
+			runCatalogImportLoupe(e, nil)
 		default:
 			c.run(e, nil)
 		}
@@ -159,6 +165,9 @@ func writeBashCompletion(w io.Writer, docs []commandDoc) {
 	fmt.Fprintln(w, "\tif [ \"$cmd\" = kb ] && [ \"$COMP_CWORD\" -eq 2 ]; then")
 	fmt.Fprintf(w, "\t\tCOMPREPLY=($(compgen -W '%s' -- \"$cur\")); return\n", strings.Join(kbSubcommands, " "))
 	fmt.Fprintln(w, "\tfi")
+	fmt.Fprintln(w, "\tif [ \"$cmd\" = catalog ] && [ \"$COMP_CWORD\" -eq 2 ]; then")
+	fmt.Fprintf(w, "\t\tCOMPREPLY=($(compgen -W '%s' -- \"$cur\")); return\n", strings.Join(catalogSubcommands, " "))
+	fmt.Fprintln(w, "\tfi")
 	fmt.Fprintln(w, "\tlocal words=")
 	fmt.Fprintln(w, "\tcase \"$cmd $sub\" in")
 	for _, d := range docs {
@@ -183,6 +192,7 @@ func writeFishCompletion(w io.Writer, docs []commandDoc) {
 	fmt.Fprintln(w, "# syscov's completion for fish (syscov completion fish), from its flag definitions.")
 	fmt.Fprintf(w, "complete -c syscov -f -n '__fish_use_subcommand' -a %q\n", strings.Join(topCommands(), " "))
 	fmt.Fprintf(w, "complete -c syscov -f -n '__fish_seen_subcommand_from kb' -a '%s'\n", strings.Join(kbSubcommands, " "))
+	fmt.Fprintf(w, "complete -c syscov -f -n '__fish_seen_subcommand_from catalog' -a '%s'\n", strings.Join(catalogSubcommands, " "))
 	for _, d := range docs {
 		cond := "__fish_seen_subcommand_from " + strings.Fields(d.name)[0]
 		if f := strings.Fields(d.name); len(f) == 2 {

@@ -139,7 +139,7 @@ func TestReadmeFlagsExist(t *testing.T) {
 		cell := line[len("| `") : strings.Index(line[3:], "`")+3]
 		words := strings.Fields(cell)
 		name := words[1]
-		if name == "kb" && len(words) > 2 {
+		if (name == "kb" || name == "catalog") && len(words) > 2 {
 			name = "kb " + strings.SplitN(words[2], "\\", 2)[0]
 		}
 		flags, ok := flagsOf[name]

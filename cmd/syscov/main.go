@@ -97,6 +97,7 @@ func init() {
 		{"profile", "a pprof profile of the code paths that lead to each syscall", runProfile},
 		{"bench", "size, boot time, memory and throughput of the app, native against unikernel", runBench},
 		{"kb", "the Unikraft support tables: list, show, import", runKB},
+		{"catalog", "many apps into a results store: run a manifest, fan out on a batch engine", runCatalog},
 		{"completion", "a shell completion script (bash, zsh, fish) from syscov's own flags", runCompletion},
 		{"man", "syscov's man page (roff), from its own flags", runMan},
 		{"version", "print syscov's version", func(e *env, _ []string) error {
