@@ -57,9 +57,11 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 	if plan != nil {
 		j.Image, j.ImageLibs = filepath.Base(c.Unikernel.Image), LibSet(plan.Image.Libraries)
 	}
-	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+	unlock, err := prepareOut(c.Out)
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	// 1. The native run.
 	nativePath := filepath.Join(c.Out, "native.trace")
 	files, nativeStart, err := c.runNative(ctx, o, j, nativePath)

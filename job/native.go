@@ -27,7 +27,7 @@ func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io
 	var file *os.File
 	if path != "-" {
 		var err error
-		file, err = os.Create(path)
+		file, err = CreateNew(path)
 		if err != nil {
 			return nil, err
 		}

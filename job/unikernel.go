@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/internal/outfile"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/unikernel"
 	"github.com/syscov/syscov/trace/workload"
@@ -153,6 +154,11 @@ func RunUnikernelTrace(o Output, ctx context.Context, uf UnikernelOptions, appAr
 	if out == "" {
 		out = strings.TrimSuffix(filepath.Base(uf.Image), filepath.Ext(uf.Image)) + ".uk.trace"
 	}
+	unlock, err := LockOutput(out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	plan, err := PlanUnikernel(uf, appArgs)
 	if err != nil {
 		return err
@@ -359,7 +365,7 @@ func FinishTrace(partial, out string, hdr trace.Header, stdout io.Writer) error 
 		if err := f.Close(); err != nil {
 			return err
 		}
-		if err := os.Rename(out+".tmp", out); err != nil {
+		if err := outfile.Rename(out+".tmp", out); err != nil {
 			return err
 		}
 		return os.Remove(partial)

@@ -17,6 +17,7 @@ import (
 	flag "github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/syscov/syscov/internal/outfile"
 	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
@@ -47,7 +48,7 @@ func profiled(f func() int) int {
 	if path == "" {
 		return f()
 	}
-	out, err := os.Create(path)
+	out, err := outfile.Create(path)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "syscov: SYSCOV_CPUPROFILE: %v\n", err)
 		return f()

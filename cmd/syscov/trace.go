@@ -42,6 +42,19 @@ func runTrace(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *out == "" && uf.Image == "" && len(argv) > 0 {
+		*out = baseName(argv[0]) + ".trace"
+	}
+	// One writer per trace file: a second syscov on the same -o fails at
+	// once (FILE.syscov.lock beside it).
+	// (RunUnikernelTrace takes its own, once it has named the trace.)
+	if uf.Image == "" && *out != "" {
+		unlock, err := job.LockOutput(*out)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	if uf.Image != "" {
 		if fs.Changed("backend") || fs.Changed("ring-buffer") || *stacks || *filter != "" {
 			return job.Usagef("--backend, --ring-buffer, --stacks and --filter are for native runs, not --unikernel")
@@ -72,9 +85,6 @@ func runTrace(e *env, args []string) error {
 		cfg.Trace = names
 	}
 	path := *out
-	if path == "" {
-		path = baseName(argv[0]) + ".trace"
-	}
 
 	// The app's output goes to syscov's stderr, so that a trace written to
 	// stdout stays clean.

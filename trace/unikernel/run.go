@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/syscov/syscov/internal/outfile"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/workload"
 )
@@ -227,7 +228,7 @@ type runState struct {
 func attempt(ctx context.Context, cfg Config, vmm VMM, accel, cmdline string, buffer bool) (*Result, error) {
 	var console io.Writer = io.Discard
 	if cfg.ConsoleLog != "" {
-		f, err := os.Create(cfg.ConsoleLog)
+		f, err := outfile.Create(cfg.ConsoleLog)
 		if err != nil {
 			return nil, err
 		}
