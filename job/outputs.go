@@ -2,11 +2,15 @@ package job
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 
+	"github.com/syscov/syscov/analyze"
 	"github.com/syscov/syscov/internal/outfile"
+	"github.com/syscov/syscov/trace"
+	"github.com/syscov/syscov/trace/native"
 )
 
 // checkOutputs are the files a check writes into its --out directory.
@@ -62,4 +66,55 @@ func LockOutput(path string) (unlock func(), err error) {
 		return func() {}, nil // a device or a FIFO: nothing to keep apart
 	}
 	return outfile.Lock(path, path+LockName)
+}
+
+// noteNative keeps what the native run shows that a reader of the
+// reports must know: the app's own failure (an exit status other than 0,
+// a signal, when syscov did not stop it) and events the tracer lost.
+func (c *Check) noteNative(o Output, res *native.Result) {
+	if !res.Stopped && !res.Canceled {
+		switch {
+		case res.Signal != "":
+			c.notes.Warnings = append(c.notes.Warnings, fmt.Sprintf("the app was killed by %s natively", res.Signal))
+		case res.ExitCode != 0:
+			c.notes.Warnings = append(c.notes.Warnings, fmt.Sprintf("the app exited with status %d natively", res.ExitCode))
+		}
+	}
+	var lost uint64
+	for _, n := range res.Lost {
+		lost += n
+	}
+	if lost > 0 {
+		c.notes.Warnings = append(c.notes.Warnings, fmt.Sprintf("the eBPF ring buffer had no room for %d events: the native trace misses them (a larger --ring-buffer, or --filter, helps)", lost))
+	}
+	for _, w := range c.notes.Warnings {
+		fmt.Fprintf(o.Stderr, "syscov: warning: %s\n", w)
+	}
+}
+
+// unikernelIncomplete: a unikernel failure that stopped the run before it
+// proved anything about the app (a timeout, Ctrl-C, qemu killed or
+// failing), as opposed to what the guest did (no boot, a crash).
+func unikernelIncomplete(err error) bool {
+	var xe *ExitError
+	if errors.As(err, &xe) {
+		return xe.Code == ExitTimeout || xe.Code == ExitInterrupt
+	}
+	return true // qemu failed
+}
+
+// writeIncomplete writes the reports of a check that did not finish (the
+// native run interrupted or timed out): the coverage of what was
+// recorded, when there is any, marked incomplete, never a verdict. It
+// returns stopped, the run's own error.
+func (c *Check) writeIncomplete(o Output, j Judgement, nativePath string, plan *UnikernelPlan, stopped error) error {
+	apps, err := CoverageOf([]string{nativePath}, trace.Options{}, j)
+	if err != nil {
+		apps = []*analyze.AppCoverage{}
+	}
+	if err := c.writeReports(nil, apps, plan); err != nil {
+		fmt.Fprintf(o.Stderr, "syscov: %v\n", err)
+	}
+	fmt.Fprintf(o.Stdout, "incomplete: %s\nreports in %s\n", c.notes.Incomplete, c.Out)
+	return stopped
 }

@@ -134,7 +134,7 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 			if err := report.Render(&b, rf, report.ProbeDoc{Report: rep}); err != nil {
 				return nil, err
 			}
-			if err := WriteFile(filepath.Join(p.Out, "probe."+ext), b.Bytes()); err != nil {
+			if err := WriteReport(filepath.Join(p.Out, "probe."+ext), b.Bytes()); err != nil {
 				return nil, err
 			}
 		}

@@ -147,7 +147,7 @@ func (p *UnikernelPlan) PackInitrd(base string) (cpio, list string, err error) {
 		fmt.Fprintf(&b, "%-60s %10d  %s\n", e.Guest, e.Size, e.Why)
 	}
 	fmt.Fprintf(&b, "total %d bytes\n", total)
-	return cpio, list, WriteFile(list, []byte(b.String()))
+	return cpio, list, WriteReport(list, []byte(b.String()))
 }
 
 func RunUnikernelTrace(o Output, ctx context.Context, uf UnikernelOptions, appArgs []string, out string, ready workload.Ready, workloadCmd, dir string, timeout time.Duration) error {

@@ -87,7 +87,7 @@ func runBench(e *env, args []string) error {
 			if err := report.Render(&buf, rf, doc); err != nil {
 				return err
 			}
-			if err := job.WriteFile(filepath.Join(*outDir, "bench."+ext), buf.Bytes()); err != nil {
+			if err := job.WriteReport(filepath.Join(*outDir, "bench."+ext), buf.Bytes()); err != nil {
 				return err
 			}
 		}
