@@ -230,7 +230,7 @@ func (b *Bench) unikernelRun(ctx context.Context, o Output, plan *UnikernelPlan,
 	var console []trace.Event
 	cfg := unikernel.Config{QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: memory,
 		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog, Ready: ready,
-		Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr, Warn: o.Warn,
+		Idle: uf.Idle, BootTimeout: uf.BootTimeout, Stdout: os.Stderr, Stderr: os.Stderr, Warn: o.Warn,
 		OnEvent: func(ev *trace.Event) {
 			if ev.Kind == trace.KindMessage || ev.Kind == trace.KindSyscall && ev.Status != trace.StatusOK {
 				mu.Lock()

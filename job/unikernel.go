@@ -28,6 +28,9 @@ type UnikernelOptions struct {
 	Image, Initrd, Rootfs string
 	RootfsAdd             []string
 	Memory, KVM           string
+	// BootTimeout stops a guest that has not started the app (no syscall
+	// on its console) this long after qemu started (0: never).
+	BootTimeout time.Duration
 	// Append are kernel parameters, before " -- " and the app's argv.
 	Append     string
 	ConsoleLog string
@@ -45,6 +48,12 @@ type UnikernelOptions struct {
 // long after the last syscall: app-elfloader never powers off after the
 // app's exit_group.
 const DefaultIdle = 3 * time.Second
+
+// DefaultBootTimeout stops a guest that has not started the app this
+// long after qemu started: the real images make their first syscall
+// within 0.3 s under TCG; an initrd of a few hundred MB takes seconds to
+// unpack.
+const DefaultBootTimeout = 60 * time.Second
 
 // UnikernelPlan is what is checked and decided before any run: the image,
 // the app's argv in the guest, the kernel command line, the root
@@ -79,6 +88,15 @@ func planFor(o Output, uf UnikernelOptions, argv, appArgs []string) (*UnikernelP
 // PlanUnikernel checks the flags and the image before anything runs (a
 // bad image must not cost a native run first).
 func PlanUnikernel(uf UnikernelOptions, appArgs []string) (*UnikernelPlan, error) {
+	if _, err := unikernel.ParseMemory(uf.Memory); err != nil {
+		return nil, &UsageError{"--memory: " + err.Error()}
+	}
+	if uf.BootTimeout < 0 {
+		return nil, Usagef("--boot-timeout %v: want 0 (never) or a positive duration", uf.BootTimeout)
+	}
+	if uf.Idle < 0 {
+		return nil, Usagef("--idle %v: want 0 (never) or a positive duration", uf.Idle)
+	}
 	switch uf.KVM {
 	case unikernel.KVMAuto, unikernel.KVMOn, unikernel.KVMOff:
 	default:
@@ -249,7 +267,7 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 	ready.Forwarded = len(uf.Ports) > 0
 	cfg := unikernel.Config{
 		QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: uf.Memory,
-		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog,
+		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog, BootTimeout: uf.BootTimeout,
 		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr,
 		Warn:   o.Warn,
 		Notice: func(msg string) { fmt.Fprintf(o.Stderr, "syscov: %s\n", msg) },

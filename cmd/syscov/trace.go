@@ -36,6 +36,11 @@ func runTrace(e *env, args []string) error {
 		return err
 	}
 	argv := fs.Args()
+	if *dir != "" {
+		if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
+			return job.Usagef("--dir %s: no such directory", *dir)
+		}
+	}
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	ready, err := rdy.ready()

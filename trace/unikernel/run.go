@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -55,6 +56,10 @@ type Config struct {
 	// the last syscall (app-elfloader does not power off after the app's
 	// exit_group). Zero: no idle end.
 	Idle time.Duration
+	// BootTimeout ends the run as a boot failure when the guest has not
+	// made a syscall this long after qemu started (a guest that never
+	// prints, too little memory). Zero: no boot timeout.
+	BootTimeout time.Duration
 	// Stdout, Stderr of the workload; qemu's own stderr is kept for the
 	// result.
 	Stdout, Stderr *os.File
@@ -313,9 +318,15 @@ loop:
 			quiet := time.Since(st.lastOutput)
 			stopped := st.fatal != ""
 			fatal := stopped && quiet >= 500*time.Millisecond
+			noBoot := cfg.BootTimeout > 0 && st.lastSyscall.IsZero() && time.Since(started) >= cfg.BootTimeout
+			printed := res.FirstOutput > 0
 			idle := cfg.Idle > 0 && !workloadRunning && !st.lastSyscall.IsZero() && time.Since(st.lastSyscall) >= cfg.Idle && quiet >= cfg.Idle
 			st.mu.Unlock()
 			switch {
+			case noBoot && !stopped:
+				res.Ended, res.Detail = EndBoot, bootTimeoutDetail(cfg, printed)
+				m.Kill()
+				break loop
 			case fatal:
 				// The guest stopped (app-elfloader halts or spins after a
 				// failed init or a crash): no point waiting for idle.
@@ -533,4 +544,44 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// bootTimeoutDetail says why a guest that made no syscall was stopped.
+func bootTimeoutDetail(cfg Config, printed bool) string {
+	d := fmt.Sprintf("no syscall of the app %v after qemu started (--boot-timeout)", cfg.BootTimeout)
+	if !printed {
+		d += "; the guest printed nothing"
+	}
+	if mib, err := ParseMemory(cfg.Memory); err == nil && mib < 16 {
+		d += fmt.Sprintf("; --memory %s is very little", cfg.Memory)
+	}
+	return d
+}
+
+// ParseMemory reads a guest memory size as qemu's -m takes it (256M, 1G,
+// 512: MiB when there is no suffix) and returns it in MiB; "" is the
+// default, 256M. Zero, a negative size or text are errors.
+func ParseMemory(s string) (mib float64, err error) {
+	if s == "" {
+		return 256, nil
+	}
+	num, mult := s, 1.0
+	switch s[len(s)-1] {
+	case 'k', 'K':
+		num, mult = s[:len(s)-1], 1.0/1024
+	case 'm', 'M':
+		num = s[:len(s)-1]
+	case 'g', 'G':
+		num, mult = s[:len(s)-1], 1024
+	case 't', 'T':
+		num, mult = s[:len(s)-1], 1024*1024
+	}
+	n, perr := strconv.ParseFloat(num, 64)
+	if perr != nil || num == "" || strings.ContainsAny(num, "eEinxp+-") {
+		return 0, fmt.Errorf("%q is not a size: want a number of MiB, or one with K, M, G or T (256M, 1G)", s)
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("%q: the guest needs some memory", s)
+	}
+	return n * mult, nil
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -123,6 +124,32 @@ func (q QEMU) Start(cfg Config, accel, cmdline string) (Machine, error) {
 	}
 	m := &qemuMachine{dir: dir, exited: make(chan struct{})}
 	qmpPath := dir + "/qmp.sock"
+	// qemu reads -initrd of a multiboot kernel (Unikraft's) as a list:
+	// modules split at commas, each one's arguments after a space. A
+	// path with either is given through a link of our own, in the VM's
+	// private directory.
+	// qemu runs in cfg.Dir (the workload's directory): relative paths
+	// are made absolute first.
+	if cfg.Dir != "" {
+		for _, p := range []*string{&cfg.Image, &cfg.Initrd, &cfg.RootFS} {
+			if *p != "" {
+				if abs, err := filepath.Abs(*p); err == nil {
+					*p = abs
+				}
+			}
+		}
+	}
+	if strings.ContainsAny(cfg.Initrd, " ,") {
+		abs, err := filepath.Abs(cfg.Initrd)
+		if err == nil {
+			err = os.Symlink(abs, dir+"/initrd")
+		}
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		cfg.Initrd = dir + "/initrd"
+	}
 	args := q.Args(cfg, accel, qmpPath, cmdline)
 	m.argv = append([]string{q.Binary}, args...)
 	cmd := exec.Command(q.Binary, args...) // an argv, never a shell
