@@ -231,6 +231,8 @@ func UnikernelFailure(res *unikernel.Result, timeout time.Duration) error {
 		return &ExitError{ExitBootFailure, fmt.Errorf("the unikernel crashed after %d syscalls: %s", res.Syscalls, firstNonEmpty(res.Detail, res.Ended))}
 	case unikernel.EndQEMU:
 		return fmt.Errorf("qemu failed: %s", res.Detail)
+	case unikernel.EndLog:
+		return fmt.Errorf("the console log could not be written (%s); qemu was stopped", res.Detail)
 	}
 	return nil
 }
@@ -248,7 +250,22 @@ func firstNonEmpty(s ...string) string {
 // console next to it, and reports on stderr how the run went.
 func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *UnikernelPlan, out string, ready workload.Ready, workloadCmd, dir string) (*unikernel.Result, error) {
 	base := strings.TrimSuffix(out, ".trace")
-	if out == "-" {
+	// A trace to stdout or to a device (-o /dev/null) is streamed there at
+	// the end; the files beside it go beside "unikernel" instead (never
+	// /dev/null.initrd.cpio).
+	var stream io.Writer
+	switch {
+	case out == "-":
+		stream = o.Stdout
+	case outfile.IsDevice(out):
+		dev, err := outfile.Create(out)
+		if err != nil {
+			return nil, err
+		}
+		defer dev.Close()
+		stream = dev
+	}
+	if stream != nil {
 		base = "unikernel"
 	}
 	consoleLog := uf.ConsoleLog
@@ -286,7 +303,7 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 	// Events go to a partial file first: the header, written last, records
 	// what is only known at the end (the Unikraft version, how it ended).
 	partial := out + ".partial"
-	if out == "-" {
+	if stream != nil {
 		f, err := os.CreateTemp("", "syscov-*.trace.partial")
 		if err != nil {
 			return nil, err
@@ -304,10 +321,11 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 		pf.Close()
 		return nil, err
 	}
-	tw.FlushEvery(100 * time.Millisecond)
-	// A trace that cannot be written ends the run.
+	// A trace that cannot be written ends the run, noticed within 100 ms
+	// even while the guest is quiet.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	tw.FlushEveryNotify(100*time.Millisecond, func(error) { stop() })
 	cfg.OnEvent = func(ev *trace.Event) {
 		if tw.Write(ev) != nil {
 			stop()
@@ -323,7 +341,11 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 	hdr.VMM, hdr.Cmdline, hdr.Accel, hdr.Fallback = res.VMM, res.Cmdline, res.Accel, res.Fallback
 	hdr.Initrd, hdr.RootfsList = initrd, rootfsList
 	hdr.Unikraft, hdr.Ended, hdr.EndDetail = res.Unikraft, res.Ended, res.Detail
-	if err := FinishTrace(partial, out, hdr, o.Stdout); err != nil {
+	finalOut := out
+	if stream != nil {
+		finalOut = "-"
+	}
+	if err := FinishTrace(partial, finalOut, hdr, stream); err != nil {
 		return nil, err
 	}
 	if writeErr != nil {

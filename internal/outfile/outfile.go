@@ -98,6 +98,26 @@ func WriteFrom(path string, fill func(io.Writer) error) error {
 	if err := refuseLink(path); err != nil {
 		return err
 	}
+	if IsDevice(path) {
+		// -o /dev/null, a FIFO: written as it is, never renamed over
+		// (as root, a rename would replace the device with a file).
+		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		bw := bufio.NewWriter(f)
+		err = fill(bw)
+		if err == nil {
+			err = bw.Flush()
+		}
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		return nil
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
@@ -134,7 +154,18 @@ func Rename(tmp, path string) error {
 	if err := refuseLink(path); err != nil {
 		return err
 	}
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		return fmt.Errorf("%s exists and is not a regular file (%s): not replaced", path, fi.Mode().Type())
+	}
 	return os.Rename(tmp, path)
+}
+
+// IsDevice reports whether path is (not a link to) a character device or
+// a FIFO: an output syscov writes into as it is (/dev/null, a named
+// pipe), never replaces, and never puts files beside.
+func IsDevice(path string) bool {
+	fi, err := os.Lstat(path)
+	return err == nil && fi.Mode()&(fs.ModeCharDevice|fs.ModeNamedPipe) != 0
 }
 
 // BusyError says another syscov holds the lock of an output.

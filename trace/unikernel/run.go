@@ -87,6 +87,7 @@ const (
 	EndQEMU      = "qemu failed"
 	EndBoot      = "boot failure"
 	EndCrash     = "guest stopped after a fatal error"
+	EndLog       = "the console log could not be written"
 )
 
 // Result is how a unikernel run went.
@@ -221,7 +222,8 @@ type runState struct {
 	errLines    []string // ERR and CRIT messages before the first syscall
 	fatal       string   // the message that stopped the guest
 	crash       string
-	listening   bool // a listen() succeeded in the guest
+	listening   bool  // a listen() succeeded in the guest
+	logErr      error // the console log could not be written
 	logMatch    func(string)
 	// started is qemu's start, for the boot timings of the Result.
 	started time.Time
@@ -315,6 +317,7 @@ loop:
 				}
 			}
 			st.mu.Lock()
+			logErr := st.logErr
 			quiet := time.Since(st.lastOutput)
 			stopped := st.fatal != ""
 			fatal := stopped && quiet >= 500*time.Millisecond
@@ -323,6 +326,12 @@ loop:
 			idle := cfg.Idle > 0 && !workloadRunning && !st.lastSyscall.IsZero() && time.Since(st.lastSyscall) >= cfg.Idle && quiet >= cfg.Idle
 			st.mu.Unlock()
 			switch {
+			case logErr != nil:
+				// The raw console is the run's evidence: a run whose log
+				// is lost is stopped, not finished without it.
+				res.Ended, res.Detail = EndLog, logErr.Error()
+				m.Kill()
+				break loop
 			case noBoot && !stopped:
 				res.Ended, res.Detail = EndBoot, bootTimeoutDetail(cfg, printed)
 				m.Kill()
@@ -354,6 +363,9 @@ loop:
 		res.Ended, res.Detail = ended, detail
 	}
 	nameEnd(res, st)
+	if st.logErr != nil {
+		res.Ended, res.Detail = EndLog, st.logErr.Error()
+	}
 	return res, nil
 }
 
@@ -410,9 +422,12 @@ func readConsole(cfg Config, in io.ReadCloser, log io.Writer, res *Result, st *r
 		for {
 			n, err := br.Read(buf)
 			if n > 0 {
-				log.Write(buf[:n])
+				_, lerr := log.Write(buf[:n])
 				pw.Write(buf[:n])
 				st.mu.Lock()
+				if lerr != nil && st.logErr == nil {
+					st.logErr = lerr
+				}
 				st.lastOutput = time.Now()
 				if res.FirstOutput == 0 {
 					res.FirstOutput = st.lastOutput.Sub(st.started)
