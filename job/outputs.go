@@ -118,3 +118,12 @@ func (c *Check) writeIncomplete(o Output, j Judgement, nativePath string, plan *
 	fmt.Fprintf(o.Stdout, "incomplete: %s\nreports in %s\n", c.notes.Incomplete, c.Out)
 	return stopped
 }
+
+// LockDir takes the lock of an output directory (probe --out, bench
+// --out): one writer; made first when it does not exist yet.
+func LockDir(dir string) (unlock func(), err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return outfile.Lock(dir, filepath.Join(dir, LockName))
+}
