@@ -55,6 +55,9 @@ func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io
 		}
 		pr.Tick(0)
 	}
+	if cfg.Notice == nil {
+		cfg.Notice = func(msg string) { fmt.Fprintf(os.Stderr, "syscov: %s\n", msg) }
+	}
 	res, err := native.Run(ctx, cfg)
 	pr.Done()
 	if res != nil && hdr.LostEvents != nil {
