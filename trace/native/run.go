@@ -382,6 +382,9 @@ func (p *procSet) add(ev *trace.Event, root int) string {
 		delete(p.live, ev.PID)
 		if ev.PID == root && root != 0 {
 			p.rootGone = true
+			// A daemonizing parent exits; one killed by a signal was
+			// not daemonizing (its group may be dying with it).
+			p.told = p.told || ev.Signal != ""
 		}
 	case ev.Kind != trace.KindExit:
 		if _, ok := p.live[ev.PID]; !ok || ev.Comm != "" {
