@@ -38,19 +38,19 @@ type Tracer struct {
 	res    Result
 	err    error
 	// The reader's state (its goroutine alone).
-	started    bool           // the command's execve happened: records are the app's
-	rootExited bool           // the command's exit record was read
+	started    bool // the command's execve happened: records are the app's
+	rootExited bool // the command's exit record was read
 	// guardKilled: the guard died while the app ran (killed from outside).
 	guardKilled bool
-	known      map[int]bool   // tids of the app's tree
-	comm       map[int]string // pid → its command name
-	monoOff    int64          // wall-clock ns − CLOCK_MONOTONIC ns
-	order      reorder
-	latest     uint64 // the latest record time read
-	free       []*trace.Event
-	cur        []*trace.Event      // the batch being filled
-	out        chan []*trace.Event // batches to the emitter
-	recycle    chan []*trace.Event // batches back, their events free
+	known       map[int]bool   // tids of the app's tree
+	comm        map[int]string // pid → its command name
+	monoOff     int64          // wall-clock ns − CLOCK_MONOTONIC ns
+	order       reorder
+	latest      uint64 // the latest record time read
+	free        []*trace.Event
+	cur         []*trace.Event      // the batch being filled
+	out         chan []*trace.Event // batches to the emitter
+	recycle     chan []*trace.Event // batches back, their events free
 	// stopped is closed once every process of the tree has ended: the
 	// ring buffer then holds all there is to read.
 	stopped    chan struct{}
