@@ -308,7 +308,7 @@ func diffTextBody(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintf(w, "\nfiles the app needs that the image lacks (not syscall gaps):\n")
 		var rows [][]string
 		for _, g := range d.FileGaps {
-			rows = append(rows, []string{cut(g.Path, 50), gapKind(g), g.NativeCall, strconv.Itoa(g.Calls) + "× " + g.Errno})
+			rows = append(rows, []string{cut(oneLine(g.Path), 50), gapKind(g), g.NativeCall, strconv.Itoa(g.Calls) + "× " + g.Errno})
 		}
 		if err := renderTable(w, []string{"path", "what lacks it", "found natively by", "unikernel"}, rows, nil, []bool{false, false, false, false}); err != nil {
 			return err

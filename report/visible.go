@@ -213,3 +213,12 @@ func PlainVisible(s string) string {
 	}
 	return Visible(s)
 }
+
+// oneLine keeps text from a trace (a path with a newline) on its line of
+// a table: a newline is written \n (Visible escapes the rest).
+func oneLine(s string) string {
+	if !strings.ContainsAny(s, "\n\t") {
+		return s
+	}
+	return strings.NewReplacer("\n", `\n`, "\t", `\t`).Replace(s)
+}
