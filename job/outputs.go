@@ -80,15 +80,16 @@ func (c *Check) noteNative(o Output, res *native.Result) {
 			c.notes.Warnings = append(c.notes.Warnings, fmt.Sprintf("the app exited with status %d natively", res.ExitCode))
 		}
 	}
+	for _, w := range c.notes.Warnings {
+		fmt.Fprintf(o.Stderr, "syscov: warning: %s\n", w)
+	}
+	// (RecordNative has said this one on stderr already.)
 	var lost uint64
 	for _, n := range res.Lost {
 		lost += n
 	}
 	if lost > 0 {
 		c.notes.Warnings = append(c.notes.Warnings, fmt.Sprintf("the eBPF ring buffer had no room for %d events: the native trace misses them (a larger --ring-buffer, or --filter, helps)", lost))
-	}
-	for _, w := range c.notes.Warnings {
-		fmt.Fprintf(o.Stderr, "syscov: warning: %s\n", w)
 	}
 }
 
