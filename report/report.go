@@ -102,7 +102,7 @@ type DiffDoc struct {
 	RunNotes
 }
 
-// notesText writes the notes as plain lines (table and Markdown formats
+// write writes the notes as lines on top of a document (table and Markdown
 // differ only in emphasis).
 func (n RunNotes) write(w io.Writer, md bool) {
 	if n.Incomplete != "" {
