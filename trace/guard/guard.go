@@ -127,6 +127,9 @@ func RunIfRequested() {
 
 func run(fd int, path string, args []string) int {
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	// Threads first: under a pid limit the command may leave the guard
+	// no room for one when it must kill the tree (a fork bomb).
+	trace.ReserveThreads(8)
 	life := os.NewFile(uintptr(fd), "guard")
 	var extra []*os.File
 	for i := 3; i < fd; i++ {

@@ -222,6 +222,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Backend = BackendPtrace
 	}
 	cfg.Backend, _ = Resolve(cfg.Backend, cfg.Stacks, cfg.StackSyscalls)
+	// Threads for the whole run, started before the app can use up a
+	// pid limit (a fork bomb): the runtime never needs a new one then.
+	reserveOnce.Do(func() { trace.ReserveThreads(reservedThreads) })
 	res := &Result{Backend: cfg.Backend}
 	var mu sync.Mutex
 	user := cfg.OnEvent
@@ -356,6 +359,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, err
 }
 
+// reservedThreads are the OS threads a run starts before the app: more
+// than syscov's run has goroutines blocked in system calls at once.
+const reservedThreads = 24
+
+var reserveOnce sync.Once
+
 // procSet is the app's processes still running, as its events tell (every
 // backend): a daemon the app leaves (a double fork and setsid) is the
 // app's too — it is ready when the daemon listens, and stopped when the
@@ -418,6 +427,9 @@ func (p *procSet) add(ev *trace.Event, root int) string {
 	}
 	p.told = true
 	sort.Strings(names)
+	if len(names) > 5 {
+		names = append(names[:5], fmt.Sprintf("%d more", len(names)-5))
+	}
 	return fmt.Sprintf("the app's first process (pid %d) exited, and %s still run: a daemon; syscov follows it to its end and stops it with the stop signal first (after the workload, on Ctrl-C or --timeout)", root, strings.Join(names, ", "))
 }
 
