@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/syscov/syscov/trace"
 )
 
 // A VMM starts virtual machines. qemu is the one syscov has; another
@@ -265,7 +267,11 @@ func (m *qemuMachine) End() (string, string, int) {
 	m.mu.Unlock()
 	code := m.cmd.ProcessState.ExitCode()
 	if ws, ok := m.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return EndQEMU, fmt.Sprintf("qemu was killed by %v: %s", ws.Signal(), lastLines(m.Stderr(), 2)), 128 + int(ws.Signal())
+		d := "qemu was killed by " + trace.SignalName(int(ws.Signal()))
+		if last := lastLines(m.Stderr(), 2); last != "" {
+			d += ": " + last
+		}
+		return EndQEMU, d, 128 + int(ws.Signal())
 	}
 	ended, detail := classifyExit(code, events, strings.TrimSpace(m.Stderr()))
 	return ended, detail, code
