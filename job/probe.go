@@ -109,9 +109,7 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 		}
 		rep.Runs++
 		results[t.Name].Record(t.Kind, out.OK, out.Reason)
-		if pr.On() {
-			fmt.Fprintf(o.Stderr, "\rprobe: %d/%d runs", rep.Runs, len(tasks))
-		}
+		pr.Line("probe: %d/%d runs", rep.Runs, len(tasks))
 		// Written as it goes (at most once a second): a finished run
 		// is a result kept, whatever happens to syscov later.
 		if p.Out != "" && time.Since(lastWrite) >= time.Second {

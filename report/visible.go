@@ -184,6 +184,10 @@ func (v *VisibleWriter) emit(p []byte) error {
 	return err
 }
 
+// Unwrap is the writer written to (a progress line, redrawn with a
+// carriage return, goes there itself).
+func (v *VisibleWriter) Unwrap() io.Writer { return v.w }
+
 // Flush writes what a last write left pending (a cut sequence, escaped).
 func (v *VisibleWriter) Flush() error {
 	v.mu.Lock()
