@@ -35,7 +35,7 @@ func visibleAlready(p []byte) bool {
 	for i := 0; i < len(p); {
 		c := p[i]
 		if c < utf8.RuneSelf {
-			if c < 0x20 && c != '\n' && c != '\t' || c == 0x7f {
+			if c < 0x20 && c != '\n' && c != '\t' && !crlf(p, i) || c == 0x7f {
 				return false
 			}
 			i++
@@ -49,6 +49,10 @@ func visibleAlready(p []byte) bool {
 	}
 	return true
 }
+
+// crlf: p[i] is a carriage return that ends a line (a newline follows):
+// harmless, and how consoles and serial lines end theirs.
+func crlf(p []byte, i int) bool { return p[i] == '\r' && i+1 < len(p) && p[i+1] == '\n' }
 
 // shows: a rune above ASCII that is shown as itself.
 func shows(r rune) bool {
@@ -76,6 +80,8 @@ func appendVisible(b *bytes.Buffer, p []byte, keepColor bool) {
 				b.Write(p[i : i+n])
 				i += n
 				continue
+			case c == '\r' && crlf(p, i):
+				b.WriteByte(c) // a line's end as a console sends it
 			case c == '\r':
 				b.WriteString(`\r`)
 			default:
@@ -142,6 +148,9 @@ func (v *VisibleWriter) Write(p []byte) (int, error) {
 // complete is how much of p can be written now: all but a tail that may
 // be the start of a UTF-8 sequence or of one of syscov's colours.
 func (v *VisibleWriter) complete(p []byte) int {
+	if len(p) > 0 && p[len(p)-1] == '\r' {
+		return len(p) - 1 // a CRLF cut between two writes
+	}
 	for k := 1; k <= 4 && k <= len(p); k++ {
 		c := p[len(p)-k]
 		if c >= 0xc0 {

@@ -16,6 +16,7 @@ func TestVisible(t *testing.T) {
 		{"OSC title", "\x1b]0;pwned\x07x", `\x1b]0;pwned\x07x`},
 		{"clear screen", "\x1b[2J", `\x1b[2J`},
 		{"carriage return", "ok\rFAIL", `ok\rFAIL`},
+		{"CRLF line ends stay", "line\r\nnext\r\n", "line\r\nnext\r\n"},
 		{"DEL and NUL", "\x7f\x00", `\x7f\x00`},
 		{"not UTF-8", "a\xffb\xc3", `a\xffb\xc3`},
 		{"C1 CSI", "\u009b2J", `\u009b2J`},
@@ -31,14 +32,14 @@ func TestVisible(t *testing.T) {
 // The writer gives what Visible gives whatever the writes are cut into,
 // and lets syscov's own colours through only when asked to.
 func TestVisibleWriterCuts(t *testing.T) {
-	in := "é\x1b[1;31mblocks\x1b[0m \x1b]0;t\x07 日本\xff\n"
+	in := "é\x1b[1;31mblocks\x1b[0m \x1b]0;t\x07 日本\xff\r\n"
 	for cut := 0; cut <= len(in); cut++ {
 		var b bytes.Buffer
 		v := NewVisibleWriter(&b, true)
 		v.Write([]byte(in[:cut]))
 		v.Write([]byte(in[cut:]))
 		v.Flush()
-		want := "é\x1b[1;31mblocks\x1b[0m \\x1b]0;t\\x07 日本\\xff\n"
+		want := "é\x1b[1;31mblocks\x1b[0m \\x1b]0;t\\x07 日本\\xff\r\n"
 		if b.String() != want {
 			t.Fatalf("cut at %d: %q, want %q", cut, b.String(), want)
 		}
