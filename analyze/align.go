@@ -258,12 +258,23 @@ func lisByA(cand []anchor) []anchor {
 	return out
 }
 
+// maxMyersD bounds the edits a Myers search looks for: its trace keeps
+// O(D²) ints (D = 1024: about 8 MB). Past it, and for shapes that need
+// more edits than that whatever the tokens (one side much longer: a
+// unikernel run that stopped early), lcsDP answers in n·m bytes.
+const maxMyersD = 1024
+
 // myers appends an exact shortest edit script of a[a0:a1] → b[b0:b1]
 // (Myers 1986: forward greedy search, then a trace back through the
-// furthest-reaching points kept for each d; O((N+M)·D) time, O(D²) space).
+// furthest-reaching points kept for each d; O((N+M)·D) time, O(D²) space),
+// or lcsDP's when the script has more than maxMyersD edits.
 func myers(a, b []uint32, a0, a1, b0, b1 int, ops *[]Op) {
 	n, m := a1-a0, b1-b0
-	max := n + m
+	if n-m > maxMyersD || m-n > maxMyersD {
+		lcsDP(a, b, a0, a1, b0, b1, ops) // at least |n-m| edits
+		return
+	}
+	max := min(n+m, maxMyersD)
 	v := make([]int, 2*max+3)
 	off := max + 1
 	var trace [][]int // trace[d] = v[off-d .. off+d] before step d
@@ -287,6 +298,65 @@ func myers(a, b []uint32, a0, a1, b0, b1 int, ops *[]Op) {
 				return
 			}
 		}
+	}
+	lcsDP(a, b, a0, a1, b0, b1, ops)
+}
+
+// lcsDP appends a shortest edit script of a[a0:a1] → b[b0:b1] from the
+// longest common subsequence by dynamic programming: O(n·m) time, n·m
+// bytes of directions and two rows of ints. Callers keep n·m ≤ maxDP, so
+// its memory is bounded (1 MiB) whatever the shapes.
+func lcsDP(a, b []uint32, a0, a1, b0, b1 int, ops *[]Op) {
+	n, m := a1-a0, b1-b0
+	const (
+		diag = iota
+		up   // a[i-1] deleted
+		left // b[j-1] inserted
+	)
+	dir := make([]uint8, (n+1)*(m+1))
+	prev := make([]int32, m+1)
+	cur := make([]int32, m+1)
+	for j := 1; j <= m; j++ {
+		dir[j] = left
+	}
+	for i := 1; i <= n; i++ {
+		cur[0] = 0
+		dir[i*(m+1)] = up
+		for j := 1; j <= m; j++ {
+			switch {
+			case a[a0+i-1] == b[b0+j-1]:
+				cur[j], dir[i*(m+1)+j] = prev[j-1]+1, diag
+			case prev[j] >= cur[j-1]:
+				cur[j], dir[i*(m+1)+j] = prev[j], up
+			default:
+				cur[j], dir[i*(m+1)+j] = cur[j-1], left
+			}
+		}
+		prev, cur = cur, prev
+	}
+	var rev []Op // runs, last first: each step extends the run before it
+	step := func(kind OpKind, i, j int) {
+		if k := len(rev) - 1; k >= 0 && rev[k].Kind == kind {
+			rev[k].A, rev[k].B, rev[k].N = a0+i, b0+j, rev[k].N+1
+			return
+		}
+		rev = append(rev, Op{kind, a0 + i, b0 + j, 1})
+	}
+	for i, j := n, m; i > 0 || j > 0; {
+		switch dir[i*(m+1)+j] {
+		case diag:
+			i, j = i-1, j-1
+			step(OpEqual, i, j)
+		case up:
+			i--
+			step(OpDelete, i, j)
+		default:
+			j--
+			step(OpInsert, i, j)
+		}
+	}
+	for i := len(rev) - 1; i >= 0; i-- {
+		*ops = append(*ops, rev[i])
 	}
 }
 

@@ -61,6 +61,9 @@ type BenchReport struct {
 	MemoryTried        map[int]bool   `json:"memory_tried,omitempty"`
 	Env                map[string]any `json:"environment"`
 	Warnings           []string       `json:"warnings,omitempty"`
+	// Partial says why the report holds fewer runs than asked for (an
+	// interrupt; "still running" while it is written as it goes).
+	Partial string `json:"partial,omitempty"`
 }
 
 // Add counts a run into the side's samples.

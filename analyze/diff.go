@@ -703,16 +703,86 @@ func samePath(a, b string) bool {
 	return pa[:n] == pb[:n]
 }
 
+// firstQuoted is the first quoted argument of a call's text, its escapes
+// decoded as strace writes them (\" \\ \n \t \r \v \f \e, \NNN octal,
+// \xHH): a path with a quote, a newline or an ESC is that path, not cut
+// or dropped. An argument without its closing quote is taken to the end.
 func firstQuoted(s string) (string, bool) {
+	v, _, ok := quotedAt(s)
+	return v, ok
+}
+
+// quotedAt decodes the first quoted string of s; rest is what follows its
+// closing quote ("" when it has none).
+func quotedAt(s string) (val, rest string, ok bool) {
 	i := strings.IndexByte(s, '"')
 	if i < 0 {
-		return "", false
+		return "", "", false
 	}
-	j := strings.IndexByte(s[i+1:], '"')
-	if j < 0 {
-		return s[i+1:], true
+	s = s[i+1:]
+	if j := strings.IndexAny(s, `"\`); j >= 0 && s[j] == '"' {
+		return s[:j], s[j+1:], true // no escape: the common case, no copy
 	}
-	return s[i+1 : i+1+j], true
+	var b strings.Builder
+	for k := 0; k < len(s); k++ {
+		c := s[k]
+		switch {
+		case c == '"':
+			return b.String(), s[k+1:], true
+		case c != '\\' || k+1 == len(s):
+			b.WriteByte(c)
+			continue
+		}
+		k++
+		switch e := s[k]; e {
+		case 'n':
+			b.WriteByte('\n')
+		case 't':
+			b.WriteByte('\t')
+		case 'r':
+			b.WriteByte('\r')
+		case 'v':
+			b.WriteByte('\v')
+		case 'f':
+			b.WriteByte('\f')
+		case 'e':
+			b.WriteByte(0x1b)
+		case 'x':
+			n, m := 0, 0
+			for m < 2 && k+1 < len(s) && isHex(s[k+1]) {
+				n = n*16 + hexVal(s[k+1])
+				k++
+				m++
+			}
+			if m == 0 {
+				b.WriteByte('x')
+			} else {
+				b.WriteByte(byte(n))
+			}
+		case '0', '1', '2', '3', '4', '5', '6', '7':
+			n := int(e - '0')
+			for m := 1; m < 3 && k+1 < len(s) && s[k+1] >= '0' && s[k+1] <= '7'; m++ {
+				n = n*8 + int(s[k+1]-'0')
+				k++
+			}
+			b.WriteByte(byte(n))
+		default:
+			b.WriteByte(e) // \" \\ and the like
+		}
+	}
+	return b.String(), "", true
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func hexVal(c byte) int {
+	switch {
+	case c >= 'a':
+		return int(c-'a') + 10
+	case c >= 'A':
+		return int(c-'A') + 10
+	}
+	return int(c - '0')
 }
 
 // chunked stores events in fixed-size chunks: appending never copies what

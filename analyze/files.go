@@ -69,12 +69,8 @@ func (c Cwds) Path(ev *trace.Event) (string, bool) {
 	if i < 0 {
 		return "", false
 	}
-	j := strings.IndexByte(args[i+1:], '"')
-	if j < 0 {
-		return "", false
-	}
-	p := args[i+1 : i+1+j]
-	if strings.HasPrefix(args[i+1+j+1:], "...") || p == "" || strings.Contains(p, `\`) {
+	p, rest, ok := quotedAt(args)
+	if !ok || !strings.Contains(args[i+1:], `"`) || strings.HasPrefix(rest, "...") || p == "" {
 		return "", false
 	}
 	if !strings.HasPrefix(p, "/") {
@@ -155,7 +151,7 @@ func (f *FileUses) FoundUnder(rel string) string {
 // relative path.
 func relativePath(args string) (string, bool) {
 	p, ok := firstQuoted(args)
-	if !ok || p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, `\`) {
+	if !ok || p == "" || strings.HasPrefix(p, "/") {
 		return "", false
 	}
 	return path.Clean(p), true

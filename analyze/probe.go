@@ -98,6 +98,12 @@ type ProbeReport struct {
 	Combos   []Combo       `json:"combinations"`
 	// Skipped are used syscalls a probe cannot change (execve, exit).
 	Skipped []string `json:"skipped,omitempty"`
+	// Partial says why the report is not the whole probe (interrupted,
+	// or still running: written as it goes); Unfinished are the syscalls
+	// whose stubbed and faked runs were not both done, left out of
+	// Results (no verdict from half the runs).
+	Partial    string   `json:"partial,omitempty"`
+	Unfinished []string `json:"unfinished,omitempty"`
 }
 
 // Counts returns how many syscalls got each verdict.

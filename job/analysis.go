@@ -199,6 +199,9 @@ func consoleFailure(path string) string {
 
 // DescribeInput says what an input without syscalls looks like.
 func DescribeInput(path string) string {
+	if path == "-" {
+		return "no line of standard input reads as a syscall of strace, a Unikraft console or a syscov trace"
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return "not a file syscov can read"
@@ -207,6 +210,13 @@ func DescribeInput(path string) string {
 	head := make([]byte, 8<<10)
 	n, _ := io.ReadFull(f, head)
 	head = bytes.TrimSpace(head[:n])
+	for _, c := range []struct{ magic, name, tool string }{
+		{"\x1f\x8b", "gzip", "zcat"}, {"\xfd7zXZ\x00", "xz", "xzcat"}, {"\x28\xb5\x2f\xfd", "zstd", "zstdcat"}, {"BZh", "bzip2", "bzcat"},
+	} {
+		if bytes.HasPrefix(head, []byte(c.magic)) {
+			return fmt.Sprintf("%s-compressed: decompress it first (%s FILE | syscov COMMAND -)", c.name, c.tool)
+		}
+	}
 	switch {
 	case len(head) == 0:
 		return "the file is empty"

@@ -2,6 +2,7 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -43,6 +44,28 @@ type Bench struct {
 	// serves one client, to PrecisionMiB.
 	MemoryBisect bool
 	PrecisionMiB int
+	// Progress, when set, receives the report after every finished run,
+	// marked partial (written as it goes: an interrupt or a crash keeps
+	// what was measured).
+	Progress func(*analyze.BenchReport)
+}
+
+// interrupted ends a bench cut by Ctrl-C: the runs finished are kept in
+// the report, marked partial; the run in progress is left out.
+func (b *Bench) interrupted(rep *analyze.BenchReport, side string, run int) (*analyze.BenchReport, error) {
+	rep.Partial = fmt.Sprintf("interrupted during %s run %d of %d: the runs finished before it are kept, that one is left out", side, run, b.Runs)
+	rep.Warn()
+	return rep, &ExitError{ExitInterrupt, errors.New(rep.Partial)}
+}
+
+// progress hands the report so far to Progress, marked as still running.
+func (b *Bench) progress(rep *analyze.BenchReport, done, total int) {
+	if b.Progress == nil {
+		return
+	}
+	snap := *rep
+	snap.Partial = fmt.Sprintf("still running: %d of %d runs done", done, total)
+	b.Progress(&snap)
 }
 
 // Run runs the benchmark.
@@ -72,13 +95,18 @@ func (b *Bench) Run(ctx context.Context, o Output) (*analyze.BenchReport, error)
 	}
 	rep.NativeBytes = nativeBytes(b.Argv[0])
 	rep.Native = &analyze.BenchSide{Name: "native", OpsPerSec: map[int]analyze.Sample{}}
+	total := b.Runs
+	if plan != nil {
+		total *= 2
+	}
 	for r := 0; r < b.Runs; r++ {
 		run := b.nativeRun(ctx, port)
+		if ctx.Err() != nil {
+			return b.interrupted(rep, "native", r+1)
+		}
 		fmt.Fprintf(o.Stderr, "syscov: native run %d/%d: ready in %v%s\n", r+1, b.Runs, run.Ready.Round(time.Millisecond), errSuffix(run.Error))
 		rep.Native.Add(run, b.Clients)
-		if ctx.Err() != nil {
-			return nil, &ExitError{ExitInterrupt, fmt.Errorf("interrupted")}
-		}
+		b.progress(rep, r+1, total)
 	}
 	if plan != nil {
 		dir, err := os.MkdirTemp("", "syscov-bench-")
@@ -98,6 +126,9 @@ func (b *Bench) Run(ctx context.Context, o Output) (*analyze.BenchReport, error)
 		rep.Unikernel = &analyze.BenchSide{Name: "unikernel", OpsPerSec: map[int]analyze.Sample{}}
 		for r := 0; r < b.Runs; r++ {
 			run := b.unikernelRun(ctx, o, plan, initrd, b.Unikernel.Memory, ukPort, b.Clients, filepath.Join(dir, "console.log"))
+			if ctx.Err() != nil {
+				return b.interrupted(rep, "unikernel", r+1)
+			}
 			fmt.Fprintf(o.Stderr, "syscov: unikernel run %d/%d (%s): ready in %v%s\n", r+1, b.Runs, run.Accel, run.Ready.Round(time.Millisecond), errSuffix(run.Error))
 			if b.Unikernel.KVM == unikernel.KVMAuto && run.Accel == "tcg" {
 				// KVM could not run the guest: the next runs go to TCG at
@@ -109,9 +140,7 @@ func (b *Bench) Run(ctx context.Context, o Output) (*analyze.BenchReport, error)
 				rep.Env["accel"] = run.Accel
 			}
 			rep.Unikernel.Add(run, b.Clients)
-			if ctx.Err() != nil {
-				return nil, &ExitError{ExitInterrupt, fmt.Errorf("interrupted")}
-			}
+			b.progress(rep, b.Runs+r+1, total)
 		}
 		if b.MemoryBisect {
 			b.bisectMemory(ctx, o, plan, initrd, ukPort, dir, rep)
@@ -230,7 +259,7 @@ func (b *Bench) unikernelRun(ctx context.Context, o Output, plan *UnikernelPlan,
 	var console []trace.Event
 	cfg := unikernel.Config{QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: memory, CPU: uf.CPU,
 		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog, Ready: ready,
-		Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr, Warn: o.Warn,
+		Idle: uf.Idle, BootTimeout: uf.BootTimeout, Stdout: os.Stderr, Stderr: os.Stderr, Warn: o.Warn,
 		OnEvent: func(ev *trace.Event) {
 			if ev.Kind == trace.KindMessage || ev.Kind == trace.KindSyscall && ev.Status != trace.StatusOK {
 				mu.Lock()

@@ -3,6 +3,7 @@ package job
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -55,6 +56,9 @@ type Check struct {
 	// nativeWorkload is what the workload wrote alike in two unmodified
 	// native runs: what it must write against the guest too.
 	nativeWorkload *analyze.StableOutput
+
+	// notes are what the runs did not prove, for every report.
+	notes report.RunNotes
 }
 
 // Run runs the check. Its error says what the exit status is: an
@@ -76,13 +80,18 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 		}
 	}
 	warnCPUFeatures(ctx, o, c.Unikernel, plan) // before any unikernel run
-	if err := os.MkdirAll(c.Out, 0o755); err != nil {
+	unlock, err := prepareOut(c.Out)
+	if err != nil {
 		return err
 	}
+	defer unlock()
 	// 1. The native run.
 	nativePath := filepath.Join(c.Out, "native.trace")
 	files, nativeStart, live, err := c.runNative(ctx, o, j, nativePath)
 	if err != nil {
+		if c.notes.Incomplete != "" {
+			return c.writeIncomplete(o, j, nativePath, plan, err)
+		}
 		return err
 	}
 	// 1b. Each lacking use verified by a run with it answered as the
@@ -115,9 +124,23 @@ func (c *Check) Run(ctx context.Context, o Output) error {
 			return err
 		}
 	}
+	if ukFailure != nil && c.notes.Incomplete == "" && unikernelIncomplete(ukFailure) {
+		c.notes.Incomplete = ukFailure.Error()
+	}
+	var nothing error
+	if apps[0].Calls == 0 && c.notes.Incomplete == "" {
+		nothing = fmt.Errorf("%s: no syscall of the app to judge (every one recorded was set aside as start-up noise or a wrapper's): nothing is proved", nativePath)
+		c.notes.Incomplete = nothing.Error()
+	}
 	// 4. Reports.
 	if err := c.writeReports(d, apps, plan); err != nil {
 		return err
+	}
+	if c.notes.Incomplete != "" {
+		fmt.Fprintf(o.Stdout, "incomplete: %s\n", c.notes.Incomplete)
+	}
+	if nothing != nil {
+		return nothing
 	}
 	// 5. The verdict.
 	return c.verdict(o, j, d, apps[0], ukFailure)
@@ -158,11 +181,25 @@ func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path strin
 	if err != nil {
 		return nil, start, nil, fmt.Errorf("native run: %w", err)
 	}
+	c.noteNative(o, nres)
+	if nres.Canceled {
+		// Ctrl-C (or SIGTERM) wins over the workload it cut short.
+		code, why := ExitInterrupt, "the native run was interrupted; the app was killed"
+		if ctx.Err() == nil && errors.Is(nctx.Err(), context.DeadlineExceeded) {
+			code, why = ExitTimeout, fmt.Sprintf("the native run timed out after %v; the app was killed", c.Timeout)
+		}
+		c.notes.Incomplete = why
+		return files, start, live.Coverage(nil), &ExitError{code, errors.New(why)}
+	}
 	if nres.WorkloadErr != nil {
 		return nil, start, nil, fmt.Errorf("native run: %w", nres.WorkloadErr)
 	}
-	if nres.Canceled {
-		return nil, start, nil, &ExitError{ExitInterrupt, fmt.Errorf("the native run was interrupted or timed out")}
+	if c.Workload == "" && c.Ready.Spec == "" && !nres.Stopped && (nres.ExitCode != 0 || nres.Signal != "") {
+		// A tool's own run is its test: one that failed natively proves
+		// nothing of what the unikernel lacks (and cannot be verified).
+		why := fmt.Sprintf("the app exited with status %d natively: a run that failed proves nothing (give a command that succeeds, or --workload for a server)", nres.ExitCode)
+		c.notes.Incomplete = why
+		return files, start, live.Coverage(nil), &ExitError{ExitFailure, errors.New(why)}
 	}
 	fmt.Fprintf(o.Stderr, "syscov: native run of %s: %d events in %s\n", c.Argv[0], nres.Events, path)
 	return files, start, live.Coverage(nil), nil
@@ -245,17 +282,19 @@ func (c *Check) writeReports(d *analyze.Diff, apps []*analyze.AppCoverage, plan 
 		if err := render(f, &b); err != nil {
 			return err
 		}
-		return WriteFile(filepath.Join(c.Out, name), b.Bytes())
+		return WriteReport(filepath.Join(c.Out, name), b.Bytes())
 	}
 	for _, f := range []report.Format{report.FormatTable, report.FormatMarkdown, report.FormatJSON} {
 		ext := map[report.Format]string{report.FormatTable: "txt", report.FormatMarkdown: "md", report.FormatJSON: "json"}[f]
 		if err := write("coverage."+ext, func(f report.Format, b *bytes.Buffer) error {
-			return report.Render(b, f, report.CoverageDoc{Apps: apps})
+			return report.Render(b, f, report.CoverageDoc{Apps: apps, RunNotes: c.notes})
 		}, f); err != nil {
 			return err
 		}
 		if d != nil {
-			if err := write("diff."+ext, func(f report.Format, b *bytes.Buffer) error { return report.Render(b, f, report.DiffDoc{Diff: d}) }, f); err != nil {
+			if err := write("diff."+ext, func(f report.Format, b *bytes.Buffer) error {
+				return report.Render(b, f, report.DiffDoc{Diff: d, RunNotes: c.notes})
+			}, f); err != nil {
 				return err
 			}
 		}
@@ -263,7 +302,7 @@ func (c *Check) writeReports(d *analyze.Diff, apps []*analyze.AppCoverage, plan 
 
 	page := report.Page{Title: "syscov check: " + ShellJoin(c.Argv), Diff: d, Apps: apps,
 		Env:       []report.KV{{Key: "syscov", Value: Version}, {Key: "host kernel", Value: HostKernel()}, {Key: "native command", Value: ShellJoin(c.Argv)}},
-		Generated: "generated by syscov " + Version + " at " + time.Now().UTC().Format(time.RFC3339)}
+		Generated: "generated by syscov " + Version + " at " + time.Now().UTC().Format(time.RFC3339), RunNotes: c.notes}
 	if c.Workload != "" {
 		page.Env = append(page.Env, report.KV{Key: "workload", Value: c.Workload})
 	}
@@ -286,14 +325,14 @@ func (c *Check) writeReports(d *analyze.Diff, apps []*analyze.AppCoverage, plan 
 	if err := report.Render(&html, report.FormatHTML, page); err != nil {
 		return err
 	}
-	if err := WriteFile(filepath.Join(c.Out, "report.html"), html.Bytes()); err != nil {
+	if err := WriteReport(filepath.Join(c.Out, "report.html"), html.Bytes()); err != nil {
 		return err
 	}
 	var md bytes.Buffer
 	if err := report.Render(&md, report.FormatMarkdown, page); err != nil {
 		return err
 	}
-	if err := WriteFile(filepath.Join(c.Out, "report.md"), md.Bytes()); err != nil {
+	if err := WriteReport(filepath.Join(c.Out, "report.md"), md.Bytes()); err != nil {
 		return err
 	}
 

@@ -33,7 +33,7 @@ func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io
 	var file *os.File
 	if path != "-" {
 		var err error
-		file, err = os.Create(path)
+		file, err = CreateNew(path)
 		if err != nil {
 			return nil, err
 		}
@@ -45,12 +45,13 @@ func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io
 	if err != nil {
 		return nil, err
 	}
-	tw.FlushEvery(100 * time.Millisecond)
 	pr := NewProgress(notes, "trace of "+cfg.Argv[0])
 	// A trace that cannot be written (a full disk, a reader gone from
-	// -o -) ends the run: the app is stopped, not traced into nothing.
+	// -o -) ends the run: the app is stopped, not traced into nothing;
+	// the flusher notices it within 100 ms even while the app is quiet.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	tw.FlushEveryNotify(100*time.Millisecond, func(error) { stop() })
 	cfg.OnEvent = func(ev *trace.Event) {
 		if tw.Write(ev) != nil {
 			stop()
@@ -59,6 +60,9 @@ func RecordNative(ctx context.Context, cfg native.Config, path string, stdout io
 			also(ev)
 		}
 		pr.Tick(0)
+	}
+	if cfg.Notice == nil {
+		cfg.Notice = func(msg string) { fmt.Fprintf(os.Stderr, "syscov: %s\n", msg) }
 	}
 	res, err := native.Run(ctx, cfg)
 	pr.Done()

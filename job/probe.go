@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -54,6 +55,14 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 		}
 	}
 	start := time.Now()
+	// One writer per --out, from before the first run.
+	if p.Out != "" {
+		unlock, err := LockDir(p.Out)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	var uses *useSet
 	if p.Partial {
 		spec := p.MissingAgainst
@@ -133,11 +142,22 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 		}
 	}
 	pr := NewProgress(o.Stderr, "probe runs")
+	var lastWrite time.Time
 	record := func(t probe.Task, out probe.Outcome) {
+		if ctx.Err() != nil {
+			return // a run cut short by the interrupt proves nothing
+		}
 		rep.Runs++
 		results[t.Name].Record(t.Kind, out.OK, out.Reason)
-		if pr.On() {
-			fmt.Fprintf(o.Stderr, "\rprobe: %d/%d runs", rep.Runs, len(tasks))
+		pr.Line("probe: %d/%d runs", rep.Runs, len(tasks))
+		// Written as it goes (at most once a second): a finished run
+		// is a result kept, whatever happens to syscov later.
+		if p.Out != "" && time.Since(lastWrite) >= time.Second {
+			lastWrite = time.Now()
+			snap := partialProbe(rep, results, fmt.Sprintf("still running: %d of %d runs done", rep.Runs, len(tasks)), start)
+			if err := p.write(snap); err != nil {
+				fmt.Fprintf(o.Stderr, "syscov: %v\n", err)
+			}
 		}
 	}
 	probe.RunAll(ctx, cfg, tasks, p.Jobs, record)
@@ -157,7 +177,15 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 	probe.RunAll(ctx, cfg, retry, p.Jobs, record)
 	pr.Done()
 	if ctx.Err() != nil {
-		return nil, &ExitError{Code: ExitInterrupt, Err: fmt.Errorf("interrupted")}
+		// What finished is kept: the report of the runs done, marked
+		// partial, written and returned with the interrupt's code.
+		snap := partialProbe(rep, results, fmt.Sprintf("interrupted after %d of %d runs", rep.Runs, len(tasks)+len(retry)), start)
+		if p.Out != "" {
+			if err := p.write(snap); err != nil {
+				return snap, err
+			}
+		}
+		return snap, &ExitError{Code: ExitInterrupt, Err: fmt.Errorf("interrupted after %d of %d runs; the report holds the syscalls whose runs were done", rep.Runs, len(tasks)+len(retry))}
 	}
 	for _, r := range results {
 		r.Decide()
@@ -167,22 +195,55 @@ func (p *Probe) Run(ctx context.Context, o Output) (*analyze.ProbeReport, error)
 
 	p.combinations(ctx, cfg, rep)
 	rep.Elapsed = time.Since(start)
-
+	if ctx.Err() != nil {
+		rep.Partial = "interrupted during the combined runs (every syscall's own runs are done)"
+	}
 	if p.Out != "" {
-		if err := os.MkdirAll(p.Out, 0o755); err != nil {
+		if err := p.write(rep); err != nil {
 			return nil, err
 		}
-		for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON} {
-			var b bytes.Buffer
-			if err := report.Render(&b, rf, report.ProbeDoc{Report: rep}); err != nil {
-				return nil, err
-			}
-			if err := WriteFile(filepath.Join(p.Out, "probe."+ext), b.Bytes()); err != nil {
-				return nil, err
-			}
-		}
+	}
+	if rep.Partial != "" {
+		return rep, &ExitError{Code: ExitInterrupt, Err: errors.New(rep.Partial)}
 	}
 	return rep, nil
+}
+
+// write writes probe.{txt,md,json} into p.Out.
+func (p *Probe) write(rep *analyze.ProbeReport) error {
+	if err := os.MkdirAll(p.Out, 0o755); err != nil {
+		return err
+	}
+	for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON} {
+		var b bytes.Buffer
+		if err := report.Render(&b, rf, report.ProbeDoc{Report: rep}); err != nil {
+			return err
+		}
+		if err := WriteReport(filepath.Join(p.Out, "probe."+ext), b.Bytes()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// partialProbe is the report of the runs done so far: the syscalls whose
+// stubbed and faked runs are both done, decided; the others named.
+func partialProbe(rep *analyze.ProbeReport, results map[string]*analyze.ProbeResult, why string, start time.Time) *analyze.ProbeReport {
+	snap := *rep
+	snap.Results, snap.Unfinished, snap.Combos = nil, nil, nil
+	snap.Partial, snap.Elapsed = why, time.Since(start)
+	for _, r := range results {
+		if r.StubRuns == 0 || r.FakeRuns == 0 {
+			snap.Unfinished = append(snap.Unfinished, r.Name)
+			continue
+		}
+		c := *r
+		c.Decide()
+		snap.Results = append(snap.Results, c)
+	}
+	sort.Strings(snap.Unfinished)
+	snap.SortResults()
+	return &snap
 }
 
 // combinations runs every stub-able syscall stubbed together, and every

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/syscov/syscov/report"
 )
 
 // Progress prints "reading NAME: N events, M lines" on a terminal while a
@@ -27,7 +29,13 @@ func (p *Progress) On() bool { return p.on }
 
 // NewProgress starts a progress line named name on w.
 func NewProgress(w io.Writer, name string) *Progress {
-	p := &Progress{w: w, name: name, start: time.Now(), last: time.Now()}
+	// The line is redrawn with a carriage return: on the terminal itself,
+	// not through the escaping writer of syscov's stderr; the name, from
+	// the user or a trace, is escaped here instead.
+	if u, ok := w.(interface{ Unwrap() io.Writer }); ok {
+		w = u.Unwrap()
+	}
+	p := &Progress{w: w, name: report.Visible(name), start: time.Now(), last: time.Now()}
 	if f, ok := w.(*os.File); ok {
 		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 		p.on = err == nil
@@ -58,5 +66,13 @@ func (p *Progress) Tick(lines int) {
 func (p *Progress) Done() {
 	if p.shown {
 		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
+
+// Line redraws the progress line with text of the caller's (shown only
+// on a terminal).
+func (p *Progress) Line(format string, args ...any) {
+	if p.on {
+		fmt.Fprintf(p.w, "\r"+format, args...)
 	}
 }

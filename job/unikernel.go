@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/syscov/syscov/analyze"
+	"github.com/syscov/syscov/internal/outfile"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/unikernel"
 	"github.com/syscov/syscov/trace/workload"
@@ -30,6 +31,9 @@ type UnikernelOptions struct {
 	// CPU is the guest CPU model (qemu's -cpu value); empty: host under
 	// KVM, max under TCG.
 	CPU string
+	// BootTimeout stops a guest that has not started the app (no syscall
+	// on its console) this long after qemu started (0: never).
+	BootTimeout time.Duration
 	// Append are kernel parameters, before " -- " and the app's argv.
 	Append     string
 	ConsoleLog string
@@ -50,6 +54,12 @@ type UnikernelOptions struct {
 // long after the last syscall: app-elfloader never powers off after the
 // app's exit_group.
 const DefaultIdle = 3 * time.Second
+
+// DefaultBootTimeout stops a guest that has not started the app this
+// long after qemu started: the real images make their first syscall
+// within 0.3 s under TCG; an initrd of a few hundred MB takes seconds to
+// unpack.
+const DefaultBootTimeout = 60 * time.Second
 
 // UnikernelPlan is what is checked and decided before any run: the image,
 // the app's argv in the guest, the kernel command line, the root
@@ -91,6 +101,15 @@ func planFor(o Output, uf UnikernelOptions, argv, appArgs []string) (*UnikernelP
 // PlanUnikernel checks the flags and the image before anything runs (a
 // bad image must not cost a native run first).
 func PlanUnikernel(uf UnikernelOptions, appArgs []string) (*UnikernelPlan, error) {
+	if _, err := unikernel.ParseMemory(uf.Memory); err != nil {
+		return nil, &UsageError{"--memory: " + err.Error()}
+	}
+	if uf.BootTimeout < 0 {
+		return nil, Usagef("--boot-timeout %v: want 0 (never) or a positive duration", uf.BootTimeout)
+	}
+	if uf.Idle < 0 {
+		return nil, Usagef("--idle %v: want 0 (never) or a positive duration", uf.Idle)
+	}
 	switch uf.KVM {
 	case unikernel.KVMAuto, unikernel.KVMOn, unikernel.KVMOff:
 	default:
@@ -160,13 +179,18 @@ func (p *UnikernelPlan) PackInitrd(base string) (cpio, list string, err error) {
 		fmt.Fprintf(&b, "%-60s %10d  %s\n", e.Guest, e.Size, e.Why)
 	}
 	fmt.Fprintf(&b, "total %d bytes\n", total)
-	return cpio, list, WriteFile(list, []byte(b.String()))
+	return cpio, list, WriteReport(list, []byte(b.String()))
 }
 
 func RunUnikernelTrace(o Output, ctx context.Context, uf UnikernelOptions, appArgs []string, out string, ready workload.Ready, workloadCmd, dir string, timeout time.Duration) error {
 	if out == "" {
 		out = strings.TrimSuffix(filepath.Base(uf.Image), filepath.Ext(uf.Image)) + ".uk.trace"
 	}
+	unlock, err := LockOutput(out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	plan, err := PlanUnikernel(uf, appArgs)
 	if err != nil {
 		return err
@@ -321,6 +345,8 @@ func UnikernelFailure(res *unikernel.Result, timeout time.Duration) error {
 		return &ExitError{ExitBootFailure, fmt.Errorf("the unikernel crashed after %d syscalls: %s", res.Syscalls, firstNonEmpty(res.Detail, res.Ended))}
 	case unikernel.EndQEMU:
 		return fmt.Errorf("qemu failed: %s", res.Detail)
+	case unikernel.EndLog:
+		return fmt.Errorf("the console log could not be written (%s); qemu was stopped", res.Detail)
 	}
 	return nil
 }
@@ -339,7 +365,22 @@ func firstNonEmpty(s ...string) string {
 func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *UnikernelPlan, out string, ready workload.Ready, workloadCmd, dir string) (*unikernel.Result, error) {
 	plan.printCPUCheck(o)
 	base := strings.TrimSuffix(out, ".trace")
-	if out == "-" {
+	// A trace to stdout or to a device (-o /dev/null) is streamed there at
+	// the end; the files beside it go beside "unikernel" instead (never
+	// /dev/null.initrd.cpio).
+	var stream io.Writer
+	switch {
+	case out == "-":
+		stream = o.Stdout
+	case outfile.IsDevice(out):
+		dev, err := outfile.Create(out)
+		if err != nil {
+			return nil, err
+		}
+		defer dev.Close()
+		stream = dev
+	}
+	if stream != nil {
 		base = "unikernel"
 	}
 	consoleLog := uf.ConsoleLog
@@ -358,7 +399,7 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 	ready.Forwarded = len(uf.Ports) > 0
 	cfg := unikernel.Config{
 		QEMU: uf.QEMU, Image: uf.Image, Inspected: plan.Image, Initrd: initrd, RootFS: uf.Rootfs, Memory: uf.Memory, CPU: uf.CPU,
-		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog,
+		KVM: uf.KVM, Ports: uf.Ports, Append: uf.Append, AppArgs: plan.Argv, ConsoleLog: consoleLog, BootTimeout: uf.BootTimeout,
 		Ready: ready, Workload: workloadCmd, Dir: dir, Idle: uf.Idle, Stdout: os.Stderr, Stderr: os.Stderr,
 		Warn:   o.Warn,
 		Notice: func(msg string) { fmt.Fprintf(o.Stderr, "syscov: %s\n", msg) },
@@ -380,7 +421,7 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 	// Events go to a partial file first: the header, written last, records
 	// what is only known at the end (the Unikraft version, how it ended).
 	partial := out + ".partial"
-	if out == "-" {
+	if stream != nil {
 		f, err := os.CreateTemp("", "syscov-*.trace.partial")
 		if err != nil {
 			return nil, err
@@ -398,10 +439,11 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 		pf.Close()
 		return nil, err
 	}
-	tw.FlushEvery(100 * time.Millisecond)
-	// A trace that cannot be written ends the run.
+	// A trace that cannot be written ends the run, noticed within 100 ms
+	// even while the guest is quiet.
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	tw.FlushEveryNotify(100*time.Millisecond, func(error) { stop() })
 	cfg.OnEvent = func(ev *trace.Event) {
 		if tw.Write(ev) != nil {
 			stop()
@@ -417,7 +459,11 @@ func RecordUnikernel(o Output, ctx context.Context, uf UnikernelOptions, plan *U
 	hdr.VMM, hdr.Cmdline, hdr.Accel, hdr.Fallback = res.VMM, res.Cmdline, res.Accel, res.Fallback
 	hdr.Initrd, hdr.RootfsList = initrd, rootfsList
 	hdr.Unikraft, hdr.Ended, hdr.EndDetail = res.Unikraft, res.Ended, res.Detail
-	if err := FinishTrace(partial, out, hdr, o.Stdout); err != nil {
+	finalOut := out
+	if stream != nil {
+		finalOut = "-"
+	}
+	if err := FinishTrace(partial, finalOut, hdr, stream); err != nil {
 		return nil, err
 	}
 	if writeErr != nil {
@@ -477,7 +523,7 @@ func FinishTrace(partial, out string, hdr trace.Header, stdout io.Writer) error 
 		if err := f.Close(); err != nil {
 			return err
 		}
-		if err := os.Rename(out+".tmp", out); err != nil {
+		if err := outfile.Rename(out+".tmp", out); err != nil {
 			return err
 		}
 		return os.Remove(partial)

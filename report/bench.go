@@ -16,6 +16,9 @@ import (
 // dispatch) and Go's benchmark format, which only bench has.
 
 func benchTable(w io.Writer, r *analyze.BenchReport) error {
+	if r.Partial != "" {
+		fmt.Fprintf(w, "incomplete: %s\n", r.Partial)
+	}
 	fmt.Fprintf(w, "%s: %d run(s), loads of %s s at %s clients\n", shellWords(r.Command), r.Runs, benchLoadSeconds(r), joinInts(r.Clients))
 	rows := [][]string{}
 	row := func(what, native, uni string) { rows = append(rows, []string{what, native, uni}) }

@@ -93,7 +93,7 @@ func sortedApps(p *analyze.CatalogPlan) []*analyze.CatalogApp {
 
 func catalogPlanMarkdown(w io.Writer, d CatalogPlanDoc) error {
 	p := d.Plan
-	fmt.Fprintf(w, "## What to do next, against `%s`\n\n", d.Against)
+	fmt.Fprintf(w, "## What to do next, against %s\n\n", mdCode(d.Against))
 	fmt.Fprintf(w, "%d apps; %d work now; %d after the %d steps below.\n\n", len(p.Apps), p.WorkingNow, lastWorking(p), len(p.Steps))
 	fmt.Fprintf(w, "Ordering: %s.\n\n", mdText(p.Rule))
 	for i, s := range p.Steps {
@@ -390,7 +390,7 @@ func orNone(list []string) string {
 
 func catalogCompareMarkdown(w io.Writer, d CatalogCompareDoc) error {
 	c := d.Comparison
-	fmt.Fprintf(w, "## `%s` → `%s`\n\n%d → %d apps working.\n\n| app | `%s` | `%s` | needs before | needs after |\n|---|---|---|---|---|\n", c.From, c.To, c.FromWorks, c.ToWorks, c.From, c.To)
+	fmt.Fprintf(w, "## %s → %s\n\n%d → %d apps working.\n\n| app | %s | %s | needs before | needs after |\n|---|---|---|---|---|\n", mdCode(c.From), mdCode(c.To), c.FromWorks, c.ToWorks, mdCodeCell(c.From), mdCodeCell(c.To))
 	for _, ch := range c.Changed {
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", mdCell(ch.App), ch.From, ch.To, mdCell(strings.Join(ch.FromNeeds, ", ")), mdCell(strings.Join(ch.ToNeeds, ", ")))
 	}

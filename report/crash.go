@@ -88,7 +88,7 @@ func crashMarkdown(w io.Writer, d *analyze.Diff) {
 		fmt.Fprintf(w, "| load base | 0x%x (%s) |\n", c.Where.Base, mdCell(c.Where.How))
 	}
 	if c.Instruction != "" {
-		fmt.Fprintf(w, "| instruction | `%s` (`%s`) |\n", mdCodeCell(c.Instruction), mdCodeCell(c.Bytes))
+		fmt.Fprintf(w, "| instruction | %s (%s) |\n", mdCodeCell(c.Instruction), mdCodeCell(c.Bytes))
 	}
 	if g := c.Feature; g != nil {
 		fmt.Fprintf(w, "| CPU feature | %s |\n", mdCell(g.Summary()))

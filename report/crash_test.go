@@ -35,7 +35,7 @@ func TestCrashInEveryFormat(t *testing.T) {
 	}
 	for _, f := range []Format{FormatTable, FormatMarkdown, FormatJSON} {
 		var b bytes.Buffer
-		if err := Render(&b, f, DiffDoc{d}); err != nil {
+		if err := Render(&b, f, DiffDoc{Diff: d}); err != nil {
 			t.Fatal(err)
 		}
 		out := b.String()

@@ -21,6 +21,7 @@ type Page struct {
 	Summary   []SummaryInput
 	Probe     *analyze.ProbeReport
 	Generated string
+	RunNotes
 }
 
 // KV is one line of the environment block.
@@ -29,6 +30,9 @@ type KV struct{ Key, Value string }
 // Lacks reports whether the page's verdict is that something blocks an
 // app: a diff that lacks, or a coverage with blocking uses.
 func (p Page) Lacks() bool {
+	if p.Incomplete != "" {
+		return false
+	}
 	if p.Diff != nil && p.Diff.Lacks(false) {
 		return true
 	}
@@ -43,6 +47,9 @@ func (p Page) Lacks() bool {
 // Headline is the page's verdict: the one given, or, for coverage alone,
 // what blocks the apps.
 func (p Page) Headline() string {
+	if p.Incomplete != "" {
+		return "incomplete: " + p.Incomplete
+	}
 	warn := ""
 	for _, a := range p.Apps {
 		if a.TableWarning != "" {
@@ -297,6 +304,8 @@ body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 980px
 h1 { font-size: 1.5em; } h2 { font-size: 1.2em; margin-top: 2em; border-bottom: 1px solid #d0d7de; }
 .verdict { font-size: 1.1em; padding: .6em .9em; border-radius: 6px; background: #fff1e5; border: 1px solid #f0b37e; }
 .verdict.ok { background: #e6ffec; border-color: #7ee2a0; }
+.verdict.incomplete { background: #eaeef2; border-color: #afb8c1; }
+.warning { color: #9a6700; }
 table { border-collapse: collapse; margin: .6em 0; }
 td, th { border: 1px solid #d0d7de; padding: 3px 8px; text-align: left; vertical-align: top; }
 td.n { text-align: right; font-variant-numeric: tabular-nums; }
@@ -313,7 +322,8 @@ figure { margin: 1em 0; } figcaption { color: #57606a; }
 </head>
 <body>
 <h1>{{.Title}}</h1>
-{{with .Headline}}<p class="verdict{{if not $.Lacks}} ok{{end}}" id="verdict">{{.}}</p>{{end}}
+{{with .Headline}}<p class="verdict{{if $.Incomplete}} incomplete{{else if not $.Lacks}} ok{{end}}" id="verdict">{{.}}</p>{{end}}
+{{range .Warnings}}<p class="warning">warning: {{.}}</p>{{end}}
 {{if .Env}}<dl class="env" id="env">{{range .Env}}<dt>{{.Key}}</dt><dd>{{.Value}}</dd>{{end}}</dl>{{end}}
 
 {{if .Apps}}

@@ -92,9 +92,11 @@ func renderJSON(w io.Writer, doc Document) error {
 	case SummaryDoc:
 		return summariesJSON(w, d)
 	case CoverageDoc:
-		return coverageJSON(w, d.Apps, d.Plan)
+		return coverageJSON(w, d.Apps, d.Plan, d.RunNotes)
 	case DiffDoc:
-		return writeJSON(w, diffJSON(d.Diff))
+		doc := diffJSON(d.Diff)
+		d.RunNotes.json(doc)
+		return writeJSON(w, doc)
 	case ProbeDoc:
 		d.Report.Schema = ProbeSchema
 		return writeJSON(w, d.Report)
@@ -135,7 +137,7 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
+func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan, notes RunNotes) error {
 	type jsonApp struct {
 		App          string         `json:"app"`
 		Source       string         `json:"source"`
@@ -152,6 +154,7 @@ func coverageJSON(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) 
 		Runtimes     []string       `json:"runtimes"`
 	}
 	doc := map[string]any{"schema": CoverageSchema}
+	notes.json(doc)
 	var out []jsonApp
 	for _, a := range apps {
 		ja := jsonApp{App: a.App, Source: a.Source, Table: a.Table, TableWhy: a.TableWhy, TableWarning: a.TableWarning, Config: a.Config, Calls: a.Calls, Weighted: a.Weighted(),

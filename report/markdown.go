@@ -71,16 +71,45 @@ func isWordRune(r rune) bool {
 	return r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 0x7f
 }
 
-// mdCode makes text safe inside a code span: a backtick could end it, a
-// newline could end the line it is on.
+// mdCode writes text as a code span, whole: its fence is one backtick
+// longer than the longest run of backticks in it (a backtick in an argv
+// stays a backtick: the span shows the text as it is, a rerun line
+// copied from it is the command), a newline becomes ⏎ (it could end the
+// line the span is on).
 func mdCode(s string) string {
-	s = strings.ReplaceAll(s, "`", "'")
-	return strings.NewReplacer("\r\n", " ⏎ ", "\n", " ⏎ ", "\r", " ⏎ ").Replace(s)
+	s = strings.NewReplacer("\r\n", " ⏎ ", "\n", " ⏎ ", "\r", " ⏎ ").Replace(s)
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || s == "" {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
 }
 
-// mdCodeCell makes text safe inside a code span in a table cell: GFM
-// splits cells at a | even inside code, so it is escaped too.
-func mdCodeCell(s string) string { return strings.ReplaceAll(mdCode(s), "|", "\\|") }
+// longestRun is the length of the longest run of c in s.
+func longestRun(s string, c byte) int {
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return longest
+}
+
+// mdCodeCell is mdCode in a table cell: GFM splits cells at a | even
+// inside code, so it is escaped (\| shows as |).
+func mdCodeCell(s string) string { return mdCode(strings.ReplaceAll(s, "|", "\\|")) }
+
+// mdFenced writes text as a fenced code block of one language (a rerun
+// line: copied from the raw file or the rendered page, it is the same
+// text, no escape in it).
+func mdFenced(w io.Writer, lang, s string) {
+	fence := strings.Repeat("`", max(3, longestRun(s, '`')+1))
+	fmt.Fprintf(w, "%s%s\n%s\n%s\n", fence, lang, s, fence)
+}
 
 func summariesMarkdown(w io.Writer, in []SummaryInput) error {
 	for i, s := range in {
@@ -127,8 +156,13 @@ func renderMarkdown(w io.Writer, doc Document) error {
 	case SummaryDoc:
 		return summariesMarkdown(w, d)
 	case CoverageDoc:
+		d.RunNotes.write(w, true)
 		return coverageMarkdown(w, d.Apps, d.Plan)
 	case DiffDoc:
+		d.RunNotes.write(w, true)
+		if d.Incomplete != "" {
+			return diffMarkdownBody(w, d.Diff)
+		}
 		return diffMarkdown(w, d.Diff)
 	case ProbeDoc:
 		return probeMarkdown(w, d.Report)
@@ -156,7 +190,8 @@ func renderMarkdown(w io.Writer, doc Document) error {
 // an environment block, the coverage and, when there is one, the diff;
 // long lists folded in <details>.
 func pageMarkdown(w io.Writer, p Page) error {
-	if p.Verdict != "" {
+	p.RunNotes.write(w, true)
+	if p.Verdict != "" && p.Incomplete == "" {
 		fmt.Fprintf(w, "**%s**\n\n", mdText(p.Verdict))
 	}
 	if len(p.Env) > 0 {
@@ -164,8 +199,18 @@ func pageMarkdown(w io.Writer, p Page) error {
 		fmt.Fprintln(w)
 		fmt.Fprintln(w, "| | |")
 		fmt.Fprintln(w, "|---|---|")
+		var rerun string
 		for _, kv := range p.Env {
-			fmt.Fprintf(w, "| %s | `%s` |\n", mdCell(kv.Key), mdCodeCell(kv.Value))
+			if kv.Key == "rerun" {
+				rerun = kv.Value // below, where it can be copied as it is
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s |\n", mdCell(kv.Key), mdCodeCell(kv.Value))
+		}
+		if rerun != "" {
+			fmt.Fprintln(w, "\nTo run it again:")
+			fmt.Fprintln(w)
+			mdFenced(w, "sh", rerun)
 		}
 		fmt.Fprintln(w, "\n</details>")
 		fmt.Fprintln(w)
@@ -185,7 +230,7 @@ func pageMarkdown(w io.Writer, p Page) error {
 
 func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan) error {
 	for _, a := range apps {
-		fmt.Fprintf(w, "### Coverage of %s against `%s`\n\n", mdCell(a.App), mdCode(a.Table))
+		fmt.Fprintf(w, "### Coverage of %s against %s\n\n", mdCell(a.App), mdCode(a.Table))
 		if a.TableWarning != "" {
 			fmt.Fprintf(w, "> **Warning:** %s\n\n", mdText(a.TableWarning))
 		}
@@ -209,7 +254,7 @@ func coverageMarkdown(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Pl
 			}
 			fmt.Fprintln(w)
 			for _, u := range missing {
-				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(u.Key), impactCell(u.Impact, u.Evidence), mdText(u.ImpactWhy))
+				fmt.Fprintf(w, "- %s %s: %s\n", mdCode(u.Key), impactCell(u.Impact, u.Evidence), mdText(u.ImpactWhy))
 			}
 			if len(missing) > 0 {
 				fmt.Fprintln(w)
@@ -252,7 +297,7 @@ func stacksMarkdown(w io.Writer, uses []*analyze.UsedSyscall) {
 		if len(u.FirstStack) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "`%s` (%s):\n\n```\n", mdCode(u.Key), u.Impact)
+		fmt.Fprintf(w, "%s (%s):\n\n```\n", mdCode(u.Key), u.Impact)
 		for _, f := range u.FirstStack {
 			fmt.Fprintf(w, "%s\n", strings.ReplaceAll(analyze.FrameSite(f), "```", "\x27\x27\x27"))
 		}
@@ -268,12 +313,12 @@ func diffMarkdown(w io.Writer, d *analyze.Diff) error {
 
 // diffMarkdownBody is the diff in Markdown after its verdict line.
 func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
-	fmt.Fprintf(w, "- native: `%s`, %d syscalls aligned\n- unikernel: `%s`, %d syscalls", mdCode(d.NativeSource), d.NativeLen, mdCode(d.UnikernelSource), d.UnikernelLen)
+	fmt.Fprintf(w, "- native: %s, %d syscalls aligned\n- unikernel: %s, %d syscalls", mdCode(d.NativeSource), d.NativeLen, mdCode(d.UnikernelSource), d.UnikernelLen)
 	if d.Unikraft != "" {
 		fmt.Fprintf(w, ", Unikraft %s", mdCell(d.Unikraft))
 	}
 	if d.Table != "" {
-		fmt.Fprintf(w, "\n- table: `%s` (%s)", mdCode(d.Table), mdText(d.TableWhy))
+		fmt.Fprintf(w, "\n- table: %s (%s)", mdCode(d.Table), mdText(d.TableWhy))
 	}
 	fmt.Fprintf(w, "\n- the unikernel run ended: %s%s\n\n", mdCell(d.Ended), mdCell(detailSuffix(d.EndDetail)))
 	crashMarkdown(w, d)
@@ -287,7 +332,7 @@ func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintln(w)
 		for _, v := range all {
 			if v.Impact != "" {
-				fmt.Fprintf(w, "- `%s` %s: %s\n", mdCode(v.Name), impactCell(v.Impact, v.Evidence), mdText(v.ImpactWhy))
+				fmt.Fprintf(w, "- %s %s: %s\n", mdCode(v.Name), impactCell(v.Impact, v.Evidence), mdText(v.ImpactWhy))
 			}
 		}
 		fmt.Fprintln(w)
@@ -295,7 +340,7 @@ func diffMarkdownBody(w io.Writer, d *analyze.Diff) error {
 	if len(d.FileGaps) > 0 {
 		fmt.Fprintf(w, "**Files the app needs that the image lacks** (not syscall gaps):\n\n| path | what lacks it | found natively by | unikernel |\n|---|---|---|---|\n")
 		for _, g := range d.FileGaps {
-			fmt.Fprintf(w, "| `%s` | %s | %s | %d× %s |\n", mdCodeCell(g.Path), gapKind(g), mdCell(g.NativeCall), g.Calls, g.Errno)
+			fmt.Fprintf(w, "| %s | %s | %s | %d× %s |\n", mdCodeCell(g.Path), gapKind(g), mdCell(g.NativeCall), g.Calls, g.Errno)
 		}
 		fmt.Fprintln(w)
 	}

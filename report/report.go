@@ -79,14 +79,60 @@ type Document interface {
 // SummaryDoc is the summaries of one or more traces.
 type SummaryDoc []SummaryInput
 
+// RunNotes say what the runs behind a document did not prove, in every
+// format: why they are incomplete (interrupted, timed out, qemu killed:
+// then the document gives no verdict, never "nothing is lacking"), and
+// what else a reader must know (events the tracer lost, the app's exit
+// status).
+type RunNotes struct {
+	Incomplete string
+	Warnings   []string
+}
+
 // CoverageDoc is per-app coverage and, with several apps, the plan.
 type CoverageDoc struct {
 	Apps []*analyze.AppCoverage
 	Plan *analyze.Plan
+	RunNotes
 }
 
 // DiffDoc is the comparison of a native and a unikernel run.
-type DiffDoc struct{ Diff *analyze.Diff }
+type DiffDoc struct {
+	Diff *analyze.Diff
+	RunNotes
+}
+
+// write writes the notes as lines on top of a document (table and Markdown
+// differ only in emphasis).
+func (n RunNotes) write(w io.Writer, md bool) {
+	if n.Incomplete != "" {
+		if md {
+			fmt.Fprintf(w, "**incomplete: %s**\n\n", mdText(n.Incomplete))
+		} else {
+			fmt.Fprintf(w, "incomplete: %s\n", n.Incomplete)
+		}
+	}
+	for _, x := range n.Warnings {
+		if md {
+			fmt.Fprintf(w, "> warning: %s\n\n", mdText(x))
+		} else {
+			fmt.Fprintf(w, "warning: %s\n", x)
+		}
+	}
+	if !md && (n.Incomplete != "" || len(n.Warnings) > 0) {
+		fmt.Fprintln(w)
+	}
+}
+
+// json adds the notes to a JSON document.
+func (n RunNotes) json(doc map[string]any) {
+	if n.Incomplete != "" {
+		doc["incomplete"] = n.Incomplete
+	}
+	if len(n.Warnings) > 0 {
+		doc["warnings"] = n.Warnings
+	}
+}
 
 // ProbeDoc is the verdicts of `syscov probe`.
 type ProbeDoc struct{ Report *analyze.ProbeReport }

@@ -82,7 +82,7 @@ func TestJSONFollowsSchemas(t *testing.T) {
 	}
 	db.SetSources("n", "u", uhdr)
 	buf.Reset()
-	if err := Render(&buf, FormatJSON, DiffDoc{db.Diff()}); err != nil {
+	if err := Render(&buf, FormatJSON, DiffDoc{Diff: db.Diff()}); err != nil {
 		t.Fatal(err)
 	}
 	validate(t, compileSchema(t, "diff.schema.json"), buf.Bytes())
@@ -101,7 +101,7 @@ func TestJSONFollowsSchemas(t *testing.T) {
 		apps = append(apps, cb.Coverage(nil))
 	}
 	buf.Reset()
-	if err := Render(&buf, FormatJSON, CoverageDoc{apps, analyze.MakePlan(apps)}); err != nil {
+	if err := Render(&buf, FormatJSON, CoverageDoc{Apps: apps, Plan: analyze.MakePlan(apps)}); err != nil {
 		t.Fatal(err)
 	}
 	validate(t, compileSchema(t, "coverage.schema.json"), buf.Bytes())

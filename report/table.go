@@ -186,8 +186,13 @@ func renderTableDoc(w io.Writer, doc Document) error {
 	case SummaryDoc:
 		return summariesTable(w, d)
 	case CoverageDoc:
+		d.RunNotes.write(w, false)
 		return coverageTable(w, d.Apps, d.Plan)
 	case DiffDoc:
+		d.RunNotes.write(w, false)
+		if d.Incomplete != "" {
+			return diffTextBody(w, d.Diff)
+		}
 		return diffText(w, d.Diff)
 	case ProbeDoc:
 		return probeTable(w, d.Report)
@@ -282,6 +287,11 @@ func coverageTable(w io.Writer, apps []*analyze.AppCoverage, plan *analyze.Plan)
 
 func diffText(w io.Writer, d *analyze.Diff) error {
 	fmt.Fprintf(w, "%s\n", VerdictColor(d.Lacks(false) || d.Crash != nil, Verdict(d)))
+	return diffTextBody(w, d)
+}
+
+// diffTextBody is the diff as text after its verdict line.
+func diffTextBody(w io.Writer, d *analyze.Diff) error {
 	fmt.Fprintf(w, "native:    %s, %d syscalls aligned\n", d.NativeSource, d.NativeLen)
 	fmt.Fprintf(w, "unikernel: %s, %d syscalls aligned", d.UnikernelSource, d.UnikernelLen)
 	if d.Unikraft != "" {
@@ -324,7 +334,7 @@ func diffText(w io.Writer, d *analyze.Diff) error {
 		fmt.Fprintf(w, "\nfiles the app needs that the image lacks (not syscall gaps):\n")
 		var rows [][]string
 		for _, g := range d.FileGaps {
-			rows = append(rows, []string{cut(g.Path, 50), gapKind(g), g.NativeCall, strconv.Itoa(g.Calls) + "× " + g.Errno})
+			rows = append(rows, []string{cut(oneLine(g.Path), 50), gapKind(g), g.NativeCall, strconv.Itoa(g.Calls) + "× " + g.Errno})
 		}
 		if err := renderTable(w, []string{"path", "what lacks it", "found natively by", "unikernel"}, rows, nil, []bool{false, false, false, false}); err != nil {
 			return err

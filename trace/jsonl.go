@@ -69,7 +69,12 @@ type Writer struct {
 // FlushEvery flushes buffered lines at least every d, from a goroutine
 // of its own, whether or not events come: a trace written by a process
 // that dies (kill -9) holds every event older than d. Close ends it.
-func (w *Writer) FlushEvery(d time.Duration) {
+func (w *Writer) FlushEvery(d time.Duration) { w.FlushEveryNotify(d, nil) }
+
+// FlushEveryNotify is FlushEvery that calls failed (from the flusher's
+// goroutine, once) when a flush fails: a trace that cannot be written is
+// noticed within d even while no event comes (-o /dev/full, a quiet app).
+func (w *Writer) FlushEveryNotify(d time.Duration, failed func(error)) {
 	stop, done := make(chan struct{}), make(chan struct{})
 	w.locked, w.stop, w.done = true, stop, done
 	go func() {
@@ -82,10 +87,16 @@ func (w *Writer) FlushEvery(d time.Duration) {
 				return
 			case <-t.C:
 				w.mu.Lock()
+				var err error
 				if w.err == nil && w.w.Buffered() > 0 {
 					w.err = w.w.Flush()
+					err = w.err
 				}
 				w.mu.Unlock()
+				if err != nil && failed != nil {
+					failed(err)
+					failed = nil
+				}
 			}
 		}
 	}()

@@ -3,7 +3,9 @@ package trace
 import (
 	"bytes"
 	"os"
+	"runtime"
 	"strconv"
+	"sync"
 )
 
 // ThreadGroup returns the process (thread group id) of a live thread, read
@@ -52,4 +54,29 @@ func ParentPID(pid int) int {
 	}
 	p, _ := strconv.Atoi(string(f[1]))
 	return p
+}
+
+// ReserveThreads makes the Go runtime start n OS threads now and keep
+// them idle: a traced fork bomb under a pid limit (a cgroup's pids.max,
+// shared with syscov) leaves no room for a thread later, and a runtime
+// that cannot start one aborts (pthread_create failed), leaving the app
+// and its processes behind. Idle threads are reused, never given back.
+func ReserveThreads(n int) {
+	var locked, release sync.WaitGroup
+	locked.Add(n)
+	release.Add(1)
+	var done sync.WaitGroup
+	done.Add(n)
+	for i := 0; i < n; i++ {
+		go func() {
+			defer done.Done()
+			runtime.LockOSThread() // a thread of its own
+			locked.Done()
+			release.Wait()
+			runtime.UnlockOSThread() // back to the idle pool, kept
+		}()
+	}
+	locked.Wait()
+	release.Done()
+	done.Wait()
 }

@@ -71,7 +71,9 @@ func (r *unikraftReader) base(kind Kind) Event {
 }
 
 // stripANSI removes terminal escape sequences (colours, the firmware's
-// clear-screen) and other control characters but tab.
+// clear-screen, a title set by OSC, a charset chosen by ESC ( B) and other
+// control characters but tab, whole (ECMA-48): nothing of a sequence is
+// left glued to the text after it.
 func stripANSI(s []byte) []byte {
 	if bytes.IndexByte(s, 0x1b) < 0 && !hasControl(s) {
 		return s
@@ -80,15 +82,32 @@ func stripANSI(s []byte) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
-		case c == 0x1b:
-			if i+1 < len(s) && s[i+1] == '[' {
+		case c == 0x1b && i+1 < len(s):
+			switch n := s[i+1]; {
+			case n == '[': // CSI: parameters, then a final byte
 				j := i + 2
 				for j < len(s) && (s[j] < 0x40 || s[j] > 0x7e) {
 					j++
 				}
 				i = j
-			} else {
-				i++ // ESC c, ESC =, ...
+			case n == ']' || n == 'P' || n == 'X' || n == '^' || n == '_':
+				// OSC, DCS, SOS, PM, APC: a string up to BEL or ESC \
+				j := i + 2
+				for j < len(s) && s[j] != 0x07 && !(s[j] == 0x1b && j+1 < len(s) && s[j+1] == '\\') {
+					j++
+				}
+				if j < len(s) && s[j] == 0x1b {
+					j++
+				}
+				i = j
+			default:
+				// Intermediate bytes (ESC ( B, ESC # 8), then one final
+				// byte (ESC c, ESC =, ESC 7).
+				j := i + 1
+				for j < len(s) && s[j] >= 0x20 && s[j] <= 0x2f {
+					j++
+				}
+				i = j
 			}
 		case c < 0x20 && c != '\t':
 		default:
@@ -113,6 +132,15 @@ var ukLevels = []struct {
 }{{"dbg:", "dbg"}, {"Info:", "info"}, {"Warn:", "warn"}, {"ERR:", "err"}, {"CRIT:", "crit"}}
 
 func (r *unikraftReader) parseLine(raw []byte) {
+	// A bare carriage return (an app's progress line, a console that
+	// sends CR alone) starts a new line as a terminal shows it: each part
+	// is read, none glued to the next.
+	if i := bytes.IndexByte(raw, '\r'); i >= 0 && i < len(bytes.TrimRight(raw, "\r")) {
+		for _, part := range bytes.Split(raw, []byte{'\r'}) {
+			r.parseLine(part)
+		}
+		return
+	}
 	s := stripANSI(raw)
 	if len(bytes.TrimSpace(s)) == 0 {
 		return
@@ -563,7 +591,7 @@ func (r *unikraftReader) looksLikeCall(s []byte) bool {
 	}
 	rest := s[1+end+1:]
 	if bytes.HasPrefix(rest, []byte(" = ")) {
-		_, ok := parseUKResult(rest[3:])
+		_, _, ok := parseUKResultPrefix(rest[3:])
 		return ok
 	}
 	return len(rest) == 0 && bytes.HasSuffix(s, []byte("...")) || bytes.Equal(rest, []byte("..."))
@@ -590,6 +618,7 @@ func (r *unikraftReader) parseCall(s []byte) {
 	if ev.Nr < 0 {
 		ev.Nr = r.tab.Number(ev.Name)
 	}
+	var trailing []byte
 	end, _, state := scanArgs(s[open+1:], 1)
 	if state != argsClosed {
 		// Cut at the shim's buffer size: the result is unknown.
@@ -599,11 +628,15 @@ func (r *unikraftReader) parseCall(s []byte) {
 		ev.Args = r.arena.str(s[open+1 : open+1+end])
 		rest := s[open+1+end+1:]
 		if res, ok := bytes.CutPrefix(rest, []byte(" = ")); ok {
-			out, ok := parseUKResult(res)
+			out, n, ok := parseUKResultPrefix(res)
 			if !ok {
 				r.warn("malformed result " + strconv.Quote(string(res)))
 				return
 			}
+			// App output glued after a whole result is the app's, the
+			// call is kept.
+			trailing = res[n:]
+			res = res[:n]
 			ev.Ret, ev.RetVal, ev.Errno, ev.Status = string(res), out.val, out.errno, out.status
 		} else {
 			ev.Status = StatusUnknown
@@ -613,6 +646,34 @@ func (r *unikraftReader) parseCall(s []byte) {
 		r.applyNote(&ev, n)
 	}
 	r.emit(ev)
+	if len(bytes.TrimSpace(trailing)) > 0 {
+		out := r.base(KindOutput)
+		out.Text = string(trailing)
+		r.emit(out)
+	}
+}
+
+// parseUKResultPrefix reads the longest start of s that is a whole
+// result (parseUKResult), up to a word's end or, for a result glued to
+// text ("fd:3hello"), any byte of its first 64; n is its length.
+func parseUKResultPrefix(s []byte) (out ukResult, n int, ok bool) {
+	if out, ok := parseUKResult(s); ok {
+		return out, len(s), true
+	}
+	// Results are short (the longest strerror text is under 60 bytes):
+	// a long line costs no more than 256 tries.
+	for n = min(len(s)-1, 256); n > 0; n-- {
+		if n > 64 && s[n] != ' ' {
+			continue
+		}
+		if out, ok := parseUKResult(s[:n]); ok {
+			for n > 0 && s[n-1] == ' ' {
+				n--
+			}
+			return out, n, true
+		}
+	}
+	return ukResult{}, 0, false
 }
 
 func removeRequest(list []ukRequest, p *ukRequest) []ukRequest {

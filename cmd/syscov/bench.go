@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/syscov/syscov/analyze"
 	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 )
@@ -73,24 +75,44 @@ func runBench(e *env, args []string) error {
 		Duration: *duration, Proto: *proto, LoadCmd: *loadCmd, MemoryBisect: *bisect, PrecisionMiB: *precision}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	rep, err := b.Run(ctx, e.output())
-	if err != nil {
-		return err
-	}
-	doc := report.BenchDoc{Report: rep}
-	if *outDir != "" {
-		if err := os.MkdirAll(*outDir, 0o755); err != nil {
-			return err
-		}
+	write := func(rep *analyze.BenchReport) error {
+		doc := report.BenchDoc{Report: rep}
 		for ext, rf := range map[string]report.Format{"txt": report.FormatTable, "md": report.FormatMarkdown, "json": report.FormatJSON, "html": report.FormatHTML, "benchfmt": report.FormatBenchfmt} {
 			var buf bytes.Buffer
 			if err := report.Render(&buf, rf, doc); err != nil {
 				return err
 			}
-			if err := job.WriteFile(filepath.Join(*outDir, "bench."+ext), buf.Bytes()); err != nil {
+			if err := job.WriteReport(filepath.Join(*outDir, "bench."+ext), buf.Bytes()); err != nil {
 				return err
 			}
 		}
+		return nil
 	}
-	return report.Render(e.stdout, f, doc)
+	if *outDir != "" {
+		// One writer per --out; the reports are written as the runs
+		// finish, so that an interrupt or a crash keeps what was measured.
+		unlock, err := job.LockDir(*outDir)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		b.Progress = func(rep *analyze.BenchReport) {
+			if err := write(rep); err != nil {
+				fmt.Fprintf(e.stderr, "syscov: %v\n", err)
+			}
+		}
+	}
+	rep, err := b.Run(ctx, e.output())
+	if rep == nil {
+		return err
+	}
+	if *outDir != "" {
+		if werr := write(rep); werr != nil && err == nil {
+			err = werr
+		}
+	}
+	if rerr := report.Render(e.stdout, f, report.BenchDoc{Report: rep}); err == nil {
+		err = rerr
+	}
+	return err
 }

@@ -113,6 +113,12 @@ func (r *readyFlags) register(fs *flag.FlagSet, timeout time.Duration) {
 
 // ready checks --ready and returns the readiness rule.
 func (r *readyFlags) ready() (workload.Ready, error) {
+	if r.delay < 0 {
+		return workload.Ready{}, job.Usagef("--ready-delay %v: want 0 or more", r.delay)
+	}
+	if r.timeout <= 0 {
+		return workload.Ready{}, job.Usagef("--ready-timeout %v: want a positive duration", r.timeout)
+	}
 	if r.spec != "" {
 		if err := workload.Check(strings.ReplaceAll(r.spec, "{port}", "1")); err != nil {
 			return workload.Ready{}, &job.UsageError{Msg: err.Error()}

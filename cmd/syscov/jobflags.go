@@ -31,6 +31,7 @@ func registerUnikernel(fs *flag.FlagSet, uf *job.UnikernelOptions, imageHelp str
 	fs.StringArrayVar(&uf.Ports, "port", nil, "unikernel: forward 127.0.0.1:HOST to the guest's GUEST port (HOST:GUEST, repeatable)")
 	fs.StringVar(&uf.Append, "append", "", "unikernel: kernel parameters (before ' -- ' and the app's arguments; needs uklibparam in the image)")
 	fs.StringVar(&uf.ConsoleLog, "console-log", "", "unikernel: where to keep the raw console (default: next to the trace)")
+	fs.DurationVar(&uf.BootTimeout, "boot-timeout", job.DefaultBootTimeout, "unikernel: stop a guest that has not started the app (no syscall on its console) this long after qemu started: exit 3 (0: never)")
 	fs.DurationVar(&uf.Idle, "idle", job.DefaultIdle, "unikernel: stop when the console is quiet this long after the last syscall (0: never)")
 	fs.StringVar(&uf.QEMU, "qemu", "qemu-system-x86_64", "unikernel: the qemu binary")
 	fs.BoolVar(&uf.Echo, "console", false, "unikernel: also copy the console to stderr as it arrives")

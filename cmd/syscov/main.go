@@ -17,6 +17,7 @@ import (
 	flag "github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/syscov/syscov/internal/outfile"
 	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
 	"github.com/syscov/syscov/trace"
@@ -47,7 +48,7 @@ func profiled(f func() int) int {
 	if path == "" {
 		return f()
 	}
-	out, err := os.Create(path)
+	out, err := outfile.Create(path)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "syscov: SYSCOV_CPUPROFILE: %v\n", err)
 		return f()
@@ -137,9 +138,16 @@ func (o *outputWriter) Write(p []byte) (int, error) {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	report.SetColor(isTerminal(stdout) && os.Getenv("NO_COLOR") == "")
+	color := isTerminal(stdout) && os.Getenv("NO_COLOR") == ""
+	report.SetColor(color)
+	// Text from traces (argv, paths, app output, console lines) reaches
+	// stdout and stderr: a raw ESC or BEL in it is escaped, never sent to
+	// the terminal (syscov's own colours pass).
 	out := &outputWriter{w: stdout}
-	code := runWith(args, stdin, out, stderr)
+	vout, verr := report.NewVisibleWriter(out, color), report.NewVisibleWriter(stderr, false)
+	code := runWith(args, stdin, vout, verr)
+	vout.Flush()
+	verr.Flush()
 	if out.err != nil && code != exitUsage {
 		fmt.Fprintf(stderr, "syscov: writing the output: %v\n", out.err)
 		return exitFail

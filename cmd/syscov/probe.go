@@ -55,8 +55,11 @@ func runProbe(e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	rep, err := p.Run(ctx, e.output())
-	if err != nil {
-		return err
+	if rep != nil {
+		// An interrupted probe still prints the runs it finished.
+		if rerr := report.Render(e.stdout, f, report.ProbeDoc{Report: rep}); err == nil {
+			err = rerr
+		}
 	}
-	return report.Render(e.stdout, f, report.ProbeDoc{Report: rep})
+	return err
 }

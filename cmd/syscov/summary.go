@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/syscov/syscov/analyze"
 	"github.com/syscov/syscov/job"
 	"github.com/syscov/syscov/report"
@@ -20,13 +22,22 @@ func runSummary(e *env, args []string) error {
 	err = eachTrace(fs.Args(), opts, func(name string, r trace.Reader) error {
 		b := analyze.NewSummaryBuilder(*perProcess)
 		pr := job.NewProgress(e.stderr, name)
+		syscalls := 0
 		for r.Scan() {
+			if r.Event().Kind == trace.KindSyscall {
+				syscalls++
+			}
 			b.Add(r.Event())
 			pr.Tick(r.Stats().Lines)
 		}
 		pr.Done()
 		if err := r.Err(); err != nil {
 			return err
+		}
+		if syscalls == 0 {
+			// A summary of nothing is not a summary: empty, random or
+			// compressed input fails and says what it looks like.
+			return fmt.Errorf("%s: no syscalls: %s", name, job.DescribeInput(name))
 		}
 		st := r.Stats()
 		out = append(out, report.SummaryInput{Summary: b.Summary(name), Skipped: st.Skipped, Lines: st.Lines})

@@ -36,11 +36,29 @@ func runTrace(e *env, args []string) error {
 		return err
 	}
 	argv := fs.Args()
+	if *dir != "" {
+		if fi, err := os.Stat(*dir); err != nil || !fi.IsDir() {
+			return job.Usagef("--dir %s: no such directory", *dir)
+		}
+	}
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
 	ready, err := rdy.ready()
 	if err != nil {
 		return err
+	}
+	if *out == "" && uf.Image == "" && len(argv) > 0 {
+		*out = baseName(argv[0]) + ".trace"
+	}
+	// One writer per trace file: a second syscov on the same -o fails at
+	// once (FILE.syscov.lock beside it).
+	// (RunUnikernelTrace takes its own, once it has named the trace.)
+	if uf.Image == "" && *out != "" {
+		unlock, err := job.LockOutput(*out)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 	}
 	if uf.Image != "" {
 		if fs.Changed("backend") || fs.Changed("ring-buffer") || *stacks || *filter != "" {
@@ -72,9 +90,6 @@ func runTrace(e *env, args []string) error {
 		cfg.Trace = names
 	}
 	path := *out
-	if path == "" {
-		path = baseName(argv[0]) + ".trace"
-	}
 
 	// The app's output goes to syscov's stderr, so that a trace written to
 	// stdout stays clean.

@@ -38,17 +38,19 @@ type Tracer struct {
 	res    Result
 	err    error
 	// The reader's state (its goroutine alone).
-	started    bool           // the command's execve happened: records are the app's
-	rootExited bool           // the command's exit record was read
-	known      map[int]bool   // tids of the app's tree
-	comm       map[int]string // pid → its command name
-	monoOff    int64          // wall-clock ns − CLOCK_MONOTONIC ns
-	order      reorder
-	latest     uint64 // the latest record time read
-	free       []*trace.Event
-	cur        []*trace.Event      // the batch being filled
-	out        chan []*trace.Event // batches to the emitter
-	recycle    chan []*trace.Event // batches back, their events free
+	started    bool // the command's execve happened: records are the app's
+	rootExited bool // the command's exit record was read
+	// guardKilled: the guard died while the app ran (killed from outside).
+	guardKilled bool
+	known       map[int]bool   // tids of the app's tree
+	comm        map[int]string // pid → its command name
+	monoOff     int64          // wall-clock ns − CLOCK_MONOTONIC ns
+	order       reorder
+	latest      uint64 // the latest record time read
+	free        []*trace.Event
+	cur         []*trace.Event      // the batch being filled
+	out         chan []*trace.Event // batches to the emitter
+	recycle     chan []*trace.Event // batches back, their events free
 	// stopped is closed once every process of the tree has ended: the
 	// ring buffer then holds all there is to read.
 	stopped    chan struct{}
@@ -247,6 +249,15 @@ func Start(argv []string, opts Options) (*Tracer, error) {
 	h.Release()
 	go func() {
 		t.guardErr = h.Guard.Cmd.Wait()
+		// The guard exits once the app's tree has ended, unless it was
+		// killed itself (kill -9): the app then runs on, untraced. Its
+		// process group (the guard's) is killed now, and the run is an
+		// error that says so, not "the app was killed".
+		if unix.Kill(t.pid, 0) == nil {
+			unix.Kill(-h.Guard.Pid(), unix.SIGKILL)
+			unix.Kill(t.pid, unix.SIGKILL)
+			t.guardKilled = true
+		}
 		t.Finish()
 	}()
 	// The command runs once the helper's execve happened; a helper that
@@ -362,6 +373,9 @@ func (t *Tracer) wait() {
 		} else if t.guardErr != nil && t.err == nil {
 			t.err = t.guardErr
 		}
+	}
+	if t.guardKilled && t.err == nil {
+		t.err = errors.New("syscov's guard process was killed while the app ran: the app's processes were killed with it, and the trace stops there")
 	}
 	var perCPU []uint64
 	if err := t.objs.Lost.Lookup(uint32(0), &perCPU); err == nil {

@@ -29,7 +29,10 @@ import (
 	"github.com/syscov/syscov/trace"
 )
 
-const envFD = "SYSCOV_GUARD_FD"
+const (
+	envFD     = "SYSCOV_GUARD_FD"
+	envFollow = "SYSCOV_GUARD_FOLLOW"
+)
 
 // Guarded is a command that runs under a guard.
 type Guarded struct {
@@ -68,6 +71,19 @@ func Wrap(ctx context.Context, cmd *exec.Cmd) (*Guarded, error) {
 	return gd, nil
 }
 
+// WrapFollowing is Wrap for an app that may daemonize (redis-server
+// --daemonize yes, memcached -d, a double fork and setsid): when the
+// command ends, what it left running is not killed but waited for (the
+// guard is its subreaper), and the guard exits, as the command did, once
+// the whole tree has ended. syscov's end, or Kill, still kills it all.
+func WrapFollowing(ctx context.Context, cmd *exec.Cmd) (*Guarded, error) {
+	g, err := Wrap(ctx, cmd)
+	if err == nil {
+		g.Cmd.Env = append(g.Cmd.Env, envFollow+"=1")
+	}
+	return g, err
+}
+
 // Start starts the guard (and so the command).
 func (g *Guarded) Start() error {
 	err := g.Cmd.Start()
@@ -97,6 +113,9 @@ func RunIfRequested() {
 		return
 	}
 	os.Unsetenv(envFD)
+	_, follow := os.LookupEnv(envFollow)
+	os.Unsetenv(envFollow)
+	followOrphans = follow
 	fdText, path, _ := strings.Cut(spec, ":")
 	fd, err := strconv.Atoi(fdText)
 	if err != nil || path == "" {
@@ -108,6 +127,9 @@ func RunIfRequested() {
 
 func run(fd int, path string, args []string) int {
 	unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	// Threads first: under a pid limit the command may leave the guard
+	// no room for one when it must kill the tree (a fork bomb).
+	trace.ReserveThreads(8)
 	life := os.NewFile(uintptr(fd), "guard")
 	var extra []*os.File
 	for i := 3; i < fd; i++ {
@@ -139,6 +161,9 @@ func run(fd int, path string, args []string) int {
 		}
 	}()
 	err := cmd.Wait()
+	if followOrphans {
+		waitTree()
+	}
 	killTree()
 	var xe *exec.ExitError
 	if errors.As(err, &xe) {
@@ -153,6 +178,21 @@ func run(fd int, path string, args []string) int {
 		return 127
 	}
 	return 0
+}
+
+// followOrphans: the guard waits for what the command left running.
+var followOrphans bool
+
+// waitTree waits until every descendant has ended: as subreaper, the
+// guard is the parent of every orphan of the tree (a daemon).
+func waitTree() {
+	me := os.Getpid()
+	for len(descendants(me)) > 0 {
+		var ws syscall.WaitStatus
+		if _, err := syscall.Wait4(-1, &ws, 0, nil); err == syscall.ECHILD {
+			return
+		}
+	}
 }
 
 // killTree kills every descendant of this process (as subreaper, orphans

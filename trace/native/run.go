@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -87,6 +88,9 @@ type Config struct {
 	// RingBuffer is the eBPF backend's ring buffer size in bytes (0:
 	// ebpf.DefaultRingBuffer).
 	RingBuffer int
+	// Notice receives what the run decided that the user should know (the
+	// app daemonized and is followed); nil: not said.
+	Notice func(string)
 }
 
 // Result is how a run ended.
@@ -228,14 +232,26 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		cfg.Backend = BackendPtrace
 	}
 	cfg.Backend, _ = Resolve(cfg.Backend, cfg.Stacks, cfg.StackSyscalls)
+	// Threads for the whole run, started before the app can use up a
+	// pid limit (a fork bomb): the runtime never needs a new one then.
+	reserveOnce.Do(func() { trace.ReserveThreads(reservedThreads) })
 	res := &Result{Backend: cfg.Backend}
 	var mu sync.Mutex
 	user := cfg.OnEvent
+	procs := newProcSet()
+	var rootPid func() int // set once the app started
 	cfg.OnEvent = func(ev *trace.Event) {
 		mu.Lock()
 		res.Events++
 		if user != nil {
 			user(ev)
+		}
+		root := 0
+		if rootPid != nil {
+			root = rootPid()
+		}
+		if msg := procs.add(ev, root); msg != "" && cfg.Notice != nil {
+			cfg.Notice(msg)
 		}
 		mu.Unlock()
 	}
@@ -259,14 +275,29 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	defer a.killAll() // nothing is left behind, whatever happens below
+	mu.Lock()
+	rootPid = a.pid
+	mu.Unlock()
 
+	// signalApp sends sig to the app: its first process, or, once that
+	// has exited leaving a daemon, the topmost processes still running.
+	signalApp := func(sig syscall.Signal) {
+		root := a.pid()
+		if survivors := procs.survivors(root); len(survivors) > 0 {
+			for _, p := range survivors {
+				syscall.Kill(p, sig)
+			}
+			return
+		}
+		a.signal(sig)
+	}
 	stop := func() {
 		res.Stopped = true
 		// The trace says when syscov sent the stop signal: what the app
 		// does from then on is its shutdown, not its work.
 		marker := trace.NewStopMarker(time.Now().UnixNano(), trace.SignalName(int(cfg.StopSignal)))
 		cfg.OnEvent(&marker)
-		a.signal(cfg.StopSignal)
+		signalApp(cfg.StopSignal)
 		select {
 		case <-a.done():
 		case <-time.After(cfg.StopGrace):
@@ -278,6 +309,15 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cancelled := func() bool {
 		if ctx.Err() != nil {
 			res.Canceled = true
+			// A daemon the app left is stopped with the stop signal
+			// first, as its init system would, then killed.
+			if len(procs.survivors(a.pid())) > 0 {
+				signalApp(cfg.StopSignal)
+				select {
+				case <-a.done():
+				case <-time.After(cfg.StopGrace):
+				}
+			}
 			a.killAll()
 			return true
 		}
@@ -285,7 +325,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 
 	if cfg.Workload != "" || cfg.Ready != "" || cfg.ReadyDelay > 0 {
-		ready := workload.Ready{Spec: cfg.Ready, Delay: cfg.ReadyDelay, Timeout: cfg.ReadyTimeout, Root: a.pid(), Logged: logged}
+		ready := workload.Ready{Spec: cfg.Ready, Delay: cfg.ReadyDelay, Timeout: cfg.ReadyTimeout, Root: a.pid(), Logged: logged, Member: procs.has}
 		if err := ready.Wait(ctx, a.done()); err != nil {
 			if !cancelled() {
 				a.killAll()
@@ -334,4 +374,110 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	res.Elapsed = time.Since(start)
 	return res, err
+}
+
+// reservedThreads are the OS threads a run starts before the app: more
+// than syscov's run has goroutines blocked in system calls at once.
+const reservedThreads = 24
+
+var reserveOnce sync.Once
+
+// procSet is the app's processes still running, as its events tell (every
+// backend): a daemon the app leaves (a double fork and setsid) is the
+// app's too — it is ready when the daemon listens, and stopped when the
+// daemon is.
+type procSet struct {
+	mu       sync.Mutex
+	live     map[int]string // pid → command name
+	told     bool
+	rootGone bool
+}
+
+func newProcSet() *procSet { return &procSet{live: map[int]string{}} }
+
+// add counts an event in; it returns a notice once, when the app's first
+// process (root) has exited and others of its processes still run.
+func (p *procSet) add(ev *trace.Event, root int) string {
+	if ev.PID <= 0 {
+		return ""
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case ev.Kind == trace.KindExit && (ev.TID == ev.PID || ev.TID == 0):
+		delete(p.live, ev.PID)
+		if ev.PID == root && root != 0 {
+			p.rootGone = true
+			// A daemonizing parent exits; one killed by a signal was
+			// not daemonizing (its group may be dying with it).
+			p.told = p.told || ev.Signal != ""
+		}
+	case ev.Kind != trace.KindExit:
+		if _, ok := p.live[ev.PID]; !ok || ev.Comm != "" {
+			p.live[ev.PID] = ev.Comm
+		}
+		// A new process is the app's from its fork on, before its first
+		// call of its own.
+		if ev.Kind == trace.KindSyscall && ev.RetVal > 0 && !(ev.HasCloneFlags && ev.CloneFlags&trace.CloneThread != 0) {
+			switch ev.Name {
+			case "clone", "clone3", "fork", "vfork":
+				if _, ok := p.live[int(ev.RetVal)]; !ok {
+					p.live[int(ev.RetVal)] = ""
+				}
+			}
+		}
+	}
+	if !p.rootGone || p.told || len(p.live) == 0 {
+		return ""
+	}
+	var names []string
+	for pid, comm := range p.live {
+		if comm == "" {
+			if comm = workload.Comm(pid); comm == "?" {
+				continue // gone since (the middle of a double fork)
+			}
+		}
+		names = append(names, fmt.Sprintf("%d (%s)", pid, comm))
+	}
+	if len(names) == 0 {
+		return "" // none running now: told at a later event, if one comes
+	}
+	p.told = true
+	sort.Strings(names)
+	if len(names) > 5 {
+		names = append(names[:5], fmt.Sprintf("%d more", len(names)-5))
+	}
+	return fmt.Sprintf("the app's first process (pid %d) exited, and %s still run: a daemon; syscov follows it to its end and stops it with the stop signal first (after the workload, on Ctrl-C or --timeout)", root, strings.Join(names, ", "))
+}
+
+// has reports whether pid is a running process of the app.
+func (p *procSet) has(pid int) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.live[pid]
+	return ok
+}
+
+// survivors are, once the first process has exited, the app's topmost
+// processes still running (those whose parent is not the app's): the
+// daemon to stop. None while the first process runs.
+func (p *procSet) survivors(root int) []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.rootGone {
+		if root <= 0 || syscall.Kill(root, 0) == nil {
+			return nil
+		}
+	}
+	var out []int
+	for pid := range p.live {
+		if syscall.Kill(pid, 0) != nil {
+			continue
+		}
+		if _, parentIsApp := p.live[trace.ParentPID(pid)]; !parentIsApp {
+			out = append(out, pid)
+		}
+	}
+	sort.Ints(out)
+	return out
 }

@@ -28,6 +28,9 @@ type straceApp struct {
 	exitCode int
 	sig      string
 	err      error
+	// appEnded: strace printed the app's end; killing: syscov is
+	// killing the run (strace dying then is expected).
+	appEnded, killing bool
 }
 
 // StraceArgs are the strace options syscov uses for cfg.
@@ -90,6 +93,7 @@ func startStrace(cfg Config) (app, error) {
 		s.pids[ev.TID] = ev.Kind != trace.KindExit
 		if ev.Kind == trace.KindExit && ev.PID == s.appPid {
 			s.exitCode, s.sig = ev.ExitCode, ev.Signal
+			s.appEnded = true
 		}
 		s.mu.Unlock()
 		cfg.OnEvent(ev)
@@ -112,6 +116,14 @@ func startStrace(cfg Config) (app, error) {
 		if s.appPid == 0 && err != nil {
 			s.err = fmt.Errorf("strace: %w", err)
 		}
+		// strace killed from outside (the OOM killer, kill -9) before the
+		// app ended: the trace is cut there, and the guard killed the
+		// app, which would have gone on untraced. Not a clean run.
+		s.mu.Lock()
+		if ws, ok := processStatus(cmd); ok && s.err == nil && !s.killing && !s.appEnded && ws.Signaled() {
+			s.err = fmt.Errorf("strace was killed by %s before the app ended: the trace stops there (the app was killed too)", trace.SignalName(int(ws.Signal())))
+		}
+		s.mu.Unlock()
 	}()
 	return s, nil
 }
@@ -134,6 +146,7 @@ func (s *straceApp) killAll() {
 	// ended ("+++ killed by SIGKILL +++"), then, shortly after, strace and
 	// whatever is left (through the guard).
 	s.mu.Lock()
+	s.killing = true
 	for pid, alive := range s.pids {
 		if alive && pid > 0 {
 			syscall.Kill(pid, syscall.SIGKILL)
@@ -234,4 +247,13 @@ func (m *threadMap) flush(deliver func(*trace.Event)) {
 	for _, tid := range tids {
 		m.resolve(tid, tid, deliver)
 	}
+}
+
+// processStatus is how a command that was waited for ended.
+func processStatus(cmd *exec.Cmd) (syscall.WaitStatus, bool) {
+	if cmd.ProcessState == nil {
+		return 0, false
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ws, ok
 }

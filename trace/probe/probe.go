@@ -232,7 +232,9 @@ func (cfg Config) openLog(label string) (*os.File, string, error) {
 			return r
 		}, label)
 		p := filepath.Join(cfg.LogDir, name+".log")
-		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_TRUNC|syscall.O_NOFOLLOW, 0o644)
+		// A run's log is new: a file there (a link planted, a name two
+		// runs share) is an error, never written through.
+		f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o644)
 		return f, p, err
 	case cfg.Output:
 		f, err := os.CreateTemp("", "syscov-run-*.log")

@@ -161,7 +161,9 @@ func SpawnHelper(argv []string, c HelperConfig) (*Helper, error) {
 		cmd.Dir, cmd.Env = c.Dir, env
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = orNull(c.Stdin), orNull(c.Stdout), orNull(c.Stderr)
 		cmd.ExtraFiles = []*os.File{os.NewFile(uintptr(gopipe[0]), "go"), os.NewFile(uintptr(readypipe[1]), "ready")}
-		if g, err = guard.Wrap(context.Background(), cmd); err == nil {
+		// The app may daemonize: the guard follows what it leaves
+		// running instead of killing it (the tracer decides the end).
+		if g, err = guard.WrapFollowing(context.Background(), cmd); err == nil {
 			err = g.Start()
 		}
 	} else {

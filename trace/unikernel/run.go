@@ -13,10 +13,12 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/syscov/syscov/internal/outfile"
 	"github.com/syscov/syscov/trace"
 	"github.com/syscov/syscov/trace/workload"
 )
@@ -57,6 +59,10 @@ type Config struct {
 	// the last syscall (app-elfloader does not power off after the app's
 	// exit_group). Zero: no idle end.
 	Idle time.Duration
+	// BootTimeout ends the run as a boot failure when the guest has not
+	// made a syscall this long after qemu started (a guest that never
+	// prints, too little memory). Zero: no boot timeout.
+	BootTimeout time.Duration
 	// Stdout, Stderr of the workload; qemu's own stderr is kept for the
 	// result.
 	Stdout, Stderr *os.File
@@ -88,6 +94,7 @@ const (
 	EndAppNotFound = "app not found"
 	EndAppNotExec  = "app not executable"
 	EndCrash       = "guest stopped after a fatal error"
+	EndLog         = "the console log could not be written"
 )
 
 // Result is how a unikernel run went.
@@ -229,7 +236,8 @@ type runState struct {
 	// app is app-elfloader's message that it could not start the app,
 	// appEnd which end that is, appPath the program it names.
 	app, appEnd, appPath string
-	listening            bool // a listen() succeeded in the guest
+	listening            bool  // a listen() succeeded in the guest
+	logErr               error // the console log could not be written
 	logMatch             func(string)
 	// started is qemu's start, for the boot timings of the Result.
 	started time.Time
@@ -241,7 +249,7 @@ type runState struct {
 func attempt(ctx context.Context, cfg Config, vmm VMM, accel, cmdline string, buffer bool) (*Result, error) {
 	var console io.Writer = io.Discard
 	if cfg.ConsoleLog != "" {
-		f, err := os.Create(cfg.ConsoleLog)
+		f, err := outfile.Create(cfg.ConsoleLog)
 		if err != nil {
 			return nil, err
 		}
@@ -323,6 +331,7 @@ loop:
 				}
 			}
 			st.mu.Lock()
+			logErr := st.logErr
 			quiet := time.Since(st.lastOutput)
 			stopped := st.fatal != ""
 			// A crash dump that never ends (0.18's frame walk loops on a
@@ -330,9 +339,21 @@ loop:
 			// and no syscall after it) is stopped too.
 			endless := stopped && time.Since(st.fatalAt) >= 2*time.Second && st.lastSyscall.Before(st.fatalAt)
 			fatal := stopped && (quiet >= 500*time.Millisecond || endless)
+			noBoot := cfg.BootTimeout > 0 && st.lastSyscall.IsZero() && time.Since(started) >= cfg.BootTimeout
+			printed := res.FirstOutput > 0
 			idle := cfg.Idle > 0 && !workloadRunning && !st.lastSyscall.IsZero() && time.Since(st.lastSyscall) >= cfg.Idle && quiet >= cfg.Idle
 			st.mu.Unlock()
 			switch {
+			case logErr != nil:
+				// The raw console is the run's evidence: a run whose log
+				// is lost is stopped, not finished without it.
+				res.Ended, res.Detail = EndLog, logErr.Error()
+				m.Kill()
+				break loop
+			case noBoot && !stopped:
+				res.Ended, res.Detail = EndBoot, bootTimeoutDetail(cfg, printed)
+				m.Kill()
+				break loop
 			case fatal:
 				// The guest stopped (app-elfloader halts or spins after a
 				// failed init or a crash): no point waiting for idle.
@@ -360,6 +381,9 @@ loop:
 		res.Ended, res.Detail = ended, detail
 	}
 	nameEnd(res, st)
+	if st.logErr != nil {
+		res.Ended, res.Detail = EndLog, st.logErr.Error()
+	}
 	return res, nil
 }
 
@@ -418,9 +442,12 @@ func readConsole(cfg Config, in io.ReadCloser, log io.Writer, res *Result, st *r
 		for {
 			n, err := br.Read(buf)
 			if n > 0 {
-				log.Write(buf[:n])
+				_, lerr := log.Write(buf[:n])
 				pw.Write(buf[:n])
 				st.mu.Lock()
+				if lerr != nil && st.logErr == nil {
+					st.logErr = lerr
+				}
 				st.lastOutput = time.Now()
 				if res.FirstOutput == 0 {
 					res.FirstOutput = st.lastOutput.Sub(st.started)
@@ -597,4 +624,44 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
+}
+
+// bootTimeoutDetail says why a guest that made no syscall was stopped.
+func bootTimeoutDetail(cfg Config, printed bool) string {
+	d := fmt.Sprintf("no syscall of the app %v after qemu started (--boot-timeout)", cfg.BootTimeout)
+	if !printed {
+		d += "; the guest printed nothing"
+	}
+	if mib, err := ParseMemory(cfg.Memory); err == nil && mib < 16 {
+		d += fmt.Sprintf("; --memory %s is very little", cfg.Memory)
+	}
+	return d
+}
+
+// ParseMemory reads a guest memory size as qemu's -m takes it (256M, 1G,
+// 512: MiB when there is no suffix) and returns it in MiB; "" is the
+// default, 256M. Zero, a negative size or text are errors.
+func ParseMemory(s string) (mib float64, err error) {
+	if s == "" {
+		return 256, nil
+	}
+	num, mult := s, 1.0
+	switch s[len(s)-1] {
+	case 'k', 'K':
+		num, mult = s[:len(s)-1], 1.0/1024
+	case 'm', 'M':
+		num = s[:len(s)-1]
+	case 'g', 'G':
+		num, mult = s[:len(s)-1], 1024
+	case 't', 'T':
+		num, mult = s[:len(s)-1], 1024*1024
+	}
+	n, perr := strconv.ParseFloat(num, 64)
+	if perr != nil || num == "" || strings.ContainsAny(num, "eEinxp+-") {
+		return 0, fmt.Errorf("%q is not a size: want a number of MiB, or one with K, M, G or T (256M, 1G)", s)
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("%q: the guest needs some memory", s)
+	}
+	return n * mult, nil
 }

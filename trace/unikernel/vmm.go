@@ -7,10 +7,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/syscov/syscov/trace"
 )
 
 // A VMM starts virtual machines. qemu is the one syscov has; another
@@ -137,6 +140,32 @@ func (q QEMU) Start(cfg Config, accel, cmdline string) (Machine, error) {
 	}
 	m := &qemuMachine{dir: dir, exited: make(chan struct{})}
 	qmpPath := dir + "/qmp.sock"
+	// qemu reads -initrd of a multiboot kernel (Unikraft's) as a list:
+	// modules split at commas, each one's arguments after a space. A
+	// path with either is given through a link of our own, in the VM's
+	// private directory.
+	// qemu runs in cfg.Dir (the workload's directory): relative paths
+	// are made absolute first.
+	if cfg.Dir != "" {
+		for _, p := range []*string{&cfg.Image, &cfg.Initrd, &cfg.RootFS} {
+			if *p != "" {
+				if abs, err := filepath.Abs(*p); err == nil {
+					*p = abs
+				}
+			}
+		}
+	}
+	if strings.ContainsAny(cfg.Initrd, " ,") {
+		abs, err := filepath.Abs(cfg.Initrd)
+		if err == nil {
+			err = os.Symlink(abs, dir+"/initrd")
+		}
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		cfg.Initrd = dir + "/initrd"
+	}
 	args := q.Args(cfg, accel, qmpPath, cmdline)
 	m.argv = append([]string{q.Binary}, args...)
 	cmd := exec.Command(q.Binary, args...) // an argv, never a shell
@@ -252,7 +281,11 @@ func (m *qemuMachine) End() (string, string, int) {
 	m.mu.Unlock()
 	code := m.cmd.ProcessState.ExitCode()
 	if ws, ok := m.cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return EndQEMU, fmt.Sprintf("qemu was killed by %v: %s", ws.Signal(), lastLines(m.Stderr(), 2)), 128 + int(ws.Signal())
+		d := "qemu was killed by " + trace.SignalName(int(ws.Signal()))
+		if last := lastLines(m.Stderr(), 2); last != "" {
+			d += ": " + last
+		}
+		return EndQEMU, d, 128 + int(ws.Signal())
 	}
 	ended, detail := classifyExit(code, events, strings.TrimSpace(m.Stderr()))
 	return ended, detail, code

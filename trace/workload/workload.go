@@ -49,6 +49,10 @@ type Ready struct {
 	// then ready only when a process of that tree listens on it (another
 	// process that holds the port does not make the app ready).
 	Root int
+	// Member, when set, also says whether a process is the app's (a
+	// daemon the app left running: its parent is gone, it is in no tree
+	// of Root's).
+	Member func(pid int) bool
 }
 
 // Check checks a --ready value of any kind.
@@ -216,7 +220,7 @@ func (r Ready) treeListens() bool {
 		return true
 	}
 	for _, pid := range Listeners(port) {
-		if InTree(pid, r.Root) {
+		if InTree(pid, r.Root) || r.Member != nil && r.Member(pid) {
 			return true
 		}
 	}
