@@ -36,6 +36,10 @@ type ArgTest struct {
 	// Arg is the argument's index; -1 is the last one (strace leaves out
 	// the arguments an operation does not use: futex's val3 is the last).
 	Arg int `json:"arg"`
+	// Named, when set, finds the argument by the name it is written with
+	// ("flags" for "flags=CLONE_VM|…") wherever it stands: strace and
+	// syscov's tracers order clone's arguments differently.
+	Named string `json:"named,omitempty"`
 	// In, NotIn: the value is (not) one of these.
 	In    []string `json:"in,omitempty"`
 	NotIn []string `json:"not_in,omitempty"`
@@ -71,6 +75,15 @@ var numericArg = regexp.MustCompile(`^-?(0x[0-9a-fA-F]+|[0-9]+)$`)
 func (r ArgRule) matches(args string) (match, readable bool) {
 	for _, t := range r.When {
 		a := strings.TrimSpace(trace.Arg(args, t.Arg))
+		if t.Named != "" {
+			a = ""
+			for i := 0; i < 6; i++ {
+				if x := strings.TrimSpace(trace.Arg(args, i)); strings.HasPrefix(x, t.Named+"=") {
+					a = x
+					break
+				}
+			}
+		}
 		if a == "" {
 			return false, false
 		}
@@ -86,6 +99,9 @@ func (r ArgRule) matches(args string) (match, readable bool) {
 		// numbers too, or it is 0 (no flags at all).
 		if numericArg.MatchString(a) && !hasNumber(t.In) && !hasNumber(t.NotIn) && (a != "0" || len(t.In)+len(t.NotIn) > 0) {
 			return false, false
+		}
+		if i := strings.IndexByte(a, '='); i > 0 && isIdent(a[:i]) {
+			a = a[i+1:] // strace's "flags=CLONE_VM|…": the value
 		}
 		flags := strings.Split(a, "|")
 		for i := range flags {
@@ -210,4 +226,14 @@ func (t *SupportTable) RuleFor(arch trace.Arch, ev *trace.Event) (rule *ArgRule,
 		return &s.Rules[i], true
 	}
 	return nil, ok
+}
+
+// isIdent: a C identifier (an argument's name, as strace writes "name=").
+func isIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }

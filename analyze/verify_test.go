@@ -114,3 +114,39 @@ func TestFallbackSites(t *testing.T) {
 		t.Errorf("without a stack: %+v, want the fallback, saying the site is unknown", got)
 	}
 }
+
+// TestCloneFlagRule: the clone flags posix-process takes are read from
+// its handler table, so each release's table rejects what that release
+// rejects: CLONE_VFORK (posix_spawn, Go's os/exec) answers -ENOTSUP in
+// 0.17.0 and 0.18.0, and staging's vfork handler takes it; a thread's
+// flags pass everywhere; strace's argument order and syscov's tracers' both
+// are read (flags is named, not placed).
+func TestCloneFlagRule(t *testing.T) {
+	vfork := []string{
+		"flags=CLONE_VM|CLONE_VFORK|SIGCHLD, NULL, 0xc000, NULL, NULL", // syscov's tracers
+		"child_stack=0x7f00, flags=CLONE_VM|CLONE_VFORK|SIGCHLD",        // strace
+	}
+	thread := "flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, 0x7f, 0x7f, 0x7f, 0x7f"
+	for _, tt := range []struct {
+		table   string
+		rejects bool
+	}{{"unikraft@0.17.0", true}, {"unikraft@0.18.0", true}, {"unikraft@staging", false}} {
+		table, err := EmbeddedTable(tt.table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, _ := NewJudge(table, nil)
+		for _, args := range vfork {
+			key, level, note := j.Support(trace.ArchX86_64, &trace.Event{Kind: trace.KindSyscall, Name: "clone", Args: args})
+			if got := level.Absent(); got != tt.rejects {
+				t.Errorf("%s: clone(%s) = %s %s (%s), rejected %v, want %v", tt.table, args, key, level, note, got, tt.rejects)
+			}
+			if tt.rejects && !strings.Contains(note, "ENOTSUP") {
+				t.Errorf("%s: answer %q", tt.table, note)
+			}
+		}
+		if _, level, _ := j.Support(trace.ArchX86_64, &trace.Event{Kind: trace.KindSyscall, Name: "clone", Args: thread}); level.Absent() {
+			t.Errorf("%s: a thread's clone is rejected", tt.table)
+		}
+	}
+}

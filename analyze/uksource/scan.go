@@ -29,6 +29,10 @@ const (
 	// Excludes: a Kconfig option cannot be on with another (Config.uk:
 	// "depends on !OTHER"); Name is the option, Note the other.
 	Excludes Kind = "excludes"
+	// CloneFlag: posix-process handles a clone flag (a
+	// UK_POSIX_CLONE_HANDLER registers it; Name is the flag): a clone
+	// asking for a flag no handler takes answers -ENOTSUP.
+	CloneFlag Kind = "clone-flag"
 )
 
 // Finding is one fact about one syscall, with where it was found.
@@ -195,16 +199,20 @@ func scanSource(fsys fs.FS, p string, mk *makefile) ([]Finding, error) {
 		return nil, err
 	}
 	text := string(data)
+	var handlers []Finding
+	if strings.Contains(text, "UK_POSIX_CLONE_HANDLER(") {
+		handlers = cloneHandlers(text, p, fileNeeds)
+	}
 	if !strings.Contains(text, "SYSCALL_") {
-		return nil, nil
+		return handlers, nil
 	}
 	locs := defineRE.FindAllStringSubmatchIndex(text, -1)
 	if len(locs) == 0 {
-		return nil, nil
+		return handlers, nil
 	}
 	conds := ppConditions(text)
 	lib := libOf(p)
-	var out []Finding
+	out := handlers
 	var helpers map[string][]int // found once per file, when needed
 	line, lineAt := 1, 0
 	for k, loc := range locs {
@@ -382,4 +390,28 @@ func helperDefinitions(text string) map[string][]int {
 			out[text[at:j]] = append(out[text[at:j]], at)
 		}
 	}
+}
+
+// cloneHandlerRE is a registration of posix-process's clone handler
+// table: UK_POSIX_CLONE_HANDLER(CLONE_SIGHAND | CLONE_CLEAR_SIGHAND, …).
+var cloneHandlerRE = regexp.MustCompile(`\bUK_POSIX_CLONE_HANDLER\(\s*([A-Z0-9_|\s]+?)\s*,`)
+
+// cloneHandlers are the clone flags a file's handlers take, each a
+// finding under the conditions of its line (not the macro's definition).
+func cloneHandlers(text, p string, fileNeeds []string) []Finding {
+	conds := ppConditions(text)
+	var out []Finding
+	for _, loc := range cloneHandlerRE.FindAllStringSubmatchIndex(text, -1) {
+		if strings.Contains(text[max(0, loc[0]-64):loc[0]], "#define") {
+			continue
+		}
+		line := 1 + strings.Count(text[:loc[0]], "\n")
+		needs := appendNew(append([]string(nil), fileNeeds...), conds(line)...)
+		for _, f := range strings.Split(text[loc[2]:loc[3]], "|") {
+			if f = strings.TrimSpace(f); strings.HasPrefix(f, "CLONE_") {
+				out = append(out, Finding{Name: f, Kind: CloneFlag, Lib: libOf(p), File: p, Line: line, Needs: needs})
+			}
+		}
+	}
+	return out
 }
