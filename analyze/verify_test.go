@@ -124,7 +124,7 @@ func TestFallbackSites(t *testing.T) {
 func TestCloneFlagRule(t *testing.T) {
 	vfork := []string{
 		"flags=CLONE_VM|CLONE_VFORK|SIGCHLD, NULL, 0xc000, NULL, NULL", // syscov's tracers
-		"child_stack=0x7f00, flags=CLONE_VM|CLONE_VFORK|SIGCHLD",        // strace
+		"child_stack=0x7f00, flags=CLONE_VM|CLONE_VFORK|SIGCHLD",       // strace
 	}
 	thread := "flags=CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|CLONE_SETTLS|CLONE_PARENT_SETTID|CLONE_CHILD_CLEARTID, 0x7f, 0x7f, 0x7f, 0x7f"
 	for _, tt := range []struct {
