@@ -327,7 +327,7 @@ func appFrame(ev *trace.Event) *trace.Frame {
 		if first == nil {
 			first = f
 		}
-		if f.Func != "" && !strings.HasPrefix(f.Func, "_") && !libcWrapper(f.Func, ev.Name) {
+		if f.Func != "" && !strings.HasPrefix(f.Func, "_") && !libcWrapper(f.Func, ev.Name) && !goSyscallWrapper(f.Func) {
 			return f
 		}
 	}
@@ -358,6 +358,17 @@ func appFrames(stack []trace.Frame, n int) []trace.Frame {
 
 // FrameSite names one frame as a call site (see site).
 func FrameSite(f trace.Frame) string { return site(&f, trace.Pos{}) }
+
+// goSyscallWrapper: a Go function that only makes the call for its
+// caller (the syscall package, x/sys/unix, the runtime's raw syscall).
+func goSyscallWrapper(fn string) bool {
+	for _, p := range []string{"syscall.", "runtime/internal/syscall", "internal/runtime/syscall", "golang.org/x/sys/unix.", "internal/syscall/unix.", "internal/poll."} {
+		if strings.HasPrefix(fn, p) {
+			return true
+		}
+	}
+	return false
+}
 
 // libcWrapper: a libc function that only wraps the call.
 func libcWrapper(fn, syscall string) bool {

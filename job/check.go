@@ -194,9 +194,11 @@ func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path strin
 	if nres.WorkloadErr != nil {
 		return nil, start, nil, fmt.Errorf("native run: %w", nres.WorkloadErr)
 	}
-	if c.Workload == "" && c.Ready.Spec == "" && !nres.Stopped && (nres.ExitCode != 0 || nres.Signal != "") {
-		// A tool's own run is its test: one that failed natively proves
-		// nothing of what the unikernel lacks (and cannot be verified).
+	if c.Workload == "" && c.Ready.Spec == "" && !nres.Stopped && (nres.ExitCode != 0 || nres.Signal != "") && c.Unikernel.Image == "" {
+		// A tool's own run is its test: one that failed natively, with no
+		// unikernel run to compare, proves nothing of what the unikernel
+		// lacks (and cannot be verified). With one, the guest's run is
+		// still judged (a crash explained), with the warning.
 		why := fmt.Sprintf("the app exited with status %d natively: a run that failed proves nothing (give a command that succeeds, or --workload for a server)", nres.ExitCode)
 		c.notes.Incomplete = why
 		return files, start, live.Coverage(nil), &ExitError{ExitFailure, errors.New(why)}

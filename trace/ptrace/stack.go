@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"debug/dwarf"
 	"debug/elf"
+	"debug/gosym"
 	"encoding/binary"
 	hexenc "encoding/hex"
 	"os"
@@ -240,6 +241,11 @@ func (s *symbolizer) frame(m *procMaps, pc uint64) trace.Frame {
 	if name, off, ok := syms.lookup(vaddr); ok {
 		f.Func, f.Offset = trace.Demangle(name), off
 		f.File, f.Line = syms.line(vaddr - 1) // a return address: the call is before it
+	} else if fn := syms.goFunc(vaddr); fn != nil {
+		f.Func, f.Offset = fn.Name, vaddr-fn.Entry
+	}
+	if f.File == "" && syms.gotab != nil {
+		f.File, f.Line, _ = syms.gotab.PCToLine(vaddr - 1)
 	}
 	return f
 }
@@ -259,6 +265,47 @@ type elfSyms struct {
 	dw        *dwarf.Data
 	dwTried   bool
 	lines     map[uint64]srcLine
+	// gotab is a Go program's own table of functions and lines
+	// (.gopclntab): Debian's Go binaries are stripped of .symtab and
+	// DWARF but keep it, as every Go binary does.
+	gotab *gosym.Table
+}
+
+// goFunc is the Go function holding vaddr, from .gopclntab.
+func (e *elfSyms) goFunc(vaddr uint64) *gosym.Func {
+	if e.gotab == nil {
+		return nil
+	}
+	return e.gotab.PCToFunc(vaddr)
+}
+
+// loadGoTable reads a Go binary's .gopclntab (nil for other objects).
+func loadGoTable(f *elf.File) *gosym.Table {
+	pcln, text := f.Section(".gopclntab"), f.Section(".text")
+	if pcln == nil || text == nil {
+		return nil
+	}
+	data, err := pcln.Data()
+	if err != nil {
+		return nil
+	}
+	// Go 1.18+ tables say where the Go code starts (runtime.text): after
+	// the C code of an externally linked (cgo) binary, not at .text's
+	// start; debug/gosym takes it from its caller.
+	start := text.Addr
+	if len(data) >= 32 && data[7] == 8 {
+		switch binary.LittleEndian.Uint32(data) {
+		case 0xfffffff0, 0xfffffff1:
+			if ts := binary.LittleEndian.Uint64(data[24:]); ts != 0 {
+				start = ts
+			}
+		}
+	}
+	tab, err := gosym.NewTable(nil, gosym.NewLineTable(data, start))
+	if err != nil {
+		return nil
+	}
+	return tab
 }
 
 type srcLine struct {
@@ -309,6 +356,7 @@ func (s *symbolizer) elf(path string) *elfSyms {
 	}
 	defer f.Close()
 	e.eh, _ = loadEHFrame(f)
+	e.gotab = loadGoTable(f)
 	for _, p := range f.Progs {
 		if p.Type == elf.PT_LOAD {
 			e.loads = append(e.loads, p.ProgHeader)
