@@ -1077,11 +1077,31 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 			ev.Status = StatusUnsupported
 		}
 	} else if v == -1 && bytes.HasPrefix(rest, []byte("(errno ")) { // -e raw / unknown errno
-		n, _, _ := parseUint(rest[7:])
-		ev.Errno = ErrnoName(int(n))
+		// "-1 (errno 2)", and errors no libc knows: "-1 (errno
+		// 18446744073709551554)" (a stale value of a killed thread)
+		// keeps its text as its name.
+		n, after, ok := parseUint(rest[7:])
+		if name := ErrnoName(int(n)); ok && n < 4096 && name != "" {
+			ev.Errno = name
+		} else {
+			digits := rest[7 : len(rest)-len(after)]
+			if !ok {
+				digits = errnoDigits(rest[7:])
+			}
+			ev.Errno = r.intern(append([]byte("errno "), digits...))
+		}
 		ev.Status = StatusError
 	}
 	return true
+}
+
+// errnoDigits is the run of digits s starts with.
+func errnoDigits(s []byte) []byte {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return s[:i]
 }
 
 // isErrnoText reports whether s is "ENAME (text)": an errno strace printed
