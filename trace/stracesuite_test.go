@@ -27,7 +27,8 @@ import (
 // make and gcc. SYSCOV_STRACE_SAMPLE is how many programs of its list of
 // programs without side effects (tests/pure_executables.list) to take,
 // spread over the list (default 40; "all" for every one), besides the
-// programs of the shapes this reader had to learn.
+// programs of the shapes this reader had to learn. SYSCOV_STRACE names
+// another strace binary to run them under than the one on PATH.
 //
 // What strace's own table gets wrong is not held against the reader (see
 // countLikeStraceC and diffStraceC): strace 6.1 leaves calls it has no
@@ -41,9 +42,15 @@ func TestStraceSuite(t *testing.T) {
 	if src == "" {
 		t.Skip("SYSCOV_STRACE_SRC is not set: no strace source tree to build strace's test programs from (apt-get source strace)")
 	}
-	straceBin, err := exec.LookPath("strace")
-	if err != nil {
-		t.Skip("strace is not installed")
+	straceBin := os.Getenv("SYSCOV_STRACE") // another strace than the one on PATH
+	if straceBin == "" {
+		var err error
+		if straceBin, err = exec.LookPath("strace"); err != nil {
+			t.Skip("strace is not installed")
+		}
+	}
+	if v, err := exec.Command(straceBin, "-V").Output(); err == nil {
+		t.Logf("%s: %s", straceBin, strings.SplitN(string(v), "\n", 2)[0])
 	}
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("gcc is not installed: strace's test programs cannot be built")
