@@ -367,8 +367,12 @@ func readStracecTable(r io.Reader) map[string][2]int {
 // not read ("= ? <unavailable>") is counted, with the error of its thread's
 // call before (strace's table reads the error it has from that call); a
 // result strace reads as a 32-bit error ("= 4294967258 ENOSYS") is no error
-// in its table, which reads the 64-bit value.
-func countLikeStraceC(r Reader) map[string][2]int {
+// in the table of strace 6 (which reads the 64-bit value), an error in 7's.
+func countLikeStraceC(r Reader) map[string][2]int { return countLikeStrace(r, 6) }
+
+// countLikeStrace is countLikeStraceC for the -c table of strace major
+// version major.
+func countLikeStrace(r Reader, major int) map[string][2]int {
 	got := map[string][2]int{}
 	lastErr := map[int]bool{}
 	for r.Scan() {
@@ -387,7 +391,7 @@ func countLikeStraceC(r Reader) map[string][2]int {
 			if lastErr[ev.TID] {
 				c[1]++
 			}
-		case ev.Errno != "" && ev.RetVal >= 0 && ev.Ret[0] != '?':
+		case ev.Errno != "" && ev.RetVal >= 0 && ev.Ret[0] != '?' && major < 7:
 		case ev.Errno != "":
 			c[1]++
 		}
