@@ -357,14 +357,14 @@ func (r *straceReader) flushPendingOf(pid int) {
 	}
 }
 
-// nameInfo is an interned name and, for syscall names, the number. abi
+// nameInfo is an interned name and, for syscall names, the number. i386
 // is set for a name only the i386 ABI of an x86_64 process has
 // ("getgid32", "_llseek"): strace -o writes no "[ Process PID=N runs in 32
 // bit mode. ]" note, the name alone tells.
 type nameInfo struct {
-	s   string
-	nr  int
-	abi Arch
+	s    string
+	nr   int32 // small: the reader looks a name up per line
+	i386 bool
 }
 
 // numberedName reads the number of a call strace has no name for:
@@ -383,13 +383,13 @@ func (r *straceReader) lookup(b []byte) nameInfo {
 	if ni, ok := r.names[string(b)]; ok {
 		return ni
 	}
-	ni := nameInfo{s: string(b), nr: r.tab.Number(string(b))}
+	ni := nameInfo{s: string(b), nr: int32(r.tab.Number(string(b)))}
 	if n, ok := numberedName(b); ok && ni.nr < 0 {
-		ni.nr = n
+		ni.nr = int32(n)
 	}
 	if ni.nr < 0 && r.tab.Arch == ArchX86_64 {
 		if nr := Table(ArchI386).Number(ni.s); nr >= 0 {
-			ni.nr, ni.abi = nr, ArchI386
+			ni.nr, ni.i386 = int32(nr), true
 		}
 	}
 	if len(r.names) < 4096 {
@@ -754,13 +754,13 @@ func (r *straceReader) parseCall(ev Event, s []byte) {
 		} else if ev.Nr < 0 && ev.Arch == ArchI386 {
 			ev.Nr = Table(ArchI386).Number(ev.Name)
 		}
-	case ni.abi != "":
-		ev.Arch = ni.abi
+	case ni.i386:
+		ev.Arch = ArchI386
 		if ev.Nr < 0 {
-			ev.Nr = ni.nr
+			ev.Nr = int(ni.nr)
 		}
 	case ev.Nr < 0:
-		ev.Nr = ni.nr
+		ev.Nr = int(ni.nr)
 	}
 	if ev.Name == "execve" || ev.Name == "execveat" {
 		r.sawExecv = true
@@ -873,7 +873,7 @@ func (r *straceReader) parseResumed(ev Event, s []byte) {
 	ni := r.lookup(name)
 	ev.Name = ni.s
 	if ev.Nr < 0 {
-		ev.Nr = ni.nr
+		ev.Nr = int(ni.nr)
 	}
 	r.finishCall(ev, rest, 1, nil)
 }
@@ -1077,11 +1077,31 @@ func (r *straceReader) parseResult(ev *Event, s []byte) bool {
 			ev.Status = StatusUnsupported
 		}
 	} else if v == -1 && bytes.HasPrefix(rest, []byte("(errno ")) { // -e raw / unknown errno
-		n, _, _ := parseUint(rest[7:])
-		ev.Errno = ErrnoName(int(n))
+		// "-1 (errno 2)", and errors no libc knows: "-1 (errno
+		// 18446744073709551554)" (a stale value of a killed thread)
+		// keeps its text as its name.
+		n, after, ok := parseUint(rest[7:])
+		if name := ErrnoName(int(n)); ok && n < 4096 && name != "" {
+			ev.Errno = name
+		} else {
+			digits := rest[7 : len(rest)-len(after)]
+			if !ok {
+				digits = errnoDigits(rest[7:])
+			}
+			ev.Errno = r.intern(append([]byte("errno "), digits...))
+		}
 		ev.Status = StatusError
 	}
 	return true
+}
+
+// errnoDigits is the run of digits s starts with.
+func errnoDigits(s []byte) []byte {
+	i := 0
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return s[:i]
 }
 
 // isErrnoText reports whether s is "ENAME (text)": an errno strace printed

@@ -209,6 +209,10 @@ var straceLineForms = []struct {
 		[]string{"syscall pid=5 getgid32() ret=0 status=ok nr=200 arch=i386 @1"}},
 	{"32 bit mode of one process of several (stderr -f -n)", "[pid 5] [ Process PID=5 runs in 32 bit mode. ]\n[pid 5] [  20] getpid() = 5\n[pid 6] [  39] getpid() = 6",
 		[]string{"message pid=5 Process PID=5 runs in 32 bit mode. @1", "syscall pid=5 getpid() ret=5 status=ok nr=20 arch=i386 @2", "syscall pid=6 getpid() ret=6 status=ok nr=39 @3"}},
+	{"an errno no libc knows, with -T", `2470  19:19:25.697435 <... sched_yield resumed>) = -1 (errno 18446744073709551554) <0.000029>`,
+		[]string{"syscall pid=2470 sched_yield() ret=-1 (errno 18446744073709551554) status=error errno=errno 18446744073709551554 nr=24 t=69565697435000 dur=29µs @1"}},
+	{"an errno by number (-e raw)", `open("/x", O_RDONLY) = -1 (errno 2)`,
+		[]string{`syscall pid=0 open("/x", O_RDONLY) ret=-1 (errno 2) status=error errno=ENOENT nr=2 @1`}},
 	{"= 4294967258 ENOSYS is an error", `modify_ldt(16, NULL, 0)                 = 4294967258 ENOSYS (Function not implemented)`,
 		[]string{"syscall pid=0 modify_ldt(16, NULL, 0) ret=4294967258 ENOSYS (Function not implemented) status=unsupported errno=ENOSYS nr=154 @1"}},
 	{"a positive result with text is no error", `fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)`,
@@ -363,8 +367,12 @@ func readStracecTable(r io.Reader) map[string][2]int {
 // not read ("= ? <unavailable>") is counted, with the error of its thread's
 // call before (strace's table reads the error it has from that call); a
 // result strace reads as a 32-bit error ("= 4294967258 ENOSYS") is no error
-// in its table, which reads the 64-bit value.
-func countLikeStraceC(r Reader) map[string][2]int {
+// in the table of strace 6 (which reads the 64-bit value), an error in 7's.
+func countLikeStraceC(r Reader) map[string][2]int { return countLikeStrace(r, 6) }
+
+// countLikeStrace is countLikeStraceC for the -c table of strace major
+// version major.
+func countLikeStrace(r Reader, major int) map[string][2]int {
 	got := map[string][2]int{}
 	lastErr := map[int]bool{}
 	for r.Scan() {
@@ -383,7 +391,7 @@ func countLikeStraceC(r Reader) map[string][2]int {
 			if lastErr[ev.TID] {
 				c[1]++
 			}
-		case ev.Errno != "" && ev.RetVal >= 0 && ev.Ret[0] != '?':
+		case ev.Errno != "" && ev.RetVal >= 0 && ev.Ret[0] != '?' && major < 7:
 		case ev.Errno != "":
 			c[1]++
 		}
