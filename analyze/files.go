@@ -3,6 +3,7 @@ package analyze
 import (
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/syscov/syscov/trace"
@@ -29,6 +30,9 @@ type FileUse struct {
 	Found, Created, Written bool
 	// Errno is what the first failing lookup answered, when none found it.
 	Errno string
+	// Rel is the path as the call named it when relative ("t.db"): in
+	// the guest it is found from the guest's working directory.
+	Rel string
 }
 
 // FileUses collects the paths an app's syscalls name: what a root
@@ -37,11 +41,30 @@ type FileUses struct {
 	uses map[string]*FileUse
 	dirs map[string]bool
 	cwd  Cwds
+	// StartDir is the working directory the command started in (every
+	// process's until it changes directory): relative paths resolve
+	// against it.
+	StartDir string
+	// listed are the directories the app read the entries of
+	// (getdents), dirFDs the directories open by process and fd.
+	listed map[string]bool
+	dirFDs map[[2]int]string
 }
 
 // NewFileUses starts an empty collection.
 func NewFileUses() *FileUses {
-	return &FileUses{uses: map[string]*FileUse{}, dirs: map[string]bool{}, cwd: Cwds{}}
+	return &FileUses{uses: map[string]*FileUse{}, dirs: map[string]bool{}, cwd: Cwds{}, listed: map[string]bool{}, dirFDs: map[[2]int]string{}}
+}
+
+// Listed are the directories whose entries the app read (getdents on
+// them), sorted: a root filesystem holds their entries too.
+func (f *FileUses) Listed() []string {
+	var out []string
+	for d := range f.listed {
+		out = append(out, d)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Cwds follows the working directory of each process through its chdir
@@ -92,6 +115,25 @@ func (f *FileUses) Add(ev *trace.Event) {
 	if ev.Kind != trace.KindSyscall || f.cwd.Add(ev) {
 		return
 	}
+	if f.StartDir != "" {
+		if _, ok := f.cwd[ev.PID]; !ok {
+			f.cwd[ev.PID] = f.StartDir
+		}
+	}
+	switch ev.Name {
+	case "getdents", "getdents64":
+		if fd, err := strconv.Atoi(strings.TrimSpace(trace.Arg(ev.Args, 0))); err == nil && ev.Status == trace.StatusOK {
+			if d, ok := f.dirFDs[[2]int{ev.PID, fd}]; ok {
+				f.listed[d] = true
+			}
+		}
+		return
+	case "close":
+		if fd, err := strconv.Atoi(strings.TrimSpace(trace.Arg(ev.Args, 0))); err == nil {
+			delete(f.dirFDs, [2]int{ev.PID, fd})
+		}
+		return
+	}
 	switch ev.Name {
 	case "mkdir", "mkdirat", "rename", "renameat", "renameat2", "unlink", "unlinkat", "rmdir", "link", "linkat", "symlink", "symlinkat":
 		if p, ok := f.cwd.Path(ev); ok && ev.Status == trace.StatusOK {
@@ -109,7 +151,13 @@ func (f *FileUses) Add(ev *trace.Event) {
 	u := f.uses[p]
 	if u == nil {
 		u = &FileUse{Path: p, First: ev.Pos, Call: ev.Name}
+		if q, ok := callPathRaw(ev); ok && !strings.HasPrefix(q, "/") {
+			u.Rel = path.Clean(q)
+		}
 		f.uses[p] = u
+	}
+	if (ev.Name == "openat" || ev.Name == "open") && ev.Status == trace.StatusOK && ev.RetVal >= 0 && strings.Contains(ev.Args, "O_DIRECTORY") {
+		f.dirFDs[[2]int{ev.PID, int(ev.RetVal)}] = p
 	}
 	switch {
 	case ev.Status == trace.StatusOK:
@@ -126,6 +174,15 @@ func (f *FileUses) Add(ev *trace.Event) {
 	case !u.Found && u.Errno == "":
 		u.Errno = ev.Errno
 	}
+}
+
+// callPathRaw is the path a call names as written (relative or not).
+func callPathRaw(ev *trace.Event) (string, bool) {
+	p, rest, ok := quotedAt(ev.Args)
+	if !ok || strings.HasPrefix(rest, "...") || p == "" {
+		return "", false
+	}
+	return p, true
 }
 
 // callPath is the absolute path a call names, without following working

@@ -168,6 +168,7 @@ func (c *Check) runNative(ctx context.Context, o Output, j Judgement, path strin
 	nctx, cancel := c.withTimeout(ctx)
 	defer cancel()
 	files := analyze.NewFileUses()
+	files.StartDir, _ = os.Getwd()
 	// The uses the verification runs answer, judged as the run goes (the
 	// reports' coverage is read from the trace afterwards, with what
 	// those runs showed).

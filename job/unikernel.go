@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -550,6 +551,7 @@ const maxPackedFile = 32 << 20
 // out, and why.
 func AddNativeFiles(r *unikernel.Rootfs, files *analyze.FileUses, start time.Time) []string {
 	var skipped []string
+	relDirs := map[string]string{} // a directory named relative → its guest path
 	for _, u := range files.Found() {
 		p := u.Path
 		if r.Has(p) || p == "/" {
@@ -569,11 +571,56 @@ func AddNativeFiles(r *unikernel.Rootfs, files *analyze.FileUses, start time.Tim
 		switch {
 		case fi.IsDir():
 			r.AddDir(p, "the native run looked it up")
+			if u.Rel != "" && !strings.HasPrefix(u.Rel, "../") && u.Rel != "." {
+				r.AddDir("/"+u.Rel, "the native run looked it up as "+u.Rel+", relative to its working directory; the guest's is /")
+				relDirs[p] = "/" + u.Rel
+			}
 		case !fi.Mode().IsRegular():
 		case fi.Size() > maxPackedFile:
 			skipped = append(skipped, fmt.Sprintf("%s (%d bytes: larger than %d; add it with --rootfs-add)", p, fi.Size(), maxPackedFile))
 		default:
 			r.AddFile(p, p, "the native run "+u.Call+" it ("+u.First.String()+")")
+			if u.Rel != "" && !strings.HasPrefix(u.Rel, "../") && !r.Has("/"+u.Rel) {
+				// Named relative to the working directory: the guest's is
+				// its root.
+				r.AddFile(p, "/"+u.Rel, "the native run "+u.Call+" it as "+u.Rel+", relative to its working directory ("+u.First.String()+"); the guest's is /")
+			}
+		}
+	}
+	// The entries of the directories the app listed: what it finds there
+	// natively it finds in the guest (one level, regular files and
+	// directories, the packing's size limit).
+	for _, d := range files.Listed() {
+		if pseudoFS(d) || bornAfter(d, start, true) {
+			continue
+		}
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for i, e := range entries {
+			if i == maxListedEntries {
+				skipped = append(skipped, fmt.Sprintf("%s: %d entries past the first %d (add them with --rootfs-add)", d, len(entries)-i, maxListedEntries))
+				break
+			}
+			p := path.Join(d, e.Name())
+			if r.Has(p) || pseudoFS(p) {
+				continue
+			}
+			fi, err := os.Stat(p)
+			switch {
+			case err != nil:
+			case fi.IsDir():
+				r.AddDir(p, "an entry of "+d+", which the native run listed")
+				if g, ok := relDirs[d]; ok {
+					r.AddDir(path.Join(g, e.Name()), "an entry of "+d+", which the native run listed")
+				}
+			case fi.Mode().IsRegular() && fi.Size() <= maxPackedFile && !bornAfter(p, start, false):
+				r.AddFile(p, p, "an entry of "+d+", which the native run listed")
+				if g, ok := relDirs[d]; ok {
+					r.AddFile(p, path.Join(g, e.Name()), "an entry of "+d+", which the native run listed")
+				}
+			}
 		}
 	}
 	for _, d := range files.WrittenDirs() {
@@ -586,6 +633,9 @@ func AddNativeFiles(r *unikernel.Rootfs, files *analyze.FileUses, start time.Tim
 
 // pseudoFS: paths of the kernel's own filesystems, which an initrd cannot
 // stand in for.
+// maxListedEntries bounds the entries packed of one listed directory.
+const maxListedEntries = 256
+
 func pseudoFS(p string) bool {
 	for _, pre := range []string{"/proc", "/sys", "/dev", "/run"} {
 		if p == pre || strings.HasPrefix(p, pre+"/") {
