@@ -114,7 +114,7 @@ func (r ArgRule) matches(args string) (match, readable bool) {
 				break
 			}
 		}
-		if len(t.In) > 0 && !contains(t.In, value) || len(t.NotIn) > 0 && contains(t.NotIn, value) {
+		if len(t.In) > 0 && !containsValue(t.In, value) || len(t.NotIn) > 0 && containsValue(t.NotIn, value) {
 			return false, true
 		}
 		if len(t.Has) > 0 && !anyOf(flags, t.Has) || len(t.Lacks) > 0 && anyOf(flags, t.Lacks) {
@@ -236,4 +236,22 @@ func isIdent(s string) bool {
 		}
 	}
 	return s != ""
+}
+
+// containsValue: the value is one of the list's, numbers compared as
+// numbers (syscov's tracers write an undecoded 0 as 0x0, strace as 0).
+func containsValue(list []string, v string) bool {
+	if contains(list, v) {
+		return true
+	}
+	n, err := strconv.ParseInt(v, 0, 64)
+	if err != nil {
+		return false
+	}
+	for _, x := range list {
+		if m, err := strconv.ParseInt(x, 0, 64); err == nil && m == n {
+			return true
+		}
+	}
+	return false
 }

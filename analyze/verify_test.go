@@ -150,3 +150,28 @@ func TestCloneFlagRule(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiUserRules: posix-user has one user: setuid/setgid to it pass
+// however the tracer writes 0 (strace "0", syscov's tracers "0x0"), to
+// another they are multi-user, rejected.
+func TestMultiUserRules(t *testing.T) {
+	table, _ := EmbeddedTable("unikraft@0.17.0")
+	j, _ := NewJudge(table, nil)
+	for _, tt := range []struct {
+		name, args string
+		rejected   bool
+	}{
+		{"setgid", "0", false}, {"setgid", "0x0", false}, {"setuid", "0", false},
+		{"setgid", "65534", true}, {"setuid", "0x3e8", true},
+		{"setgroups", "0x0, 0x0", false}, {"setgroups", "1, [65534]", true},
+		{"setresuid", "-1, 1000, -1", true},
+	} {
+		key, level, _ := j.Support(trace.ArchX86_64, &trace.Event{Kind: trace.KindSyscall, Name: tt.name, Args: tt.args})
+		if level.Absent() != tt.rejected {
+			t.Errorf("%s(%s): %s %s, rejected %v, want %v", tt.name, tt.args, key, level, level.Absent(), tt.rejected)
+		}
+		if tt.rejected && !strings.Contains(key, "multi-user") {
+			t.Errorf("%s(%s): key %q", tt.name, tt.args, key)
+		}
+	}
+}
