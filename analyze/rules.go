@@ -244,6 +244,9 @@ func containsValue(list []string, v string) bool {
 	if contains(list, v) {
 		return true
 	}
+	if v == "NULL" {
+		v = "0" // a register printed as a pointer (an undecoded argument)
+	}
 	n, err := strconv.ParseInt(v, 0, 64)
 	if err != nil {
 		return false

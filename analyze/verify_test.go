@@ -161,7 +161,7 @@ func TestMultiUserRules(t *testing.T) {
 		name, args string
 		rejected   bool
 	}{
-		{"setgid", "0", false}, {"setgid", "0x0", false}, {"setuid", "0", false},
+		{"setgid", "0", false}, {"setgid", "0x0", false}, {"setuid", "0", false}, {"setgid", "NULL, NULL, NULL, 0x55f3, 0x7ffe, 0x1", false},
 		{"setgid", "65534", true}, {"setuid", "0x3e8", true},
 		{"setgroups", "0x0, 0x0", false}, {"setgroups", "1, [65534]", true},
 		{"setresuid", "-1, 1000, -1", true},
