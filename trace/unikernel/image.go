@@ -104,28 +104,15 @@ func hasMultibootMagic(b []byte) bool {
 // libInfoString is the first record of type typ in a .uk_libinfo
 // section, as a C string (7: UKLI_REC_UKFULLVERSION).
 func libInfoString(data []byte, typ uint16) string {
-	for off := 0; off+6 <= len(data); {
-		rlen := int(binary.LittleEndian.Uint32(data[off:]))
-		if rlen < 6 || off+rlen > len(data) {
-			break
+	v := ""
+	eachLibInfo(data, func(t uint16, val string) bool {
+		if t == typ && val != "" {
+			v = val
+			return false
 		}
-		rec := data[off+6 : off+rlen]
-		for p := 0; p+6 <= len(rec); {
-			t := binary.LittleEndian.Uint16(rec[p:])
-			l := int(binary.LittleEndian.Uint32(rec[p+2:]))
-			if l < 6 || p+l > len(rec) {
-				break
-			}
-			if t == typ {
-				if v := string(bytes.TrimRight(rec[p+6:p+l], "\x00")); v != "" {
-					return v
-				}
-			}
-			p += l
-		}
-		off += rlen
-	}
-	return ""
+		return true
+	})
+	return v
 }
 
 // libInfoNames reads the library names of a .uk_libinfo section: records
@@ -135,31 +122,40 @@ func libInfoString(data []byte, typ uint16) string {
 func libInfoNames(data []byte) []string {
 	var out []string
 	seen := map[string]bool{}
+	eachLibInfo(data, func(t uint16, name string) bool {
+		if t == 1 && name != "" && !seen[name] {
+			seen[name] = true
+			out = append(out, name)
+		}
+		return true
+	})
+	sort.Strings(out)
+	return out
+}
+
+// eachLibInfo walks the type-length-value entries of a .uk_libinfo
+// section (see libInfoNames), each value without its trailing NULs, until
+// f answers false or the data ends or is malformed.
+func eachLibInfo(data []byte, f func(typ uint16, val string) bool) {
 	for off := 0; off+6 <= len(data); {
 		rlen := int(binary.LittleEndian.Uint32(data[off:]))
 		if rlen < 6 || off+rlen > len(data) {
-			break
+			return
 		}
 		rec := data[off+6 : off+rlen]
 		for p := 0; p+6 <= len(rec); {
-			typ := binary.LittleEndian.Uint16(rec[p:])
+			t := binary.LittleEndian.Uint16(rec[p:])
 			l := int(binary.LittleEndian.Uint32(rec[p+2:]))
 			if l < 6 || p+l > len(rec) {
 				break
 			}
-			if typ == 1 {
-				name := string(bytes.TrimRight(rec[p+6:p+l], "\x00"))
-				if name != "" && !seen[name] {
-					seen[name] = true
-					out = append(out, name)
-				}
+			if !f(t, string(bytes.TrimRight(rec[p+6:p+l], "\x00"))) {
+				return
 			}
 			p += l
 		}
 		off += rlen
 	}
-	sort.Strings(out)
-	return out
 }
 
 // KernelCmdline writes the kernel command line for an image: kernel
